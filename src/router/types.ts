@@ -1,0 +1,38 @@
+/**
+ * The router's public surface. Upper layers (DSM, forwarding, time, control)
+ * see only this: node ids, channels and opaque byte messages. They never see a
+ * socket or a transport.
+ */
+
+export enum Channel {
+  DSM = 1,
+  IRQ = 2,
+  MMIO = 3,
+  TIME = 4,
+  CONTROL = 5,
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+  /** Milliseconds before the request rejects with RouterTimeoutError. */
+  timeout?: number;
+}
+
+/**
+ * Called for every message that arrives on a channel. `reply` is non-null when
+ * the sender used request(); calling it sends the response. A handler may
+ * reply later (asynchronously), exactly once.
+ */
+export type MessageHandler = (from: number, msg: Uint8Array, reply: ((resp: Uint8Array) => void) | null) => void;
+
+export interface Router {
+  readonly nodeId: number;
+  readonly nodeCount: number;
+  send(node: number, channel: Channel, msg: Uint8Array): void;
+  request(node: number, channel: Channel, msg: Uint8Array, opts?: RequestOptions): Promise<Uint8Array>;
+  /** Sends to every node but this one. */
+  broadcast(channel: Channel, msg: Uint8Array): void;
+  /** One handler per channel; a second registration replaces the first. */
+  on(channel: Channel, handler: MessageHandler): void;
+  close(): Promise<void>;
+}
