@@ -36,3 +36,33 @@ export interface Router {
   on(channel: Channel, handler: MessageHandler): void;
   close(): Promise<void>;
 }
+
+/** Why a peer was declared lost, and which requests to it were rejected. */
+export interface PeerLostInfo {
+  node: number;
+  reason: string;
+  inFlight: { channel: Channel; requestId: number }[];
+}
+
+/** Per-channel traffic counters (payload bytes, frames), for the stats layer. */
+export interface ChannelCounters {
+  sentMessages: number;
+  sentBytes: number;
+  receivedMessages: number;
+  receivedBytes: number;
+}
+
+export interface RouterStats {
+  nodeId: number;
+  /** Keyed by channel name (DSM, IRQ, MMIO, TIME, CONTROL). */
+  channels: Record<string, ChannelCounters>;
+  requestsInFlight: number;
+  lostPeers: number[];
+}
+
+/** What a cluster router adds to Router: failure events and counters. */
+export interface ClusterRouter extends Router {
+  /** Called once per lost peer; in-flight requests to it have already been rejected. */
+  onPeerLost(listener: (info: PeerLostInfo) => void): void;
+  stats(): RouterStats;
+}

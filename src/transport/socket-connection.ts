@@ -1,0 +1,106 @@
+/**
+ * A Connection over a node:net Socket, shared by the unix and tcp transports.
+ *
+ * Writes issued in the same tick are corked and leave as one writev when the
+ * tick ends (process.nextTick), so a burst of small frames costs one syscall;
+ * a lone write leaves at the end of the current tick, before any I/O or timer
+ * could run, so it gains no measurable latency.
+ */
+import type { Socket } from 'node:net';
+import type { Connection, ConnectionHandlers } from './types.js';
+
+function uncork(conn: SocketConnection): void {
+  conn.flush();
+}
+
+export class SocketConnection implements Connection {
+  private handlers: ConnectionHandlers | null = null;
+  private early: Uint8Array[] = [];
+  private corked = false;
+  private closeErr: Error | undefined;
+  private closeReported = false;
+  closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    readonly remote: string,
+  ) {
+    socket.on('data', (chunk: Buffer) => {
+      if (this.closed) return;
+      if (this.handlers) this.handlers.data(chunk);
+      else this.early.push(chunk);
+    });
+    socket.on('error', (err) => {
+      this.closeErr ??= err;
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.reportClose();
+    });
+  }
+
+  setHandlers(h: ConnectionHandlers): void {
+    this.handlers = h;
+    const early = this.early;
+    this.early = [];
+    for (const chunk of early) {
+      if (this.handlers !== h) break;
+      h.data(chunk);
+    }
+    if (this.closed) this.reportClose();
+  }
+
+  write(frame: Uint8Array): void {
+    if (this.closed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+    this.socket.write(frame);
+  }
+
+  write2(header: Uint8Array, payload: Uint8Array): void {
+    if (this.closed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+    this.socket.write(header);
+    if (payload.length > 0) this.socket.write(payload);
+  }
+
+  /** Sends everything corked so far. */
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.flush();
+    // end() lets queued frames (an error reply, say) leave before the FIN;
+    // destroy after a grace period in case the peer never reads them.
+    this.socket.end();
+    const t = setTimeout(() => this.socket.destroy(), 1000);
+    t.unref();
+    this.socket.once('close', () => clearTimeout(t));
+    this.reportClose();
+  }
+
+  /** Drops the link at once (no FIN handshake); used for protocol violations. */
+  destroy(): void {
+    this.closed = true;
+    this.socket.destroy();
+    this.reportClose();
+  }
+
+  private reportClose(): void {
+    if (this.closeReported || !this.handlers) return;
+    this.closeReported = true;
+    this.handlers.close(this.closeErr);
+  }
+}
