@@ -10,6 +10,11 @@ export type AccessSize = 1 | 2 | 4 | 8;
 export interface MmioDevice {
   /** Short name for logs and the device tree, e.g. "uart0". */
   readonly name: string;
+  /**
+   * Access sizes the device's registers accept; the bus logs any other size
+   * as guest misuse (reads return 0, writes are dropped). Default: all sizes.
+   */
+  readonly accessSizes?: readonly AccessSize[];
   read(offset: number, size: AccessSize): bigint;
   write(offset: number, size: AccessSize, value: bigint): void;
 }
