@@ -74,6 +74,11 @@ export class MmioBus {
     return this.windows;
   }
 
+  /** Resets every device that has state (SRST reboot, QMP system_reset). */
+  resetAll(): void {
+    for (const w of this.windows) w.device.reset?.();
+  }
+
   read(addr: number, size: AccessSize): bigint {
     const i = this.check(addr, size, 'read');
     if (i < 0) return 0n;

@@ -17,4 +17,6 @@ export interface MmioDevice {
   readonly accessSizes?: readonly AccessSize[];
   read(offset: number, size: AccessSize): bigint;
   write(offset: number, size: AccessSize, value: bigint): void;
+  /** Back to the power-on state (system reset). Devices without state omit it. */
+  reset?(): void;
 }

@@ -112,6 +112,19 @@ export class Plic implements MmioDevice, IrqSink {
     this.updateAll();
   }
 
+  /**
+   * Power-on state: priorities, enables, thresholds and claims cleared. Line
+   * levels are kept, because they belong to the devices that drive them.
+   */
+  reset(): void {
+    this.priority.fill(0);
+    this.claimed.fill(0);
+    this.enable.fill(0);
+    this.threshold.fill(0);
+    this.pending.set(this.level);
+    this.updateAll();
+  }
+
   /** The level the PLIC currently drives for a context (for tests and stats). */
   contextLine(context: number): boolean {
     return this.lineState[context] === 1;

@@ -154,6 +154,23 @@ export class Uart16550 implements MmioDevice {
     this.update();
   }
 
+  /** Power-on state; pending output is flushed first, queued input is dropped. */
+  reset(): void {
+    this.flush();
+    this.ier = 0;
+    this.lcr = 0x03;
+    this.mcr = MCR_OUT2;
+    this.fcr = 0;
+    this.scr = 0;
+    this.dll = 0x0c;
+    this.dlm = 0;
+    this.msr = MSR_DCD | MSR_DSR | MSR_CTS;
+    this.lsrErrors = 0;
+    this.thrPending = false;
+    this.clearRx();
+    this.update();
+  }
+
   /** Bytes waiting to be read by the guest. */
   get rxPending(): number {
     return this.rxLen;

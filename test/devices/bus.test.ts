@@ -111,3 +111,13 @@ test('unregister frees the window', () => {
   assert.equal(bus.unregister(0x1000), false);
   bus.register(0x1000, 0x100, new RecordingDevice('b'));
 });
+
+test('resetAll reaches devices that have a reset', () => {
+  const bus = new MmioBus();
+  let resets = 0;
+  const d = Object.assign(new RecordingDevice('r'), { reset: () => resets++ });
+  bus.register(0x1000, 0x100, d);
+  bus.register(0x2000, 0x100, new RecordingDevice('stateless'));
+  bus.resetAll();
+  assert.equal(resets, 1);
+});

@@ -156,3 +156,20 @@ test('misuse: bad context, bad source, writes to pending and to source 0 are log
   assert.equal(r(enable(0, 2)) >>> 0, 0xffff_ffff, 'sources 64..95 exist');
   assert.throws(() => plic.setLevel(PLIC_SOURCES, true), RangeError);
 });
+
+test('reset clears configuration and claims but keeps device line levels', () => {
+  const { plic, r, w, lines } = setup();
+  const S0 = plicSContext(0);
+  w(prio(4), 5);
+  w(enable(S0), 1 << 4);
+  plic.setLevel(4, true);
+  assert.equal(r(claim(S0)), 4);
+  plic.reset();
+  assert.equal(r(prio(4)), 0);
+  assert.equal(r(enable(S0)), 0);
+  assert.equal(plic.isPending(4), true, 'the line is still high');
+  w(prio(4), 1);
+  w(enable(S0), 1 << 4);
+  assert.equal(lines.get(S0), true);
+  assert.equal(r(claim(S0)), 4);
+});

@@ -179,3 +179,18 @@ test('writes to LSR/MSR are logged misuse; overflow of the host queue sets OE', 
   assert.ok(r(LSR) & LSR_OE);
   assert.equal(uart.rxPending, 64 * 1024);
 });
+
+test('reset returns registers to power-on values and drops input', () => {
+  const { uart, r, w, line } = setup();
+  w(FCR, 0x81);
+  w(IER, IER_ERBFI);
+  w(LCR, 0x1b);
+  uart.input(new Uint8Array([1]));
+  assert.equal(line(), true);
+  uart.reset();
+  assert.equal(line(), false);
+  assert.equal(r(IER), 0);
+  assert.equal(r(LCR), 0x03);
+  assert.equal(r(IIR), IIR_NO_INT);
+  assert.equal(r(LSR) & LSR_DR, 0);
+});
