@@ -38,6 +38,12 @@ export interface RouterOptions extends Omit<MeshOptions, 'log'> {
   /** Deadline for requests without an explicit timeout (default 60000 ms; 0 = none). */
   defaultRequestTimeoutMs?: number;
   log?: LogFn;
+  /**
+   * Channel handlers installed before the mesh forms. Peers may send as soon
+   * as their link is up, so handlers registered only after createRouter()
+   * resolves can miss the first requests (they get "no handler" errors).
+   */
+  handlers?: Partial<Record<Channel, MessageHandler>>;
 }
 
 /** Payloads up to this size are copied next to their header: one write, one syscall. */
@@ -109,6 +115,7 @@ export class MeshRouter implements ClusterRouter {
     for (let i = 0; i < opts.nodeCount; i++) {
       this.peers.push({ id: i, link: null, lost: false, heard: false, sent: false, silentTicks: 0 });
     }
+    for (const [ch, h] of Object.entries(opts.handlers ?? {})) if (h) this.on(Number(ch) as Channel, h);
     this.mesh = new Mesh({ ...opts, log: this.log }, {
       accept: (peer) => this.acceptPeer(peer),
       established: (peer, link) => this.attach(peer, link),
