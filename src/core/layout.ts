@@ -1,0 +1,158 @@
+// Private layout of the core's wasm memory: hart-private fields beyond the
+// public ABI (abi.ts), the soft-TLB geometry, and the configuration globals
+// written once by configure(). Everything mutable lives in wasm memory and is
+// reached through a hart base address or the global state block, so several
+// threads could later share one memory (DESIGN 2, "Threads").
+
+// ---- hart-private fields (bytes from hartBase), after the public ABI ----
+export const H_SATP: usize = 640;
+export const H_MEDELEG: usize = 648;
+export const H_MIDELEG: usize = 656;
+export const H_MTVEC: usize = 664;
+export const H_STVEC: usize = 672;
+export const H_MSCRATCH: usize = 680;
+export const H_SSCRATCH: usize = 688;
+export const H_MEPC: usize = 696;
+export const H_SEPC: usize = 704;
+export const H_MCAUSE: usize = 712;
+export const H_SCAUSE: usize = 720;
+export const H_MTVAL: usize = 728;
+export const H_STVAL: usize = 736;
+export const H_MCOUNTEREN: usize = 744; // u32
+export const H_SCOUNTEREN: usize = 748; // u32
+export const H_MENVCFG: usize = 752;
+export const H_SENVCFG: usize = 760;
+export const H_MCOUNTINHIBIT: usize = 768; // u32
+export const H_SBI: usize = 772; // u32: 1 = ecall from S exits with EXIT_SBI_CALL
+export const H_RESERVATION: usize = 776; // u64 physical address of the LR reservation, or NO_RESERVATION
+export const H_TLB_R: usize = 784; // u32 address of the read TLB for the current data privilege
+export const H_TLB_W: usize = 788; // u32 write TLB (data privilege)
+export const H_TLB_X: usize = 792; // u32 fetch TLB (current privilege)
+export const H_CODE_HOST: usize = 796; // u32 host address of the current code page's bytes
+export const H_CODE_BASE: usize = 800; // u32 decoded-entry base of the current code page
+export const H_MMIO_PENDING: usize = 804; // u32 1 = an MMIO load waits for completeMmioLoad
+export const H_MMIO_RD: usize = 808; // u32 destination register; bit 5 set = f register
+export const H_MMIO_KIND: usize = 812; // u32 size in bits 0..3, bit 4 = sign-extend
+export const H_MMIO_NEXTPC: usize = 816; // u64
+export const H_LAST_TIME: usize = 824; // u64 last time value handed out (keeps time monotonic)
+export const H_STATUS: usize = 832; // u32 status of the last slow translation (ST_*)
+export const H_RUN_COUNT: usize = 836; // u32 instructions executed by the last runChunk
+export const H_PA: usize = 840; // u64 physical address produced by the last translation
+export const H_CSR_VALUE: usize = 848; // u64 scratch for CSR reads
+export const H_SCRATCH_ENTRY: usize = 856; // 8-byte decoded entry for a page-crossing instruction
+export const H_HARTINDEX: usize = 864; // u32 index of this hart in the hart array
+export const H_PMPCFG: usize = 1024; // 8 x u64 (pmpcfg0, 2, ..., 14)
+export const H_PMPADDR: usize = 1088; // 64 x u64
+export const H_TLB: usize = 4096; // 3 privilege sets x 3 kinds x TLB_ENTRIES x 16 bytes
+export const HART_SIZE: usize = 65536;
+
+export const NO_RESERVATION: u64 = 0xffff_ffff_ffff_ffff;
+
+// ---- soft TLB: direct mapped, 16-byte entries {u64 tag, u32 addend, u32 page index} ----
+export const TLB_ENTRIES: usize = 256;
+export const TLB_MASK: usize = TLB_ENTRIES - 1;
+export const TLB_KIND_BYTES: usize = TLB_ENTRIES * 16;
+export const TLB_SET_BYTES: usize = TLB_KIND_BYTES * 3;
+export const TLB_HART_BYTES: usize = TLB_SET_BYTES * 3;
+export const TLB_READ: usize = 0;
+export const TLB_WRITE: usize = 1;
+export const TLB_FETCH: usize = 2;
+export const TLB_INVALID_TAG: u64 = 0xffff_ffff_ffff_ffff;
+
+// ---- decoded-instruction cache: one slot per physical code page ----
+// Entry (8 bytes) per 2-byte parcel: u32 w = op | rd<<8 | rs1<<13 | rs2<<18 | len<<24, i32 imm.
+export const SLOT_BYTES: usize = 16384;
+
+// ---- slow-path status codes (H_STATUS) ----
+export const ST_OK: u32 = 0;
+export const ST_DSM: u32 = 0x100; // exit fields filled, EXIT_DSM_FAULT
+export const ST_MMIO: u32 = 0x200; // H_PA is outside RAM
+export const ST_TOHOST: u32 = 0x400; // the page holds the HTIF tohost word
+// values below 64 are exception causes
+
+// run-loop result codes from slow paths: an EXIT_* (>= 0) or continue
+export const RES_CONT: i32 = -1; // continue at HART_PC
+export const RES_FETCH_OK: i32 = -3; // code page ready: H_CODE_BASE / H_CODE_HOST valid
+
+// ---- configuration, written once by configure() ----
+export let gRamBasePage: u64 = 0;
+export let gRamPages: u32 = 0;
+export let gHartCount: u32 = 0;
+export let gHarts: usize = 0; // hart array
+export let gPages: usize = 0; // page-state table, u32 per RAM page
+export let gCodeSlotOf: usize = 0; // u32 per RAM page: decode slot + 1, 0 = none
+export let gSlotPage: usize = 0; // u32 per slot: RAM page index + 1, 0 = free
+export let gSlots: usize = 0; // decode slots
+export let gSlotCount: u32 = 0;
+export let gFrames: usize = 0; // frame pool base (frame i at gFrames + i * 4096)
+export let gState: usize = 0; // global mutable block, see G_*
+
+// global mutable block (in wasm memory, not module globals)
+export const G_FRAME_COUNT: usize = 0; // u32 frames in the pool
+export const G_CLOCK: usize = 4; // u32 eviction clock hand over decode slots
+export const G_TOHOST: usize = 8; // u64 physical address of tohost, or all-ones
+export const G_SIZE: usize = 64;
+
+export function setConfig(
+  ramBasePage: u64,
+  ramPages: u32,
+  hartCount: u32,
+  harts: usize,
+  pages: usize,
+  codeSlotOf: usize,
+  slotPage: usize,
+  slots: usize,
+  slotCount: u32,
+  frames: usize,
+  state: usize,
+): void {
+  gRamBasePage = ramBasePage;
+  gRamPages = ramPages;
+  gHartCount = hartCount;
+  gHarts = harts;
+  gPages = pages;
+  gCodeSlotOf = codeSlotOf;
+  gSlotPage = slotPage;
+  gSlots = slots;
+  gSlotCount = slotCount;
+  gFrames = frames;
+  gState = state;
+}
+
+@inline export function hartAddr(hart: i32): usize {
+  return gHarts + <usize>hart * HART_SIZE;
+}
+
+// mstatus bits
+export const MS_SIE: u64 = 1 << 1;
+export const MS_MIE: u64 = 1 << 3;
+export const MS_SPIE: u64 = 1 << 5;
+export const MS_MPIE: u64 = 1 << 7;
+export const MS_SPP: u64 = 1 << 8;
+export const MS_MPP_SHIFT: u64 = 11;
+export const MS_MPP: u64 = 3 << 11;
+export const MS_FS: u64 = 3 << 13;
+export const MS_MPRV: u64 = 1 << 17;
+export const MS_SUM: u64 = 1 << 18;
+export const MS_MXR: u64 = 1 << 19;
+export const MS_TVM: u64 = 1 << 20;
+export const MS_TW: u64 = 1 << 21;
+export const MS_TSR: u64 = 1 << 22;
+export const MS_UXL_SXL: u64 = (<u64>2 << 32) | (<u64>2 << 34);
+export const MS_SD: u64 = <u64>1 << 63;
+
+export const ENVCFG_STCE: u64 = <u64>1 << 63;
+
+// exception causes
+export const CAUSE_MISALIGNED_FETCH: u32 = 0;
+export const CAUSE_FETCH_ACCESS: u32 = 1;
+export const CAUSE_ILLEGAL: u32 = 2;
+export const CAUSE_BREAKPOINT: u32 = 3;
+export const CAUSE_MISALIGNED_LOAD: u32 = 4;
+export const CAUSE_LOAD_ACCESS: u32 = 5;
+export const CAUSE_MISALIGNED_STORE: u32 = 6;
+export const CAUSE_STORE_ACCESS: u32 = 7;
+export const CAUSE_ECALL_U: u32 = 8;
+export const CAUSE_FETCH_PAGE: u32 = 12;
+export const CAUSE_LOAD_PAGE: u32 = 13;
+export const CAUSE_STORE_PAGE: u32 = 15;

@@ -1,0 +1,304 @@
+// Address translation (Sv39/Sv48 with hardware A/D updates), the page-state
+// check that makes DSM faults, soft-TLB fills and flushes, and the
+// decoded-code slots keyed by physical page.
+import {
+  ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH, HART_EXIT_ADDR, HART_EXIT_ACCESS, HART_PRIV, HART_MSTATUS,
+  PAGE_STATE_MASK, PAGE_MODIFIED, PAGE_SHARED, PAGE_FLAG_CODE, PAGE_FRAME_SHIFT,
+} from './abi';
+import {
+  H_SATP, H_PA, H_STATUS, H_TLB, H_TLB_R, H_TLB_W, H_TLB_X, H_RESERVATION, NO_RESERVATION,
+  TLB_MASK, TLB_KIND_BYTES, TLB_SET_BYTES, TLB_HART_BYTES, TLB_INVALID_TAG, SLOT_BYTES,
+  ST_OK, ST_DSM, ST_MMIO, ST_TOHOST, MS_MPRV, MS_MPP, MS_MPP_SHIFT, MS_SUM, MS_MXR,
+  CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_PAGE, CAUSE_LOAD_PAGE,
+  CAUSE_STORE_PAGE, gRamBasePage, gRamPages, gPages, gCodeSlotOf, gSlotPage, gSlots, gSlotCount,
+  gFrames, gState, gHarts, gHartCount, G_CLOCK, G_TOHOST, HART_SIZE,
+} from './layout';
+
+const PTE_V: u64 = 1;
+const PTE_R: u64 = 2;
+const PTE_W: u64 = 4;
+const PTE_X: u64 = 8;
+const PTE_U: u64 = 16;
+const PTE_A: u64 = 64;
+const PTE_D: u64 = 128;
+
+@inline function pageFaultCause(acc: u32): u32 {
+  return acc == ACCESS_FETCH ? CAUSE_FETCH_PAGE : acc == ACCESS_WRITE ? CAUSE_STORE_PAGE : CAUSE_LOAD_PAGE;
+}
+
+@inline export function accessFaultCause(acc: u32): u32 {
+  return acc == ACCESS_FETCH ? CAUSE_FETCH_ACCESS : acc == ACCESS_WRITE ? CAUSE_STORE_ACCESS : CAUSE_LOAD_ACCESS;
+}
+
+/** RAM page index of a physical address, or >= gRamPages when outside RAM. */
+@inline export function ramPageIndex(pa: u64): u64 {
+  return (pa >> 12) - gRamBasePage;
+}
+
+@inline export function frameAddr(frame: u32): usize {
+  return gFrames + (<usize>frame << 12);
+}
+
+function dsmFault(h: usize, pageIdx: u64, acc: u32): u32 {
+  store<u64>(h + HART_EXIT_ADDR, (pageIdx + gRamBasePage) << 12);
+  store<u32>(h + HART_EXIT_ACCESS, acc);
+  return ST_DSM;
+}
+
+/**
+ * Host address of a RAM page with the rights `acc` needs, or 0 with H_STATUS
+ * set (ST_MMIO outside RAM, ST_DSM when the page state is insufficient).
+ */
+export function ramHost(h: usize, pa: u64, acc: u32): usize {
+  const idx = ramPageIndex(pa);
+  if (idx >= <u64>gRamPages) {
+    store<u32>(h + H_STATUS, ST_MMIO);
+    return 0;
+  }
+  const e = load<u32>(gPages + (<usize>idx << 2));
+  const st = e & PAGE_STATE_MASK;
+  if (acc == ACCESS_WRITE ? st != PAGE_MODIFIED : st != PAGE_SHARED && st != PAGE_MODIFIED) {
+    store<u32>(h + H_STATUS, dsmFault(h, idx, acc == ACCESS_WRITE ? ACCESS_WRITE : acc == ACCESS_FETCH ? ACCESS_FETCH : ACCESS_READ));
+    return 0;
+  }
+  return frameAddr(e >> PAGE_FRAME_SHIFT) + <usize>(pa & 0xfff);
+}
+
+/** Effective privilege for loads and stores (mstatus.MPRV). */
+@inline export function dataPriv(h: usize): u32 {
+  const priv = load<u32>(h + HART_PRIV);
+  if (priv == 3) {
+    const ms = load<u64>(h + HART_MSTATUS);
+    if (ms & MS_MPRV) return <u32>((ms & MS_MPP) >> MS_MPP_SHIFT);
+  }
+  return priv;
+}
+
+/**
+ * Translate va for access `acc` at privilege `priv`. Returns ST_OK with the
+ * physical address in H_PA, an exception cause, or ST_DSM (a page-table page
+ * lacks rights). A and D are set by hardware; the PTE page must then be MODIFIED.
+ */
+export function translate(h: usize, va: u64, acc: u32, priv: u32): u32 {
+  const satp = load<u64>(h + H_SATP);
+  const mode = <u32>(satp >> 60);
+  if (priv == 3 || mode == 0) {
+    store<u64>(h + H_PA, va);
+    return ST_OK;
+  }
+  const levels: i32 = mode == 9 ? 4 : 3;
+  const vaBits: u64 = <u64>(12 + 9 * levels);
+  // the upper bits must all equal the top translated bit
+  const top = <i64>va >> <i64>(vaBits - 1);
+  if (top != 0 && top != -1) return pageFaultCause(acc);
+  let a: u64 = (satp & 0xfff_ffff_ffff) << 12;
+  let i = levels - 1;
+  let pte: u64 = 0;
+  let pteAddr: u64 = 0;
+  while (true) {
+    pteAddr = a + (((va >> <u64>(12 + 9 * i)) & 511) << 3);
+    const hp = ramHost(h, pteAddr, ACCESS_READ);
+    if (hp == 0) {
+      if (load<u32>(h + H_STATUS) == ST_DSM) return ST_DSM;
+      return accessFaultCause(acc);
+    }
+    pte = load<u64>(hp);
+    if ((pte & PTE_V) == 0 || ((pte & PTE_R) == 0 && (pte & PTE_W) != 0) || (pte >> 54) != 0) {
+      return pageFaultCause(acc);
+    }
+    if ((pte & (PTE_R | PTE_X)) != 0) break;
+    i--;
+    if (i < 0) return pageFaultCause(acc);
+    a = ((pte >> 10) & 0xfff_ffff_ffff) << 12;
+  }
+  // leaf permission checks
+  const ms = load<u64>(h + HART_MSTATUS);
+  if (pte & PTE_U) {
+    if (priv == 1 && (acc == ACCESS_FETCH || (ms & MS_SUM) == 0)) return pageFaultCause(acc);
+  } else if (priv == 0) {
+    return pageFaultCause(acc);
+  }
+  if (acc == ACCESS_FETCH) {
+    if ((pte & PTE_X) == 0) return pageFaultCause(acc);
+  } else if (acc == ACCESS_WRITE) {
+    if ((pte & PTE_W) == 0) return pageFaultCause(acc);
+  } else {
+    if ((pte & PTE_R) == 0 && ((ms & MS_MXR) == 0 || (pte & PTE_X) == 0)) return pageFaultCause(acc);
+  }
+  const ppn = (pte >> 10) & 0xfff_ffff_ffff;
+  const lowMask: u64 = (<u64>1 << <u64>(9 * i)) - 1;
+  if ((ppn & lowMask) != 0) return pageFaultCause(acc); // misaligned superpage
+  // hardware A/D update
+  let want = pte | PTE_A;
+  if (acc == ACCESS_WRITE) want |= PTE_D;
+  if (want != pte) {
+    const hw = ramHost(h, pteAddr, ACCESS_WRITE);
+    if (hw == 0) {
+      if (load<u32>(h + H_STATUS) == ST_DSM) return ST_DSM;
+      return accessFaultCause(acc);
+    }
+    if (load<u32>(gPages + (<usize>ramPageIndex(pteAddr) << 2)) & PAGE_FLAG_CODE) invalidateCode(<u32>ramPageIndex(pteAddr));
+    store<u64>(hw, want);
+  }
+  const pa = ((ppn | ((va >> 12) & lowMask)) << 12) | (va & 0xfff);
+  store<u64>(h + H_PA, pa);
+  return ST_OK;
+}
+
+// ---- soft TLB ----
+
+@inline export function tlbSet(h: usize, priv: u32): usize {
+  return h + H_TLB + <usize>(priv == 3 ? 2 : priv) * TLB_SET_BYTES;
+}
+
+export function updateTlbPtrs(h: usize): void {
+  const d = tlbSet(h, dataPriv(h));
+  store<u32>(h + H_TLB_R, <u32>d);
+  store<u32>(h + H_TLB_W, <u32>(d + TLB_KIND_BYTES));
+  store<u32>(h + H_TLB_X, <u32>(tlbSet(h, load<u32>(h + HART_PRIV)) + 2 * TLB_KIND_BYTES));
+}
+
+export function flushHartTlb(h: usize): void {
+  memory.fill(h + H_TLB, 0xff, TLB_HART_BYTES);
+}
+
+@inline function tlbFill(tlb: usize, va: u64, host: usize, pageIdx: u32): void {
+  const t = tlb + ((<usize>(va >> 12) & TLB_MASK) << 4);
+  store<u64>(t, va & ~<u64>0xfff);
+  store<u32>(t, <u32>(host & ~<usize>0xfff) - <u32>(va & ~<u64>0xfff), 8);
+  store<u32>(t, pageIdx, 12);
+}
+
+/** Drop TLB entries of one hart that map RAM page `idx`; kinds: bit0 read, bit1 write, bit2 fetch. */
+function dropPageFromHart(h: usize, idx: u32, kinds: u32): void {
+  for (let set: usize = 0; set < 3; set++) {
+    for (let k: usize = 0; k < 3; k++) {
+      if (((kinds >> <u32>k) & 1) == 0) continue;
+      const base = h + H_TLB + set * TLB_SET_BYTES + k * TLB_KIND_BYTES;
+      for (let t = base, end = base + TLB_KIND_BYTES; t < end; t += 16) {
+        if (load<u32>(t, 12) == idx && load<u64>(t) != TLB_INVALID_TAG) store<u64>(t, TLB_INVALID_TAG);
+      }
+    }
+  }
+}
+
+export function dropPageEverywhere(idx: u32, kinds: u32): void {
+  for (let i: u32 = 0; i < gHartCount; i++) dropPageFromHart(gHarts + <usize>i * HART_SIZE, idx, kinds);
+}
+
+/**
+ * Host address for an aligned data access of `size` bytes at va, through the
+ * TLB or a walk. 0 means failure; H_STATUS says why (cause, ST_DSM, ST_MMIO
+ * with H_PA). H_STATUS may carry ST_TOHOST on success.
+ */
+export function dataHost(h: usize, va: u64, size: u32, acc: u32): usize {
+  const tlb = <usize>load<u32>(h + (acc == ACCESS_WRITE ? H_TLB_W : H_TLB_R));
+  const t = tlb + ((<usize>(va >> 12) & TLB_MASK) << 4);
+  if (load<u64>(t) == (va & ~(<u64>0xfff ^ <u64>(size - 1)))) {
+    store<u32>(h + H_STATUS, ST_OK);
+    store<u64>(h + H_PA, ((<u64>load<u32>(t, 12) + gRamBasePage) << 12) | (va & 0xfff));
+    return <usize>(<u32>va + load<u32>(t, 8));
+  }
+  const st = translate(h, va, acc, dataPriv(h));
+  if (st != ST_OK) {
+    store<u32>(h + H_STATUS, st);
+    return 0;
+  }
+  const pa = load<u64>(h + H_PA);
+  const host = ramHost(h, pa, acc);
+  if (host == 0) return 0;
+  const idx = <u32>ramPageIndex(pa);
+  let status = ST_OK;
+  let cacheable = true;
+  if (acc == ACCESS_WRITE) {
+    if (load<u32>(gPages + (<usize>idx << 2)) & PAGE_FLAG_CODE) invalidateCode(idx);
+    if ((pa >> 12) == (load<u64>(gState + G_TOHOST) >> 12)) {
+      status = ST_TOHOST;
+      cacheable = false;
+    }
+  }
+  if (cacheable) tlbFill(tlb, va, host, idx);
+  store<u32>(h + H_STATUS, status);
+  return host;
+}
+
+/** Host address of the instruction bytes at va (fetch TLB or walk); 0 with H_STATUS on failure. */
+export function fetchHost(h: usize, va: u64): usize {
+  const tlb = <usize>load<u32>(h + H_TLB_X);
+  const t = tlb + ((<usize>(va >> 12) & TLB_MASK) << 4);
+  if (load<u64>(t) == (va & ~<u64>0xfff)) return <usize>(<u32>va + load<u32>(t, 8));
+  const st = translate(h, va, ACCESS_FETCH, load<u32>(h + HART_PRIV));
+  if (st != ST_OK) {
+    store<u32>(h + H_STATUS, st);
+    return 0;
+  }
+  const pa = load<u64>(h + H_PA);
+  const host = ramHost(h, pa, ACCESS_FETCH);
+  if (host == 0) {
+    if (load<u32>(h + H_STATUS) == ST_MMIO) store<u32>(h + H_STATUS, CAUSE_FETCH_ACCESS);
+    return 0;
+  }
+  tlbFill(tlb, va, host, <u32>ramPageIndex(pa));
+  return host;
+}
+
+/** RAM page index behind a fetch TLB entry that fetchHost just filled or hit. */
+@inline export function fetchPageIndex(h: usize, va: u64): u32 {
+  const t = <usize>load<u32>(h + H_TLB_X) + ((<usize>(va >> 12) & TLB_MASK) << 4);
+  return load<u32>(t, 12);
+}
+
+// ---- decoded-code slots ----
+
+/** Forget the decoded code of RAM page idx (its bytes changed or may change). */
+export function invalidateCode(idx: u32): void {
+  const p = gCodeSlotOf + (<usize>idx << 2);
+  const s = load<u32>(p);
+  if (s == 0) return;
+  store<u32>(p, 0);
+  store<u32>(gSlotPage + (<usize>(s - 1) << 2), 0);
+  const pe = gPages + (<usize>idx << 2);
+  store<u32>(pe, load<u32>(pe) & ~PAGE_FLAG_CODE);
+}
+
+/** Decode slot base for RAM page idx, allocating (and evicting) if needed. */
+export function codeSlot(idx: u32): usize {
+  const p = gCodeSlotOf + (<usize>idx << 2);
+  const s = load<u32>(p);
+  if (s != 0) return gSlots + <usize>(s - 1) * SLOT_BYTES;
+  // prefer a free slot near the clock hand, else evict the one under it
+  let hand = load<u32>(gState + G_CLOCK);
+  let victim = hand;
+  for (let k: u32 = 0; k < 8; k++) {
+    const c = (hand + k) % gSlotCount;
+    if (load<u32>(gSlotPage + (<usize>c << 2)) == 0) {
+      victim = c;
+      break;
+    }
+  }
+  store<u32>(gState + G_CLOCK, (victim + 1) % gSlotCount);
+  const old = load<u32>(gSlotPage + (<usize>victim << 2));
+  if (old != 0) invalidateCode(old - 1);
+  const base = gSlots + <usize>victim * SLOT_BYTES;
+  memory.fill(base, 0, SLOT_BYTES);
+  store<u32>(gSlotPage + (<usize>victim << 2), idx + 1);
+  store<u32>(p, victim + 1);
+  const pe = gPages + (<usize>idx << 2);
+  store<u32>(pe, load<u32>(pe) | PAGE_FLAG_CODE);
+  // stores to a code page must take the slow path from now on
+  dropPageEverywhere(idx, 2);
+  return base;
+}
+
+/** DSM invalidate/downgrade or host write: drop TLB entries, decoded code and reservations on page idx. */
+export function flushPage(idx: u32): void {
+  dropPageEverywhere(idx, 7);
+  invalidateCode(idx);
+  for (let i: u32 = 0; i < gHartCount; i++) {
+    const h = gHarts + <usize>i * HART_SIZE;
+    const r = load<u64>(h + H_RESERVATION);
+    if (r != NO_RESERVATION && ramPageIndex(r) == <u64>idx) store<u64>(h + H_RESERVATION, NO_RESERVATION);
+  }
+}
+
+export { ST_TOHOST };

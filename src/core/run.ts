@@ -1,0 +1,579 @@
+// The interpreter loop: run(hart, budget) executes guest code until it must
+// leave (DESIGN 2). The hot path keeps pc, the current code page and the data
+// TLB pointers in locals; every slow path stores pc to HART_PC, does its work
+// in a function, and the loop reloads its locals afterwards.
+import {
+  HART_X, HART_F, HART_PC, HART_MSTATUS, HART_INSTRET, EXIT_BUDGET, EXIT_DSM_FAULT,
+} from './abi';
+import {
+  H_TLB_R, H_TLB_W, H_CODE_BASE, H_CODE_HOST, H_STATUS, H_RUN_COUNT, H_SCRATCH_ENTRY, H_MMIO_PENDING,
+  H_RESERVATION, NO_RESERVATION, TLB_MASK, RES_CONT, RES_FETCH_OK, ST_DSM, MS_FS, CAUSE_ILLEGAL,
+  hartAddr, gHartCount,
+} from './layout';
+import {
+  OP_DECODE, OP_NOP, OP_ILLEGAL, OP_CROSS, OP_LUI, OP_AUIPC, OP_ADDI, OP_SLTI, OP_SLTIU, OP_XORI,
+  OP_ORI, OP_ANDI, OP_SLLI, OP_SRLI, OP_SRAI, OP_ADDIW, OP_SLLIW, OP_SRLIW, OP_SRAIW, OP_ADD, OP_SUB,
+  OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_SRA, OP_OR, OP_AND, OP_ADDW, OP_SUBW, OP_SLLW, OP_SRLW,
+  OP_SRAW, OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU, OP_DIV, OP_DIVU, OP_REM, OP_REMU, OP_MULW, OP_DIVW,
+  OP_DIVUW, OP_REMW, OP_REMUW, OP_BEQ, OP_BNE, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU, OP_JAL, OP_J, OP_JALR,
+  OP_JR, OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU, OP_SB, OP_SH, OP_SW, OP_SD, OP_FLW, OP_FLD,
+  OP_FSW, OP_FSD, OP_AMO, OP_SYSTEM, OP_CSR, OP_FP, OP_LI, OP_MV,
+} from './ops';
+import { decode16, decode32 } from './decode';
+import { fetchHost, fetchPageIndex, codeSlot } from './mmu';
+import { loadSlow, storeSlow, execAmo, trapAt } from './memops';
+import { execCsr, execSystem } from './system';
+import { takeTrap, checkInterrupts, updateTimers } from './trap';
+import { execFp } from './fpu';
+
+const NO_PAGE: u64 = 0xffff_ffff_ffff_ffff;
+const RES_CROSS_OK: i32 = -4;
+/** Timers are re-read and interrupts re-checked at least this often (instructions). */
+const CHUNK: i32 = 4096;
+
+// ---- M extension helpers (RISC-V semantics: no traps on division) ----
+@inline function mulhu(a: u64, b: u64): u64 {
+  const aL = a & 0xffff_ffff, aH = a >> 32, bL = b & 0xffff_ffff, bH = b >> 32;
+  const ll = aL * bL, lh = aL * bH, hl = aH * bL, hh = aH * bH;
+  const mid = (ll >> 32) + (lh & 0xffff_ffff) + (hl & 0xffff_ffff);
+  return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+}
+@inline function mulh(a: u64, b: u64): u64 {
+  return mulhu(a, b) - (<i64>a < 0 ? b : 0) - (<i64>b < 0 ? a : 0);
+}
+@inline function mulhsu(a: u64, b: u64): u64 {
+  return mulhu(a, b) - (<i64>a < 0 ? b : 0);
+}
+@inline function div64(a: u64, b: u64): u64 {
+  if (b == 0) return 0xffff_ffff_ffff_ffff;
+  if (a == 0x8000_0000_0000_0000 && b == 0xffff_ffff_ffff_ffff) return a;
+  return <u64>(<i64>a / <i64>b);
+}
+@inline function divu64(a: u64, b: u64): u64 {
+  return b == 0 ? 0xffff_ffff_ffff_ffff : a / b;
+}
+@inline function rem64(a: u64, b: u64): u64 {
+  if (b == 0) return a;
+  if (a == 0x8000_0000_0000_0000 && b == 0xffff_ffff_ffff_ffff) return 0;
+  return <u64>(<i64>a % <i64>b);
+}
+@inline function remu64(a: u64, b: u64): u64 {
+  return b == 0 ? a : a % b;
+}
+@inline function div32(a64: u64, b64: u64): u64 {
+  const a = <i32>a64, b = <i32>b64;
+  if (b == 0) return 0xffff_ffff_ffff_ffff;
+  if (a == i32.MIN_VALUE && b == -1) return <u64><i64>a;
+  return <u64><i64>(a / b);
+}
+@inline function divu32(a64: u64, b64: u64): u64 {
+  const a = <u32>a64, b = <u32>b64;
+  if (b == 0) return 0xffff_ffff_ffff_ffff;
+  return <u64><i64><i32>(a / b);
+}
+@inline function rem32(a64: u64, b64: u64): u64 {
+  const a = <i32>a64, b = <i32>b64;
+  if (b == 0) return <u64><i64>a;
+  if (a == i32.MIN_VALUE && b == -1) return 0;
+  return <u64><i64>(a % b);
+}
+@inline function remu32(a64: u64, b64: u64): u64 {
+  const a = <u32>a64, b = <u32>b64;
+  if (b == 0) return <u64><i64><i32>a;
+  return <u64><i64><i32>(a % b);
+}
+
+/** Make the code page of pc current: H_CODE_BASE (decode slot) and H_CODE_HOST (bytes). */
+function fetchRefill(h: usize, pc: u64): i32 {
+  const host = fetchHost(h, pc);
+  if (host == 0) {
+    const st = load<u32>(h + H_STATUS);
+    if (st == ST_DSM) return EXIT_DSM_FAULT;
+    takeTrap(h, st, pc, pc);
+    return RES_CONT;
+  }
+  store<u32>(h + H_CODE_BASE, <u32>codeSlot(fetchPageIndex(h, pc)));
+  store<u32>(h + H_CODE_HOST, <u32>(host & ~<usize>0xfff));
+  return RES_FETCH_OK;
+}
+
+/** A 32-bit instruction whose upper half is on the next page: decode it into the scratch entry. */
+function crossDecode(h: usize, pc: u64): i32 {
+  const lo = fetchHost(h, pc);
+  let bad = pc;
+  if (lo != 0) {
+    bad = pc + 2;
+    const hi = fetchHost(h, pc + 2);
+    if (hi != 0) {
+      decode32(h + H_SCRATCH_ENTRY, <u32>load<u16>(lo) | (<u32>load<u16>(hi) << 16));
+      store<u32>(h + H_CODE_BASE, <u32>(h + H_SCRATCH_ENTRY - ((<usize>pc & 0xffe) << 2)));
+      return RES_CROSS_OK;
+    }
+  }
+  const st = load<u32>(h + H_STATUS);
+  if (st == ST_DSM) return EXIT_DSM_FAULT;
+  takeTrap(h, st, bad, pc);
+  return RES_CONT;
+}
+
+function decodeEntry(h: usize, e: usize, pc: u64): void {
+  const off = <usize>pc & 0xfff;
+  const host = <usize>load<u32>(h + H_CODE_HOST) + off;
+  const lo = <u32>load<u16>(host);
+  if ((lo & 3) != 3) decode16(e, lo);
+  else if (off == 0xffe) {
+    store<u32>(e, OP_CROSS | (4 << 24));
+    store<i32>(e, 0, 4);
+  } else decode32(e, load<u32>(host));
+}
+
+function runChunk(h: usize, maxN: i32): i32 {
+  let pc = load<u64>(h + HART_PC);
+  let tlbR = <usize>load<u32>(h + H_TLB_R);
+  let tlbW = <usize>load<u32>(h + H_TLB_W);
+  let pageV: u64 = NO_PAGE;
+  let codeBase: usize = 0;
+  let n: i32 = 0;
+  let result: i32 = EXIT_BUDGET;
+  let cross = false;
+  let instret0 = load<u64>(h + HART_INSTRET);
+  while (true) {
+    if ((pc & ~<u64>0xfff) != pageV) {
+      store<u64>(h + HART_PC, pc);
+      let r: i32;
+      if (cross) {
+        cross = false;
+        r = crossDecode(h, pc);
+      } else {
+        r = fetchRefill(h, pc);
+      }
+      if (r == RES_FETCH_OK) {
+        codeBase = <usize>load<u32>(h + H_CODE_BASE);
+        pageV = pc & ~<u64>0xfff;
+      } else if (r == RES_CROSS_OK) {
+        codeBase = <usize>load<u32>(h + H_CODE_BASE);
+        pageV = NO_PAGE;
+      } else if (r == RES_CONT) {
+        pc = load<u64>(h + HART_PC);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        if (++n >= maxN) break;
+        continue;
+      } else {
+        result = r;
+        break;
+      }
+    }
+    const e = codeBase + ((<usize>pc & 0xffe) << 2);
+    const w = load<u32>(e);
+    const imm = load<i32>(e, 4);
+    switch (w & 0xff) {
+      case OP_DECODE: decodeEntry(h, e, pc); continue;
+      case OP_NOP: break;
+      case OP_CROSS: cross = true; pageV = NO_PAGE; continue;
+      case OP_LUI: store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>imm); break;
+      case OP_AUIPC: store<u64>(h + ((w >> 5) & 0xf8), pc + <u64><i64>imm); break;
+      case OP_LI: store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>imm); break;
+      case OP_MV: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8))); break;
+      case OP_ADDI: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm); break;
+      case OP_SLTI: store<u64>(h + ((w >> 5) & 0xf8), <u64>(<i64>load<u64>(h + ((w >> 10) & 0xf8)) < <i64>imm)); break;
+      case OP_SLTIU: store<u64>(h + ((w >> 5) & 0xf8), <u64>(load<u64>(h + ((w >> 10) & 0xf8)) < <u64><i64>imm)); break;
+      case OP_XORI: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8)) ^ <u64><i64>imm); break;
+      case OP_ORI: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8)) | <u64><i64>imm); break;
+      case OP_ANDI: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8)) & <u64><i64>imm); break;
+      case OP_SLLI: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8)) << <u64>imm); break;
+      case OP_SRLI: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8)) >> <u64>imm); break;
+      case OP_SRAI: store<u64>(h + ((w >> 5) & 0xf8), <u64>(<i64>load<u64>(h + ((w >> 10) & 0xf8)) >> <i64>imm)); break;
+      case OP_ADDIW: store<u64>(h + ((w >> 5) & 0xf8), <u64><i64><i32>(<u32>load<u64>(h + ((w >> 10) & 0xf8)) + <u32>imm)); break;
+      case OP_SLLIW: store<u64>(h + ((w >> 5) & 0xf8), <u64><i64><i32>(<u32>load<u64>(h + ((w >> 10) & 0xf8)) << <u32>imm)); break;
+      case OP_SRLIW: store<u64>(h + ((w >> 5) & 0xf8), <u64><i64><i32>(<u32>load<u64>(h + ((w >> 10) & 0xf8)) >> <u32>imm)); break;
+      case OP_SRAIW: store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>(<i32>load<u64>(h + ((w >> 10) & 0xf8)) >> imm)); break;
+      case OP_ADD: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8)) + load<u64>(h + ((w >> 15) & 0xf8))); break;
+      case OP_SUB: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8)) - load<u64>(h + ((w >> 15) & 0xf8))); break;
+      case OP_SLL: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8)) << load<u64>(h + ((w >> 15) & 0xf8))); break;
+      case OP_SLT: store<u64>(h + ((w >> 5) & 0xf8), <u64>(<i64>load<u64>(h + ((w >> 10) & 0xf8)) < <i64>load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_SLTU: store<u64>(h + ((w >> 5) & 0xf8), <u64>(load<u64>(h + ((w >> 10) & 0xf8)) < load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_XOR: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8)) ^ load<u64>(h + ((w >> 15) & 0xf8))); break;
+      case OP_SRL: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8)) >> load<u64>(h + ((w >> 15) & 0xf8))); break;
+      case OP_SRA: store<u64>(h + ((w >> 5) & 0xf8), <u64>(<i64>load<u64>(h + ((w >> 10) & 0xf8)) >> <i64>load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_OR: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8)) | load<u64>(h + ((w >> 15) & 0xf8))); break;
+      case OP_AND: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8)) & load<u64>(h + ((w >> 15) & 0xf8))); break;
+      case OP_ADDW: store<u64>(h + ((w >> 5) & 0xf8), <u64><i64><i32>(<u32>load<u64>(h + ((w >> 10) & 0xf8)) + <u32>load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_SUBW: store<u64>(h + ((w >> 5) & 0xf8), <u64><i64><i32>(<u32>load<u64>(h + ((w >> 10) & 0xf8)) - <u32>load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_SLLW: store<u64>(h + ((w >> 5) & 0xf8), <u64><i64><i32>(<u32>load<u64>(h + ((w >> 10) & 0xf8)) << (<u32>load<u64>(h + ((w >> 15) & 0xf8)) & 31))); break;
+      case OP_SRLW: store<u64>(h + ((w >> 5) & 0xf8), <u64><i64><i32>(<u32>load<u64>(h + ((w >> 10) & 0xf8)) >> (<u32>load<u64>(h + ((w >> 15) & 0xf8)) & 31))); break;
+      case OP_SRAW: store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>(<i32>load<u64>(h + ((w >> 10) & 0xf8)) >> (<i32>load<u64>(h + ((w >> 15) & 0xf8)) & 31))); break;
+      case OP_MUL: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8)) * load<u64>(h + ((w >> 15) & 0xf8))); break;
+      case OP_MULH: store<u64>(h + ((w >> 5) & 0xf8), mulh(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_MULHSU: store<u64>(h + ((w >> 5) & 0xf8), mulhsu(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_MULHU: store<u64>(h + ((w >> 5) & 0xf8), mulhu(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_DIV: store<u64>(h + ((w >> 5) & 0xf8), div64(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_DIVU: store<u64>(h + ((w >> 5) & 0xf8), divu64(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_REM: store<u64>(h + ((w >> 5) & 0xf8), rem64(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_REMU: store<u64>(h + ((w >> 5) & 0xf8), remu64(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_MULW: store<u64>(h + ((w >> 5) & 0xf8), <u64><i64><i32>(<u32>load<u64>(h + ((w >> 10) & 0xf8)) * <u32>load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_DIVW: store<u64>(h + ((w >> 5) & 0xf8), div32(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_DIVUW: store<u64>(h + ((w >> 5) & 0xf8), divu32(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_REMW: store<u64>(h + ((w >> 5) & 0xf8), rem32(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_REMUW: store<u64>(h + ((w >> 5) & 0xf8), remu32(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
+      case OP_BEQ: if (load<u64>(h + ((w >> 10) & 0xf8)) == load<u64>(h + ((w >> 15) & 0xf8))) pc += <u64><i64>imm; break;
+      case OP_BNE: if (load<u64>(h + ((w >> 10) & 0xf8)) != load<u64>(h + ((w >> 15) & 0xf8))) pc += <u64><i64>imm; break;
+      case OP_BLT: if (<i64>load<u64>(h + ((w >> 10) & 0xf8)) < <i64>load<u64>(h + ((w >> 15) & 0xf8))) pc += <u64><i64>imm; break;
+      case OP_BGE: if (<i64>load<u64>(h + ((w >> 10) & 0xf8)) >= <i64>load<u64>(h + ((w >> 15) & 0xf8))) pc += <u64><i64>imm; break;
+      case OP_BLTU: if (load<u64>(h + ((w >> 10) & 0xf8)) < load<u64>(h + ((w >> 15) & 0xf8))) pc += <u64><i64>imm; break;
+      case OP_BGEU: if (load<u64>(h + ((w >> 10) & 0xf8)) >= load<u64>(h + ((w >> 15) & 0xf8))) pc += <u64><i64>imm; break;
+      case OP_JAL: store<u64>(h + ((w >> 5) & 0xf8), pc + <u64>(w >> 24)); store<u64>(h, 0); pc += <u64><i64>imm; break;
+      case OP_J: pc += <u64><i64>imm; break;
+      case OP_JALR: {
+        const t = (load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm) & ~<u64>1;
+        store<u64>(h + ((w >> 5) & 0xf8), pc + <u64>(w >> 24));
+        store<u64>(h, 0);
+        pc = t - <u64>(w >> 24);
+        break;
+      }
+      case OP_JR: pc = ((load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm) & ~<u64>1) - <u64>(w >> 24); break;
+      case OP_LB: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        if (load<u64>(t) == (va & ~<u64>0xfff)) {
+          store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>load<i8>(<usize>(<u32>va + load<u32>(t, 8))));
+          store<u64>(h, 0);
+          break;
+        }
+        store<u64>(h + HART_PC, pc);
+        const r = loadSlow(h, va, w, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_LH: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        if (load<u64>(t) == (va & ~<u64>0xffe)) {
+          store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>load<i16>(<usize>(<u32>va + load<u32>(t, 8))));
+          store<u64>(h, 0);
+          break;
+        }
+        store<u64>(h + HART_PC, pc);
+        const r = loadSlow(h, va, w, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_LW: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        if (load<u64>(t) == (va & ~<u64>0xffc)) {
+          store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>load<i32>(<usize>(<u32>va + load<u32>(t, 8))));
+          store<u64>(h, 0);
+          break;
+        }
+        store<u64>(h + HART_PC, pc);
+        const r = loadSlow(h, va, w, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_LD: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        if (load<u64>(t) == (va & ~<u64>0xff8)) {
+          store<u64>(h + ((w >> 5) & 0xf8), load<u64>(<usize>(<u32>va + load<u32>(t, 8))));
+          store<u64>(h, 0);
+          break;
+        }
+        store<u64>(h + HART_PC, pc);
+        const r = loadSlow(h, va, w, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_LBU: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        if (load<u64>(t) == (va & ~<u64>0xfff)) {
+          store<u64>(h + ((w >> 5) & 0xf8), <u64>load<u8>(<usize>(<u32>va + load<u32>(t, 8))));
+          store<u64>(h, 0);
+          break;
+        }
+        store<u64>(h + HART_PC, pc);
+        const r = loadSlow(h, va, w, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_LHU: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        if (load<u64>(t) == (va & ~<u64>0xffe)) {
+          store<u64>(h + ((w >> 5) & 0xf8), <u64>load<u16>(<usize>(<u32>va + load<u32>(t, 8))));
+          store<u64>(h, 0);
+          break;
+        }
+        store<u64>(h + HART_PC, pc);
+        const r = loadSlow(h, va, w, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_LWU: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        if (load<u64>(t) == (va & ~<u64>0xffc)) {
+          store<u64>(h + ((w >> 5) & 0xf8), <u64>load<u32>(<usize>(<u32>va + load<u32>(t, 8))));
+          store<u64>(h, 0);
+          break;
+        }
+        store<u64>(h + HART_PC, pc);
+        const r = loadSlow(h, va, w, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_SB: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const v = load<u64>(h + ((w >> 15) & 0xf8));
+        const t = tlbW + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        if (load<u64>(t) == (va & ~<u64>0xfff)) {
+          store<u8>(<usize>(<u32>va + load<u32>(t, 8)), <u8>v);
+          break;
+        }
+        store<u64>(h + HART_PC, pc);
+        const r = storeSlow(h, va, w, v, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_SH: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const v = load<u64>(h + ((w >> 15) & 0xf8));
+        const t = tlbW + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        if (load<u64>(t) == (va & ~<u64>0xffe)) {
+          store<u16>(<usize>(<u32>va + load<u32>(t, 8)), <u16>v);
+          break;
+        }
+        store<u64>(h + HART_PC, pc);
+        const r = storeSlow(h, va, w, v, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_SW: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const v = load<u64>(h + ((w >> 15) & 0xf8));
+        const t = tlbW + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        if (load<u64>(t) == (va & ~<u64>0xffc)) {
+          store<u32>(<usize>(<u32>va + load<u32>(t, 8)), <u32>v);
+          break;
+        }
+        store<u64>(h + HART_PC, pc);
+        const r = storeSlow(h, va, w, v, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_SD: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const v = load<u64>(h + ((w >> 15) & 0xf8));
+        const t = tlbW + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        if (load<u64>(t) == (va & ~<u64>0xff8)) {
+          store<u64>(<usize>(<u32>va + load<u32>(t, 8)), v);
+          break;
+        }
+        store<u64>(h + HART_PC, pc);
+        const r = storeSlow(h, va, w, v, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_FLW: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const ms = load<u64>(h + HART_MSTATUS);
+        if ((ms & MS_FS) != 0 && load<u64>(t) == (va & ~<u64>0xffc)) {
+          store<u64>(h + HART_F + ((w >> 5) & 0xf8), <u64>load<u32>(<usize>(<u32>va + load<u32>(t, 8))) | 0xffff_ffff_0000_0000);
+          store<u64>(h + HART_MSTATUS, ms | MS_FS);
+          break;
+        }
+        store<u64>(h + HART_PC, pc);
+        const r = loadSlow(h, va, w, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_FLD: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const ms = load<u64>(h + HART_MSTATUS);
+        if ((ms & MS_FS) != 0 && load<u64>(t) == (va & ~<u64>0xff8)) {
+          store<u64>(h + HART_F + ((w >> 5) & 0xf8), load<u64>(<usize>(<u32>va + load<u32>(t, 8))));
+          store<u64>(h + HART_MSTATUS, ms | MS_FS);
+          break;
+        }
+        store<u64>(h + HART_PC, pc);
+        const r = loadSlow(h, va, w, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_FSW: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const v = load<u64>(h + HART_F + ((w >> 15) & 0xf8));
+        const t = tlbW + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const ms = load<u64>(h + HART_MSTATUS);
+        if ((ms & MS_FS) != 0 && load<u64>(t) == (va & ~<u64>0xffc)) {
+          store<u32>(<usize>(<u32>va + load<u32>(t, 8)), <u32>v);
+          break;
+        }
+        store<u64>(h + HART_PC, pc);
+        const r = storeSlow(h, va, w, v, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_FSD: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const v = load<u64>(h + HART_F + ((w >> 15) & 0xf8));
+        const t = tlbW + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const ms = load<u64>(h + HART_MSTATUS);
+        if ((ms & MS_FS) != 0 && load<u64>(t) == (va & ~<u64>0xff8)) {
+          store<u64>(<usize>(<u32>va + load<u32>(t, 8)), v);
+          break;
+        }
+        store<u64>(h + HART_PC, pc);
+        const r = storeSlow(h, va, w, v, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_FP: {
+        if ((load<u64>(h + HART_MSTATUS) & MS_FS) != 0 && execFp(h, <u32>imm)) break;
+        store<u64>(h + HART_PC, pc);
+        const r = trapAt(h, CAUSE_ILLEGAL, <u64><u32>imm, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_ILLEGAL: {
+        store<u64>(h + HART_PC, pc);
+        const r = trapAt(h, CAUSE_ILLEGAL, <u64><u32>imm, pc);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_SYSTEM: {
+        store<u64>(h + HART_PC, pc);
+        const r = execSystem(h, <u32>imm, pc, w >> 24);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_AMO: {
+        store<u64>(h + HART_PC, pc);
+        const r = execAmo(h, <u32>imm, pc, w >> 24);
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      case OP_CSR: {
+        store<u64>(h + HART_PC, pc);
+        store<u64>(h + HART_INSTRET, instret0 + <u64>n);
+        const r = execCsr(h, <u32>imm, pc, w >> 24);
+        instret0 = load<u64>(h + HART_INSTRET) - <u64>n;
+        if (r != RES_CONT) { result = r; maxN = 0; }
+        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
+        tlbR = <usize>load<u32>(h + H_TLB_R);
+        tlbW = <usize>load<u32>(h + H_TLB_W);
+        pageV = NO_PAGE;
+        break;
+      }
+      default: break;
+    }
+    pc += <u64>(w >> 24);
+    if (++n >= maxN) break;
+  }
+  store<u64>(h + HART_INSTRET, instret0 + <u64>n);
+  if (result == EXIT_BUDGET) store<u64>(h + HART_PC, pc);
+  store<i32>(h + H_RUN_COUNT, n);
+  return result;
+}
+
+/** Execute up to about `budget` instructions on `hart`; returns an EXIT_* reason. */
+export function runHart(hart: i32, budget: i32): i32 {
+  const h = hartAddr(hart);
+  store<u32>(h + H_MMIO_PENDING, 0); // an uncompleted MMIO load simply re-executes
+  updateTimers(h);
+  checkInterrupts(h);
+  let done: i32 = 0;
+  let result: i32 = EXIT_BUDGET;
+  while (done < budget) {
+    let chunk = budget - done;
+    if (chunk > CHUNK) chunk = CHUNK;
+    result = runChunk(h, chunk);
+    done += load<i32>(h + H_RUN_COUNT);
+    if (result != EXIT_BUDGET) break;
+    updateTimers(h);
+    checkInterrupts(h);
+  }
+  // Harts of one node run in turns: a reservation must not survive a turn,
+  // or another hart's store in between would go unnoticed by SC.
+  if (gHartCount > 1) store<u64>(h + H_RESERVATION, NO_RESERVATION);
+  return result;
+}
