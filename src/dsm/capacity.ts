@@ -1,0 +1,62 @@
+/**
+ * The frame budget (--node-memory). A node at its cap makes room before it
+ * asks for a page, so a grant always has a frame to land in:
+ *   1. drop a SHARED copy it does not own. No message: the owner's copyset
+ *      keeps naming this node, and a later INV to a node without the copy is
+ *      simply acknowledged (stale copyset entries are harmless).
+ *   2. else hand an owned page that is homed elsewhere back to its home
+ *      (EVICT_REQ, FWD_EVICT, EVICT_DATA through the home's manager queue).
+ *      The home accepts it even above its own cap (it first drops a SHARED
+ *      copy if it has one; otherwise it goes over and trims in the background
+ *      as soon as something becomes evictable). Waiting for room instead
+ *      could deadlock two homes handing pages to each other.
+ *   3. else (everything pinned, busy, or homed here) go over the cap and
+ *      count it (stats.evictions.overCap).
+ * Pages homed on this node and owned by it are never evicted: the home is
+ * their backing store. Pinned pages and pages with a transaction in flight are
+ * never chosen. Victims are taken oldest-allocated first (FIFO; the engine does
+ * not see guest accesses, so true LRU is not available).
+ */
+import type { PageMeta } from './page-meta.js';
+import type { PageStore } from './page-store.js';
+
+export type Victim = { page: number; how: 'drop' | 'handback' };
+
+export class FrameBudget {
+  /** Frames promised to in-flight requests that have not installed yet. */
+  reserved = 0;
+  /** Pages holding a frame, oldest first. */
+  private readonly order = new Set<number>();
+
+  constructor(
+    readonly maxFrames: number | null,
+    private readonly store: PageStore,
+  ) {}
+
+  hasRoom(): boolean {
+    return this.maxFrames === null || this.store.framesHeld() + this.reserved < this.maxFrames;
+  }
+
+  overCap(): boolean {
+    return this.maxFrames !== null && this.store.framesHeld() > this.maxFrames;
+  }
+
+  allocated(page: number): void {
+    this.order.add(page);
+  }
+
+  freed(page: number): void {
+    this.order.delete(page);
+  }
+
+  pickVictim(meta: (page: number) => PageMeta, homeOf: (page: number) => number, self: number, dropOnly = false): Victim | null {
+    let handback: number | null = null;
+    for (const page of this.order) {
+      const m = meta(page);
+      if (m.pins > 0 || m.op || m.evicting || !this.store.hasFrame(page)) continue;
+      if (!m.owner) return { page, how: 'drop' };
+      if (m.owner && homeOf(page) !== self && handback === null) handback = page;
+    }
+    return handback === null || dropOnly ? null : { page: handback, how: 'handback' };
+  }
+}
