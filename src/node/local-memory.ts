@@ -1,0 +1,99 @@
+/**
+ * Guest RAM for a single-node run: every page is MODIFIED and gets a frame on
+ * first touch. It is the GuestMemory for loaders and devices, and it resolves
+ * the core's EXIT_DSM_FAULT (which, single-node, only means "first touch").
+ */
+import { PAGE_MODIFIED, PAGE_STATE_MASK, PAGE_FRAME_SHIFT } from '../core/abi.js';
+import { GuestMemoryRangeError, type GuestMemory } from '../dsm/guest-memory.js';
+import type { WasmCore } from './wasm-core.js';
+
+const PAGE = 4096;
+/** Frames are added to the core in batches to keep memory.grow calls rare. */
+const FRAME_BATCH = 256;
+
+export class LocalGuestMemory implements GuestMemory {
+  readonly ramBase: number;
+  readonly ramSize: number;
+  private freeNext = 0;
+  private freeEnd = 0;
+
+  constructor(private readonly core: WasmCore) {
+    this.ramBase = core.ramBase;
+    this.ramSize = core.ramSize;
+  }
+
+  private allocFrame(): number {
+    if (this.freeNext === this.freeEnd) {
+      const left = this.core.ramPages - this.core.frameCount();
+      const n = Math.max(1, Math.min(FRAME_BATCH, left));
+      this.freeNext = this.core.growFrames(n);
+      this.freeEnd = this.freeNext + n;
+    }
+    return this.freeNext++;
+  }
+
+  /** Frame index of RAM page `page`, allocating it (MODIFIED) on first touch. */
+  frameOf(page: number): number {
+    const e = this.core.getPage(page);
+    if ((e & PAGE_STATE_MASK) === PAGE_MODIFIED) return e >>> PAGE_FRAME_SHIFT;
+    const frame = this.allocFrame();
+    this.core.setPage(page, (PAGE_MODIFIED | (frame << PAGE_FRAME_SHIFT)) >>> 0);
+    return frame;
+  }
+
+  /**
+   * Resolve an EXIT_DSM_FAULT for `hart`: give the faulting page a frame.
+   * Returns false if the address is not guest RAM (a core bug, never a guest one).
+   */
+  resolveFault(hart: number): boolean {
+    const gpa = Number(this.core.exitAddr(hart));
+    const page = Math.floor((gpa - this.ramBase) / PAGE);
+    if (page < 0 || page >= this.core.ramPages) return false;
+    this.frameOf(page);
+    return true;
+  }
+
+  private check(gpa: number, length: number): void {
+    if (!Number.isInteger(gpa) || length < 0 || gpa < this.ramBase || gpa + length > this.ramBase + this.ramSize) {
+      throw new GuestMemoryRangeError(gpa, length, this.ramBase, this.ramSize);
+    }
+  }
+
+  readSync(gpa: number, length: number): Uint8Array {
+    this.check(gpa, length);
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const off = gpa + done - this.ramBase;
+      const page = Math.floor(off / PAGE);
+      const inPage = off % PAGE;
+      const n = Math.min(PAGE - inPage, length - done);
+      out.set(this.core.frameBytes(this.frameOf(page)).subarray(inPage, inPage + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  writeSync(gpa: number, data: Uint8Array): void {
+    this.check(gpa, data.length);
+    let done = 0;
+    while (done < data.length) {
+      const off = gpa + done - this.ramBase;
+      const page = Math.floor(off / PAGE);
+      const inPage = off % PAGE;
+      const n = Math.min(PAGE - inPage, data.length - done);
+      const frame = this.frameOf(page);
+      this.core.frameBytes(frame).set(data.subarray(done, done + n), inPage);
+      this.core.invalidateCode(page);
+      done += n;
+    }
+  }
+
+  async read(gpa: number, length: number): Promise<Uint8Array> {
+    return this.readSync(gpa, length);
+  }
+
+  async write(gpa: number, data: Uint8Array): Promise<void> {
+    this.writeSync(gpa, data);
+  }
+}

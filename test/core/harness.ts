@@ -1,0 +1,109 @@
+/**
+ * A tiny machine for core tests: one WasmCore, LocalGuestMemory, a UART that
+ * captures bytes (0x10000000), a CLINT (mtimecmp/mtime) and the sifive,test
+ * exit device, plus HTIF tohost. Also builds the test programs on demand.
+ */
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WasmCore } from '../../src/node/wasm-core.js';
+import { LocalGuestMemory } from '../../src/node/local-memory.js';
+import { readElfFile, loadElf } from '../../src/machine/boot/elf.js';
+import {
+  EXIT_BUDGET, EXIT_WFI, EXIT_MMIO, EXIT_DSM_FAULT, EXIT_HALT, EXIT_SBI_CALL,
+} from '../../src/core/abi.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** test/programs in the source tree (this file runs from dist/test/core). */
+export const programsDir = resolve(here, '../../../test/programs');
+export const buildDir = resolve(programsDir, 'build');
+
+export function hasCompiler(): boolean {
+  return spawnSync('riscv64-linux-gnu-gcc', ['--version']).status === 0;
+}
+
+export function hasQemu(): boolean {
+  return spawnSync('qemu-system-riscv64', ['--version']).status === 0;
+}
+
+/** Path of a built program, building all of them first if it is missing. Null if it cannot be built. */
+export function programPath(name: string): string | null {
+  const p = resolve(buildDir, `${name}.elf`);
+  if (existsSync(p)) return p;
+  if (!hasCompiler()) return null;
+  const r = spawnSync('sh', [resolve(programsDir, 'build.sh')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`test/programs/build.sh failed:\n${r.stderr}`);
+  return existsSync(p) ? p : null;
+}
+
+export interface RunResult {
+  /** 'pass', 'fail' (code = failing test number), or 'limit' (instruction limit reached) */
+  outcome: 'pass' | 'fail' | 'limit';
+  code: number;
+  uart: string;
+  instret: bigint;
+  exits: Record<string, number>;
+}
+
+export interface RunOptions {
+  maxInstructions?: number;
+  ramSize?: number;
+  budget?: number;
+}
+
+export function runProgram(path: string, opts: RunOptions = {}): RunResult {
+  const ramBase = 0x8000_0000;
+  const core = WasmCore.create({ ramBase, ramSize: opts.ramSize ?? 16 << 20, harts: 1 });
+  const mem = new LocalGuestMemory(core);
+  const elf = readElfFile(path);
+  loadElf(elf, mem);
+  const tohost = elf.symbols.get('tohost');
+  if (tohost !== undefined) core.setTohost(BigInt(tohost));
+  core.resetHart(0, BigInt(elf.entry), 3);
+  let uart = '';
+  const exits: Record<string, number> = { budget: 0, wfi: 0, mmio: 0, dsm: 0 };
+  const limit = opts.maxInstructions ?? 50_000_000;
+  const budget = opts.budget ?? 100_000;
+  const ticks = (): bigint => BigInt(Math.floor(performance.now() * 10_000));
+  for (;;) {
+    if (core.instret(0) >= BigInt(limit)) return { outcome: 'limit', code: 0, uart, instret: core.instret(0), exits };
+    const r = core.run(0, budget);
+    switch (r) {
+      case EXIT_BUDGET: exits.budget!++; break;
+      case EXIT_WFI: exits.wfi!++; break;
+      case EXIT_DSM_FAULT:
+        exits.dsm!++;
+        if (!mem.resolveFault(0)) throw new Error(`DSM fault outside RAM at 0x${core.exitAddr(0).toString(16)}`);
+        break;
+      case EXIT_HALT: {
+        const v = core.exitData(0);
+        return { outcome: v === 1n ? 'pass' : 'fail', code: Number(v >> 1n), uart, instret: core.instret(0), exits };
+      }
+      case EXIT_SBI_CALL: throw new Error('unexpected SBI call from a bare-metal program');
+      case EXIT_MMIO: {
+        exits.mmio!++;
+        const a = Number(core.exitAddr(0));
+        const write = core.exitIsWrite(0);
+        const data = core.exitData(0);
+        if (write) {
+          if (a === 0x1000_0000) uart += String.fromCharCode(Number(data & 0xffn));
+          else if (a === 0x200_4000) core.setMtimecmp(0, data);
+          else if (a === 0x10_0000) {
+            const v = Number(data & 0xffffn);
+            if (v === 0x5555) return { outcome: 'pass', code: 0, uart, instret: core.instret(0), exits };
+            if (v === 0x3333) return { outcome: 'fail', code: Number(data >> 16n), uart, instret: core.instret(0), exits };
+          }
+        } else {
+          let v = 0n;
+          if (a === 0x1000_0005) v = 0x60n; // LSR: transmitter empty
+          else if (a === 0x200_bff8) v = ticks();
+          else if (a === 0x200_4000) v = core.getMtimecmp(0);
+          core.completeMmioLoad(0, v);
+        }
+        break;
+      }
+      default: throw new Error(`unknown exit ${r}`);
+    }
+  }
+}
