@@ -1,6 +1,6 @@
 // Test-only wasm entry (built by test/fpu/*.test.ts, never part of core.wasm):
 // a one-hart state block in static memory around execFp. Registers used by
-// the vectors: f1/f2/f3 and x1/x2 hold operands, f10 or x10 the result.
+// the vectors: f11/f12/f13 and x11/x12 hold operands, f10 or x10 the result.
 
 import { execFp } from './fpu';
 import { HART_X, HART_F, HART_FFLAGS, HART_FRM, HART_MSTATUS } from './abi';
@@ -8,15 +8,15 @@ import { HART_X, HART_F, HART_FFLAGS, HART_FRM, HART_MSTATUS } from './abi';
 const HART_BYTES: i32 = 1024;
 const HART: usize = memory.data(HART_BYTES, 16);
 
-/** Fresh state, runs insn, returns 1 when legal. Operands go to f1..f3 and x1..x2. */
+/** Fresh state, runs insn, returns 1 when legal. Operands go to f11..f13 and x11..x12. */
 export function exec(insn: u32, frm: u32, a: u64, b: u64, c: u64): u32 {
   const h = HART;
   memory.fill(h, 0, <usize>HART_BYTES);
-  store<u64>(h + <usize>HART_F + 8, a);
-  store<u64>(h + <usize>HART_F + 16, b);
-  store<u64>(h + <usize>HART_F + 24, c);
-  store<u64>(h + <usize>HART_X + 8, a);
-  store<u64>(h + <usize>HART_X + 16, b);
+  store<u64>(h + <usize>HART_F + 88, a);
+  store<u64>(h + <usize>HART_F + 96, b);
+  store<u64>(h + <usize>HART_F + 104, c);
+  store<u64>(h + <usize>HART_X + 88, a);
+  store<u64>(h + <usize>HART_X + 96, b);
   store<u32>(h + <usize>HART_FRM, frm);
   return execFp(h, insn) ? 1 : 0;
 }
