@@ -7,7 +7,7 @@
 // instruction needs). The harness loads a into f11/x11, b into f12/x12,
 // c into f13 and zeroes f10/x10 before executing.
 
-export const CASES_VERSION = 1;
+export const CASES_VERSION = 3;
 
 export interface FpCase {
   op: string;
@@ -172,6 +172,54 @@ function related(rng: Rng, f: Fmt, a: bigint): bigint {
   return (signBit & (rng.below(2) ? signBit : 0n)) | (BigInt(e) << m) | (rng.u64() & ((1n << m) - 1n));
 }
 
+function toNumber(f: Fmt, bits: bigint): number {
+  const dv = new DataView(new ArrayBuffer(8));
+  if (f.mant === 23) {
+    dv.setUint32(0, Number(bits & 0xffffffffn));
+    return dv.getFloat32(0);
+  }
+  dv.setBigUint64(0, bits & 0xffffffffffffffffn);
+  return dv.getFloat64(0);
+}
+
+function fromNumber(f: Fmt, v: number): bigint {
+  const dv = new DataView(new ArrayBuffer(8));
+  if (f.mant === 23) {
+    dv.setFloat32(0, v);
+    return BigInt(dv.getUint32(0));
+  }
+  dv.setFloat64(0, v);
+  return dv.getBigUint64(0);
+}
+
+/** An addend that nearly cancels a*b: massive cancellation and exact-zero FMA results. */
+function cancelling(rng: Rng, f: Fmt, a: bigint, b: bigint): bigint {
+  const p = toNumber(f, a) * toNumber(f, b);
+  if (!Number.isFinite(p)) return a;
+  return fromNumber(f, -p) ^ (rng.u64() & BigInt((1 << rng.below(6)) - 1));
+}
+
+/** b such that a*b (mul) or a/b (div) lands next to the smallest normal: tininess after rounding. */
+function nearTiny(rng: Rng, f: Fmt, a: bigint, forDiv: boolean): bigint {
+  const m = BigInt(f.mant);
+  const expMask = (1n << BigInt(f.expBits)) - 1n;
+  const ea = Number((a >> m) & expMask);
+  const eb = forDiv ? ea + f.bias - 1 + rng.below(3) - 1 : 1 + f.bias - ea + rng.below(3) - 1;
+  if (eb <= 0 || eb >= Number(expMask)) return a;
+  const fracMask = (1n << m) - 1n;
+  const frac = rng.below(2) ? fracMask ^ (rng.u64() & 0xfn) : rng.u64() & fracMask;
+  return pack(f, rng.below(2), eb, frac);
+}
+
+/** b with a*b within a few ulps of the smallest normal (rounding up to it or not: UF after rounding). */
+function productNearMinNormal(rng: Rng, f: Fmt, a: bigint): bigint {
+  const minNormal = 2 ** (1 - f.bias);
+  const q = minNormal / Math.abs(toNumber(f, a));
+  if (!Number.isFinite(q) || q === 0) return a;
+  const b = fromNumber(f, q) + BigInt(rng.below(5)) - 2n;
+  return b | (rng.below(2) ? 1n << BigInt(f.mant + f.expBits) : 0n);
+}
+
 const INT_SPECIALS: bigint[] = [
   0n, 1n, 2n, 3n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, 0x7fffffffffffffffn,
   0x8000000000000000n, 0xffffffffffffffffn, 0xfffffffffffffffen, 0xffffffff80000000n, 0x1000001n,
@@ -282,6 +330,14 @@ export function generateCases(): FpCase[] {
         case 'cmp': {
           a = operand(rng, f, sp);
           b = rng.below(3) === 0 ? operand(rng, f, sp) : related(rng, f, a);
+          if ((o.code === 0x02 || o.code === 0x03) && o.kind === 'bin' && rng.below(5) === 0) {
+            a = structured(rng, f);
+            b = nearTiny(rng, f, a, o.code === 0x03);
+          }
+          if (o.code === 0x02 && o.kind === 'bin' && rng.below(8) === 0) {
+            a = pack(f, rng.below(2), f.bias - 20 + rng.below(40), rng.u64() & ((1n << BigInt(f.mant)) - 1n));
+            b = productNearMinNormal(rng, f, a);
+          }
           if (o.kind === 'cmp' && rng.below(4) === 0) b = a;
           insn = opFp(o.code, o.fmt, RS2, fixed);
           toX = o.kind === 'cmp';
@@ -291,7 +347,9 @@ export function generateCases(): FpCase[] {
         }
         case 'sqrt':
         case 'class':
-          a = boxed(rng, o.fmt, operand(rng, f, sp));
+          a = operand(rng, f, sp);
+          if (o.kind === 'sqrt' && rng.below(4) !== 0) a &= ~(1n << BigInt(f.mant + f.expBits));
+          a = boxed(rng, o.fmt, a);
           insn = opFp(o.code, o.fmt, o.rs2!, fixed);
           toX = o.kind === 'class';
           break;
@@ -322,6 +380,17 @@ export function generateCases(): FpCase[] {
           b = operand(rng, f, sp);
           c = rng.below(2) ? operand(rng, f, sp) : related(rng, f, a);
           if (rng.below(8) === 0) c = rng.pick(sp);
+          const shape = rng.below(6);
+          if (shape === 0) c = cancelling(rng, f, a, b);
+          else if (shape === 2 && rng.below(2) === 0) {
+            a = pack(f, rng.below(2), f.bias - 20 + rng.below(40), rng.u64() & ((1n << BigInt(f.mant)) - 1n));
+            b = productNearMinNormal(rng, f, a);
+            c = rng.below(2) ? pack(f, rng.below(2), 0, rng.u64() & 0xffn) : pack(f, 0, 0, 0n);
+          } else if (shape === 1) {
+            a = structured(rng, f);
+            b = nearTiny(rng, f, a, false);
+            c = rng.below(2) ? pack(f, rng.below(2), rng.below(3), rng.u64() & ((1n << BigInt(f.mant)) - 1n)) : cancelling(rng, f, a, b);
+          }
           a = boxed(rng, o.fmt, a);
           b = boxed(rng, o.fmt, b);
           c = boxed(rng, o.fmt, c);
