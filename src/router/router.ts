@@ -46,8 +46,12 @@ export interface RouterOptions extends Omit<MeshOptions, 'log'> {
   handlers?: Partial<Record<Channel, MessageHandler>>;
 }
 
-/** Payloads up to this size are copied next to their header: one write, one syscall. */
-const COPY_LIMIT = 8192;
+/**
+ * Payloads up to this size are copied next to their header into a pooled
+ * Buffer (cheap); larger ones go out as header + payload in one writev,
+ * which avoids allocating and copying a fresh frame-sized buffer.
+ */
+const COPY_LIMIT = 1024;
 const EMPTY = new Uint8Array(0);
 const ENCODER = new TextEncoder();
 const DECODER = new TextDecoder();

@@ -1,15 +1,15 @@
 /**
  * A Connection over a node:net Socket, shared by the unix and tcp transports.
  *
- * Writes issued in the same tick are corked and leave as one writev when the
- * tick ends (process.nextTick), so a burst of small frames costs one syscall;
- * a lone write leaves at the end of the current tick, before any I/O or timer
- * could run, so it gains no measurable latency.
+ * A lone write goes to the kernel at once. Further writes issued in the same
+ * tick are corked and leave as one writev when the tick ends
+ * (process.nextTick), so a burst of small frames costs two syscalls, not one
+ * per frame.
  */
 import type { Socket } from 'node:net';
 import type { Connection, ConnectionHandlers } from './types.js';
 
-function uncork(conn: SocketConnection): void {
+function endTick(conn: SocketConnection): void {
   conn.flush();
 }
 
@@ -17,6 +17,7 @@ export class SocketConnection implements Connection {
   private handlers: ConnectionHandlers | null = null;
   private early: Uint8Array[] = [];
   private corked = false;
+  private writesThisTick = 0;
   private closeErr: Error | undefined;
   private closeReported = false;
   closed = false;
@@ -52,27 +53,43 @@ export class SocketConnection implements Connection {
 
   write(frame: Uint8Array): void {
     if (this.closed) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(uncork, this);
-    }
+    this.beforeWrite();
     this.socket.write(frame);
   }
 
   write2(header: Uint8Array, payload: Uint8Array): void {
     if (this.closed) return;
-    if (!this.corked) {
+    this.beforeWrite();
+    if (this.corked) {
+      this.socket.write(header);
+      this.socket.write(payload);
+    } else {
+      // One writev for both parts, now: the payload is never copied and the
+      // header never travels alone.
+      this.socket.cork();
+      this.socket.write(header);
+      this.socket.write(payload);
+      this.socket.uncork();
+    }
+  }
+
+  /**
+   * The first write of a tick goes straight to the socket (no added latency
+   * for a lone frame); any further writes in the same tick are corked and
+   * leave together as one writev when the tick ends.
+   */
+  private beforeWrite(): void {
+    if (this.writesThisTick++ === 0) {
+      process.nextTick(endTick, this);
+    } else if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(uncork, this);
     }
-    this.socket.write(header);
-    if (payload.length > 0) this.socket.write(payload);
   }
 
   /** Sends everything corked so far. */
   flush(): void {
+    this.writesThisTick = 0;
     if (!this.corked) return;
     this.corked = false;
     this.socket.uncork();

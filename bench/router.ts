@@ -1,0 +1,302 @@
+/**
+ * Router benchmark: request/reply latency (p50, p99) for 64 B and 4 KiB
+ * payloads and 4 KiB-page throughput, per transport, next to a raw Node.js
+ * socket ping-pong (no framing, plain net socket echo) measured in the same
+ * run against the same peer process.
+ *
+ *   node dist/bench/router.js [--rounds N] [--iters N]
+ *
+ * The peer (node 1 and the raw echo server) runs in a forked child process.
+ * Raw and router measurements alternate in blocks of 50 round trips so that
+ * machine noise hits both alike; the p50 reported is the median of the
+ * per-round p50s, the p99 is over all samples. The last
+ * line printed is the JSON summary.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { MeshRouter } from '../src/router/router.js';
+import { Channel } from '../src/router/types.js';
+import { InProcessNetwork } from '../src/transport/inproc.js';
+import { TcpTransport, UnixTransport, parseHostPort } from '../src/transport/socket-transports.js';
+import type { Transport } from '../src/transport/types.js';
+
+type Kind = 'inproc' | 'unix' | 'tcp';
+const SECRET = new TextEncoder().encode('bench-secret-0123456789abcdef0123');
+const PAGE = 4096;
+
+interface PeerConfig {
+  kind: 'unix' | 'tcp';
+  rawAddress: string;
+  addresses: string[];
+}
+
+function transportOf(kind: 'unix' | 'tcp'): Transport {
+  return kind === 'unix' ? new UnixTransport() : new TcpTransport();
+}
+
+/** Echo for DSM; a 4 KiB page for CONTROL (the page-fetch pattern: small request, page reply). */
+function installPeerHandlers(router: MeshRouter): void {
+  const page = new Uint8Array(PAGE).fill(7);
+  router.on(Channel.DSM, (_f, msg, reply) => reply!(msg));
+  router.on(Channel.CONTROL, (_f, _msg, reply) => reply!(page));
+}
+
+// ---------------------------------------------------------------- peer side
+
+async function runPeer(cfg: PeerConfig): Promise<void> {
+  const raw = createServer((s) => {
+    if (cfg.kind === 'tcp') s.setNoDelay(true);
+    let pageMode = false;
+    let count = 0;
+    const page = Buffer.alloc(PAGE, 7);
+    s.once('data', (first) => {
+      // The first byte selects the mode: 'E' echo, 'P' page (16-byte request -> 4 KiB reply).
+      pageMode = first[0] === 0x50;
+      const rest = first.subarray(1);
+      handle(rest);
+      s.on('data', handle);
+    });
+    function handle(d: Buffer): void {
+      if (!pageMode) {
+        if (d.length) s.write(d);
+        return;
+      }
+      count += d.length;
+      while (count >= 16) {
+        count -= 16;
+        s.write(page);
+      }
+    }
+  });
+  const hp = cfg.kind === 'tcp' ? parseHostPort(cfg.rawAddress)! : null;
+  await new Promise<void>((r) => (hp ? raw.listen(hp.port, hp.host, r) : raw.listen(cfg.rawAddress, r)));
+  const router = new MeshRouter({ nodeId: 1, nodeCount: 2, clusterId: 'bench', secret: SECRET, transport: transportOf(cfg.kind), addresses: cfg.addresses });
+  installPeerHandlers(router);
+  process.send!('listening');
+  await router.start(20_000);
+  process.on('disconnect', () => process.exit(0));
+}
+
+// ---------------------------------------------------------------- measuring
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Microseconds per round trip for `iters` sequential round trips. */
+async function timeLoop(iters: number, once: () => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t = process.hrtime.bigint();
+    await once();
+    out.push(Number(process.hrtime.bigint() - t) / 1000);
+  }
+  return out;
+}
+
+function rawConnect(kind: 'unix' | 'tcp', address: string, mode: 'E' | 'P'): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const hp = kind === 'tcp' ? parseHostPort(address)! : null;
+    const s = hp ? createConnection({ host: hp.host, port: hp.port }) : createConnection({ path: address });
+    s.once('error', reject);
+    s.once('connect', () => {
+      if (kind === 'tcp') s.setNoDelay(true);
+      s.write(mode);
+      resolve(s);
+    });
+  });
+}
+
+/** Raw ping-pong: write `size` bytes, wait until `size` bytes came back. */
+function rawPinger(s: Socket, size: number): () => Promise<void> {
+  const payload = Buffer.alloc(size, 1);
+  let want = 0;
+  let wake: (() => void) | null = null;
+  s.on('data', (d: Buffer) => {
+    want -= d.length;
+    if (want <= 0 && wake) {
+      const w = wake;
+      wake = null;
+      w();
+    }
+  });
+  return () =>
+    new Promise<void>((resolve) => {
+      want = size;
+      wake = resolve;
+      s.write(payload);
+    });
+}
+
+/** Pages per second with `window` page fetches outstanding, for `ms` milliseconds. */
+async function pageThroughput(window: number, ms: number, fetch: () => Promise<unknown>): Promise<number> {
+  let pages = 0;
+  const end = performance.now() + ms;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: window }, async () => {
+      while (performance.now() < end) {
+        await fetch();
+        pages++;
+      }
+    }),
+  );
+  return pages / ((performance.now() - start) / 1000);
+}
+
+function rawPageFetcher(s: Socket): () => Promise<void> {
+  const req = Buffer.alloc(16, 2);
+  let received = 0;
+  const waiters: (() => void)[] = [];
+  s.on('data', (d: Buffer) => {
+    received += d.length;
+    while (received >= PAGE && waiters.length) {
+      received -= PAGE;
+      waiters.shift()!();
+    }
+  });
+  return () =>
+    new Promise<void>((resolve) => {
+      waiters.push(resolve);
+      s.write(req);
+    });
+}
+
+interface LatencyResult {
+  p50_us: number;
+  p99_us: number;
+}
+
+function summarize(rounds: number[][]): LatencyResult {
+  const pooled = rounds.flat().sort((a, b) => a - b);
+  const p50s = rounds.map((r) => percentile([...r].sort((a, b) => a - b), 50));
+  return { p50_us: round2(median(p50s)), p99_us: round2(percentile(pooled, 99)) };
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+async function benchSocketTransport(kind: 'unix' | 'tcp', rounds: number, iters: number, self: string): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'hvbench-'));
+  let child: ChildProcess | null = null;
+  try {
+    let addresses: string[];
+    let rawAddress: string;
+    if (kind === 'unix') {
+      addresses = [join(dir, 'n0.sock'), join(dir, 'n1.sock')];
+      rawAddress = join(dir, 'raw.sock');
+    } else {
+      const { freeTcpPorts } = await import('../src/cluster/launcher-local.js');
+      const ports = await freeTcpPorts(3);
+      addresses = [`127.0.0.1:${ports[0]}`, `127.0.0.1:${ports[1]}`];
+      rawAddress = `127.0.0.1:${ports[2]}`;
+    }
+    const router = new MeshRouter({ nodeId: 0, nodeCount: 2, clusterId: 'bench', secret: SECRET, transport: transportOf(kind), addresses });
+    const started = router.start(20_000);
+    child = fork(self, ['peer', JSON.stringify({ kind, rawAddress, addresses } satisfies PeerConfig)], { stdio: 'inherit' });
+    await new Promise<void>((r) => child!.once('message', () => r()));
+    await started;
+    const rawEcho = await rawConnect(kind, rawAddress, 'E');
+    const rawPage = await rawConnect(kind, rawAddress, 'P');
+    const res: Record<string, unknown> = {};
+    for (const size of [64, PAGE]) {
+      const payload = new Uint8Array(size).fill(3);
+      const ping = rawPinger(rawEcho, size);
+      const rawRounds: number[][] = [];
+      const routerRounds: number[][] = [];
+      await timeLoop(500, ping);
+      await timeLoop(500, () => router.request(1, Channel.DSM, payload));
+      // Alternate in small blocks so both see the same machine conditions.
+      const block = 50;
+      for (let r = 0; r < rounds; r++) {
+        const rawSamples: number[] = [];
+        const routerSamples: number[] = [];
+        for (let done = 0; done < iters; done += block) {
+          rawSamples.push(...(await timeLoop(block, ping)));
+          routerSamples.push(...(await timeLoop(block, () => router.request(1, Channel.DSM, payload))));
+        }
+        rawRounds.push(rawSamples);
+        routerRounds.push(routerSamples);
+      }
+      rawEcho.removeAllListeners('data');
+      const label = size === 64 ? '64B' : '4KiB';
+      res[`raw_${label}`] = summarize(rawRounds);
+      res[`router_${label}`] = summarize(routerRounds);
+    }
+    const req = new Uint8Array(16).fill(2);
+    const fetchRaw = rawPageFetcher(rawPage);
+    res.raw_pages_per_s = Math.round(await pageThroughput(32, 700, fetchRaw));
+    res.router_pages_per_s = Math.round(await pageThroughput(32, 700, () => router.request(1, Channel.CONTROL, req)));
+    res.router_MiB_per_s = round2(((res.router_pages_per_s as number) * PAGE) / (1 << 20));
+    rawEcho.destroy();
+    rawPage.destroy();
+    await router.close();
+    return res;
+  } finally {
+    child?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchInProcess(rounds: number, iters: number): Promise<Record<string, unknown>> {
+  const net = new InProcessNetwork();
+  const addresses = ['a', 'b'];
+  const mk = (id: number) => new MeshRouter({ nodeId: id, nodeCount: 2, clusterId: 'bench', secret: SECRET, transport: net.transport(), addresses });
+  const r0 = mk(0);
+  const r1 = mk(1);
+  installPeerHandlers(r1);
+  await Promise.all([r0.start(), r1.start()]);
+  const res: Record<string, unknown> = {};
+  for (const size of [64, PAGE]) {
+    const payload = new Uint8Array(size);
+    await timeLoop(300, () => r0.request(1, Channel.DSM, payload));
+    const rs: number[][] = [];
+    for (let r = 0; r < rounds; r++) rs.push(await timeLoop(iters, () => r0.request(1, Channel.DSM, payload)));
+    res[`router_${size === 64 ? '64B' : '4KiB'}`] = summarize(rs);
+  }
+  res.router_pages_per_s = Math.round(await pageThroughput(32, 500, () => r0.request(1, Channel.CONTROL, new Uint8Array(16))));
+  await Promise.all([r0.close(), r1.close()]);
+  return res;
+}
+
+async function main(): Promise<void> {
+  const self = fileURLToPath(import.meta.url);
+  if (process.argv[2] === 'peer') {
+    await runPeer(JSON.parse(process.argv[3]) as PeerConfig);
+    return;
+  }
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, iters: { type: 'string', default: '1000' } } });
+  const rounds = Number(values.rounds);
+  const iters = Number(values.iters);
+  const results: Record<Kind, Record<string, unknown>> = {} as never;
+  results.inproc = await benchInProcess(rounds, iters);
+  console.log('inproc', JSON.stringify(results.inproc));
+  for (const kind of ['unix', 'tcp'] as const) {
+    results[kind] = await benchSocketTransport(kind, rounds, iters, self);
+    console.log(kind, JSON.stringify(results[kind]));
+  }
+  const checks = [];
+  for (const kind of ['unix', 'tcp'] as const) {
+    for (const size of ['64B', '4KiB']) {
+      const raw = (results[kind][`raw_${size}`] as LatencyResult).p50_us;
+      const rt = (results[kind][`router_${size}`] as LatencyResult).p50_us;
+      const ratio = round2(rt / raw);
+      const name = size === '64B' ? `${kind}_p50_ratio` : `${kind}_p50_ratio_4KiB`;
+      checks.push({ name, value: ratio, bar: 1.3, ok: ratio <= 1.3 });
+    }
+  }
+  console.log(JSON.stringify({ bench: 'router', results, checks }));
+}
+
+await main();
