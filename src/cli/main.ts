@@ -1,11 +1,6 @@
 /** hydravm command-line entry: dispatches to one subcommand per file. */
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+import { UsageError } from './errors.js';
 
 const USAGE = `usage: hydravm <command> [options]
 
@@ -23,8 +18,11 @@ export async function main(argv: string[]): Promise<number> {
     case '--help':
       process.stdout.write(USAGE);
       return cmd === undefined ? 2 : 0;
+    case 'run':
+      return (await import('./run.js')).runCommand(rest);
+    case 'image':
+      return (await import('./image.js')).imageCommand(rest);
     default:
-      void rest;
       throw new UsageError(`unknown command ${JSON.stringify(cmd)}; run "hydravm --help" for the list`);
   }
 }

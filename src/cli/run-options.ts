@@ -1,0 +1,102 @@
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { parseSize } from './size.js';
+import { UsageError } from './errors.js';
+
+/** What `hydravm run` and `hydravm node` were asked to boot. */
+export interface VmOptions {
+  smp: number;
+  memory: number;
+  kernel: string | undefined;
+  initrd: string | undefined;
+  append: string | undefined;
+  /** 'builtin' (built-in SBI, default), 'none' (bare-metal M-mode ELF) or a firmware path. */
+  firmware: string;
+  trace: boolean;
+  nodes: number;
+  transport: 'unix' | 'tcp';
+  nodeMemory: number | undefined;
+  qmp: string | undefined;
+}
+
+export const RUN_OPTIONS = {
+  smp: { type: 'string' },
+  memory: { type: 'string', short: 'm' },
+  kernel: { type: 'string' },
+  initrd: { type: 'string' },
+  append: { type: 'string' },
+  firmware: { type: 'string' },
+  bios: { type: 'string' },
+  trace: { type: 'boolean' },
+  nodes: { type: 'string' },
+  transport: { type: 'string' },
+  'node-memory': { type: 'string' },
+  qmp: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const RUN_USAGE = `usage: hydravm run [options]
+
+  --nodes N            number of node processes on this host (default 1)
+  --smp N              number of harts (default: one per node)
+  -m, --memory SIZE    guest RAM, e.g. 512M or 1G (default 512M)
+  --kernel PATH        kernel Image (Linux) or ELF (with --firmware none)
+  --initrd PATH        initramfs
+  --append STRING      kernel command line
+  --firmware PATH|none M-mode firmware (e.g. OpenSBI fw_jump.bin); none = bare-metal ELF in M-mode;
+                       default: the built-in SBI
+  --transport unix|tcp how local nodes talk (default unix)
+  --node-memory SIZE   cap on guest frames one node holds
+  --qmp PATH           QMP control socket (node i listens on PATH.i when --nodes > 1)
+  --trace              print every executed instruction
+Without --kernel, the default Debian guest is built (or taken from the cache) and booted.
+Ctrl-A x quits; Ctrl-A h shows the console keys.`;
+
+function positiveInt(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--${name} ${JSON.stringify(v)}: expected a positive integer`);
+  return Number(v);
+}
+
+function existingFile(name: string, v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (!existsSync(v)) throw new UsageError(`--${name} ${v}: no such file; check the path`);
+  return v;
+}
+
+export function parseVmOptions(argv: string[]): VmOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: RUN_OPTIONS, allowPositionals: false, strict: true });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n${RUN_USAGE}`);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  const nodes = positiveInt('nodes', v.nodes, 1);
+  const smp = positiveInt('smp', v.smp, nodes);
+  if (smp > 64) throw new UsageError(`--smp ${smp}: at most 64 harts are supported`);
+  const memory = parseSize('--memory', v.memory ?? '512M');
+  if (memory % 4096 !== 0) throw new UsageError(`--memory ${v.memory}: must be a multiple of 4 KiB`);
+  if (memory < 16 * 1024 * 1024) throw new UsageError(`--memory ${v.memory}: at least 16M of guest RAM is needed`);
+  const transport = v.transport ?? 'unix';
+  if (transport !== 'unix' && transport !== 'tcp') throw new UsageError(`--transport ${transport}: expected unix or tcp`);
+  const fw = v.firmware ?? v.bios;
+  const firmware = fw === undefined ? 'builtin' : fw === 'none' ? 'none' : (existingFile('firmware', fw) as string);
+  if (firmware === 'none' && v.kernel === undefined) {
+    throw new UsageError('--firmware none needs --kernel PROG.elf (a bare-metal RISC-V ELF)');
+  }
+  return {
+    smp,
+    memory,
+    kernel: existingFile('kernel', v.kernel),
+    initrd: existingFile('initrd', v.initrd),
+    append: v.append,
+    firmware,
+    trace: v.trace ?? false,
+    nodes,
+    transport,
+    nodeMemory: v['node-memory'] === undefined ? undefined : parseSize('--node-memory', v['node-memory']),
+    qmp: v.qmp,
+  };
+}

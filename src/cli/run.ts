@@ -1,0 +1,87 @@
+import { parseVmOptions, RUN_USAGE, type VmOptions } from './run-options.js';
+import { ensureDefaultImage } from '../image/build.js';
+import { streamProgress } from '../image/progress.js';
+import { NodeVm, type VmExit } from '../node/node-vm.js';
+import { HartPlacement } from '../node/local-harts.js';
+import { LocalGuestMemory } from '../node/local-memory.js';
+import { TerminalConsole } from '../node/console-io.js';
+import { bootVm, startBootHarts, RAM_BASE, type BootRequest } from '../node/boot.js';
+
+/** Fills in the default guest when no kernel was given. */
+export async function resolveBootFiles(o: VmOptions): Promise<{ kernel: string; initrd: string | undefined }> {
+  if (o.kernel !== undefined) return { kernel: o.kernel, initrd: o.initrd };
+  const img = await ensureDefaultImage({ progress: streamProgress() });
+  return { kernel: img.kernel, initrd: o.initrd ?? img.initrd };
+}
+
+export function exitCodeOf(e: VmExit): number {
+  switch (e.kind) {
+    case 'poweroff':
+      return e.code;
+    case 'halt':
+      if (e.code !== 0) process.stderr.write(`hydravm: ${e.message}\n`);
+      return e.code;
+    case 'quit':
+      return 0;
+    case 'reset':
+      process.stderr.write('hydravm: the guest asked for a reboot; exiting (reboot is not supported yet)\n');
+      return 0;
+    case 'error':
+      process.stderr.write(`hydravm: ${e.error.message}\n`);
+      return 1;
+  }
+}
+
+/** `hydravm run` on one node: every hart and device in this process. */
+export async function runSingleNode(o: VmOptions): Promise<number> {
+  const files = await resolveBootFiles(o);
+  const req: BootRequest = {
+    firmware: o.firmware,
+    kernel: files.kernel,
+    initrd: files.initrd,
+    append: o.append,
+    harts: o.smp,
+    nodes: 1,
+    ramBase: RAM_BASE,
+    ramSize: o.memory,
+  };
+  let vm: NodeVm | undefined;
+  const term = new TerminalConsole(
+    (b) => vm?.uart.input(b),
+    () => vm?.stop({ kind: 'quit' }),
+  );
+  vm = new NodeVm({
+    placement: HartPlacement.single(o.smp),
+    ramBase: RAM_BASE,
+    ramSize: o.memory,
+    memory: (core) => new LocalGuestMemory(core),
+    consoleOut: (b) => term.write(b),
+    trace: o.trace,
+  });
+  const { entry, fdtAddr } = await bootVm(vm, req);
+  startBootHarts(vm, req, entry, fdtAddr);
+  term.attach();
+  const onSignal = (): void => vm?.stop({ kind: 'quit' });
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return exitCodeOf(await vm.run());
+  } finally {
+    term.detach();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const o = parseVmOptions(argv);
+  if (o === 'help') {
+    process.stdout.write(RUN_USAGE + '\n');
+    return 0;
+  }
+  if (o.nodes > 1) {
+    const { runLocalCluster } = await import('./run-cluster.js');
+    return runLocalCluster(o, argv);
+  }
+  return runSingleNode(o);
+}

@@ -1,0 +1,97 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { MEMMAP } from '../machine/memmap.js';
+import { describeMachine, type MachineDesc } from '../machine/machine-desc.js';
+import { buildVirtFdt } from '../machine/fdt/virt.js';
+import { loadKernelImage } from '../machine/boot/image.js';
+import { loadInitrd } from '../machine/boot/initrd.js';
+import { loadLinux, type AddrRange } from '../machine/boot/layout.js';
+import { readElfFile, checkElfFits } from '../machine/boot/elf.js';
+import { DEFAULT_BOOTARGS } from '../image/qemu-reference.js';
+import type { VirtioSlotDesc } from '../machine/machine-desc.js';
+import type { NodeVm } from './node-vm.js';
+
+const PRIV_S = 1;
+const PRIV_M = 3;
+
+export interface BootRequest {
+  /** 'builtin' | 'none' | firmware path */
+  firmware: string;
+  kernel: string;
+  initrd?: string | undefined;
+  append?: string | undefined;
+  harts: number;
+  nodes: number;
+  ramBase: number;
+  ramSize: number;
+  virtio?: VirtioSlotDesc[];
+}
+
+export class BootError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BootError';
+  }
+}
+
+/** The device tree every node derives from the same request (so all agree on it). */
+export function machineDescFor(req: BootRequest, initrd?: AddrRange): MachineDesc {
+  return describeMachine({
+    harts: req.harts,
+    ramBase: req.ramBase,
+    ramSize: req.ramSize,
+    nodes: req.nodes,
+    mmu: 'sv39',
+    bootargs: req.append ?? DEFAULT_BOOTARGS,
+    boot: req.firmware === 'builtin' ? 'builtin-sbi' : 'firmware',
+    devices: { virtio: req.virtio ?? [] },
+    ...(initrd ? { initrd } : {}),
+  });
+}
+
+/**
+ * Writes the boot images into guest RAM (through the DSM-aware accessor) and
+ * sets the boot harts going. Called on the node that owns hart 0; the other
+ * nodes' harts start through HSM (built-in SBI) or, with an M-mode firmware or
+ * a bare-metal ELF, all start at the entry like QEMU's harts do.
+ */
+export async function bootVm(vm: NodeVm, req: BootRequest): Promise<{ entry: number; fdtAddr: number }> {
+  const mem = vm.memory;
+  if (req.firmware === 'none') {
+    const elf = readElfFile(req.kernel);
+    checkElfFits(elf, req.ramBase, req.ramSize);
+    for (const s of elf.segments) {
+      await mem.write(s.paddr, s.data);
+      if (s.memSize > s.data.length) await mem.write(s.paddr + s.data.length, new Uint8Array(s.memSize - s.data.length));
+    }
+    const tohost = elf.symbols.get('tohost');
+    if (tohost !== undefined) vm.setTohost(tohost);
+    return { entry: elf.entry, fdtAddr: 0 };
+  }
+  const kernel = await loadKernelImage(req.kernel);
+  const initrd = req.initrd ? await loadInitrd(req.initrd) : undefined;
+  let firmware: Uint8Array | undefined;
+  if (req.firmware !== 'builtin') {
+    if (!existsSync(req.firmware)) throw new BootError(`firmware ${req.firmware} does not exist; check --firmware`);
+    firmware = new Uint8Array(readFileSync(req.firmware));
+  }
+  const info = await loadLinux(mem, {
+    kernel,
+    ...(initrd ? { initrd } : {}),
+    ...(firmware ? { firmware } : {}),
+    fdtFor: (range) => buildVirtFdt(machineDescFor(req, range)),
+  });
+  return { entry: info.firmwareEntry ?? info.kernelEntry, fdtAddr: info.fdtAddr };
+}
+
+/** Starts this node's boot harts once the images are in place. */
+export function startBootHarts(vm: NodeVm, req: BootRequest, entry: number, fdtAddr: number): void {
+  const p = vm.opts.placement;
+  if (req.firmware === 'builtin') {
+    if (p.isLocal(0)) vm.startHart(0, entry, PRIV_S, 0n, BigInt(fdtAddr), true);
+    return;
+  }
+  // M-mode firmware and bare-metal programs: every hart starts at the entry.
+  for (let h = p.first; h < p.first + p.count; h++) vm.startHart(h, entry, PRIV_M, BigInt(h), BigInt(fdtAddr), false);
+}
+
+export const RAM_BASE = MEMMAP.ram.base;

@@ -1,0 +1,20 @@
+import type { WasmCore } from './wasm-core.js';
+
+const CSR_MEDELEG = 0x302;
+const CSR_MIDELEG = 0x303;
+const CSR_MCOUNTEREN = 0x306;
+/** Every exception except the ecalls that reach the SBI (S: 9, M: 11). */
+const MEDELEG_ALL_BUT_ECALL = 0xffff & ~((1 << 9) | (1 << 11));
+/** SSIP, STIP, SEIP */
+const MIDELEG_SUPERVISOR = 0x222;
+
+/**
+ * With the built-in SBI the host plays M-mode, as KVM does for its guests:
+ * every trap and supervisor interrupt goes straight to the kernel, and S-mode
+ * may read the counters.
+ */
+export function delegateToSupervisor(core: WasmCore, i: number): void {
+  core.writeCsr(i, CSR_MEDELEG, BigInt(MEDELEG_ALL_BUT_ECALL));
+  core.writeCsr(i, CSR_MIDELEG, BigInt(MIDELEG_SUPERVISOR));
+  core.writeCsr(i, CSR_MCOUNTEREN, 0xffff_ffffn);
+}

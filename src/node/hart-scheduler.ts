@@ -1,0 +1,208 @@
+import {
+  EXIT_BUDGET, EXIT_WFI, EXIT_SBI_CALL, EXIT_MMIO, EXIT_DSM_FAULT, EXIT_HALT, EXIT_INTERRUPT_CHECK,
+} from '../core/abi.js';
+import type { WasmCore } from './wasm-core.js';
+
+/**
+ * Runs this node's harts on one thread (DESIGN 2, first version). Harts take
+ * turns in short budgets; between slices the Node event loop runs, so sockets,
+ * stdin and timers are serviced. A hart that exits with something the host
+ * must finish asynchronously (a remote MMIO access, a DSM fault, a forwarded
+ * SBI call) is parked as 'blocked' and the others keep running.
+ *
+ * The vCPU loop is an explicit state machine, as in Firecracker:
+ *   running --WFI--> idle --interrupt/timer--> running
+ *   running --async exit--> blocked --completion--> running
+ *   any --HSM stop--> stopped --HSM start--> running
+ */
+
+export type HartRunState = 'running' | 'idle' | 'blocked' | 'stopped';
+
+/** What the scheduler asks of the rest of the node for each exit. */
+export interface ExitHandlers {
+  /** EXIT_SBI_CALL; return a promise to block the hart until the call completes. */
+  sbiCall(hart: number): void | Promise<void>;
+  /** EXIT_MMIO; the handler completes loads through the core. */
+  mmio(hart: number): void | Promise<void>;
+  /** EXIT_DSM_FAULT; resolves once the page is present with the needed rights. */
+  dsmFault(hart: number): void | Promise<void>;
+  /** EXIT_HALT (HTIF tohost). */
+  halt(hart: number, value: bigint): void;
+  /** A handler promise rejected: the VM cannot continue. */
+  fatal(err: unknown): void;
+}
+
+export interface SchedulerOptions {
+  /** Instructions per run() call. Smaller budgets interleave SMP harts more finely. */
+  budget?: number;
+  /** Milliseconds of guest execution before yielding to the event loop. */
+  sliceMs?: number;
+  /** Local hart indexes in the core (0..n-1) and the hart ids they carry. */
+  harts: number;
+}
+
+export class HartScheduler {
+  readonly state: HartRunState[];
+  private readonly budget: number;
+  private readonly sliceMs: number;
+  private running = false;
+  private paused = false;
+  private pending: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
+  private pendingIsTimer = false;
+  /** Wall time each hart spent per activity, for the stats layer. */
+  readonly timeMs = { exec: 0, idleWakeups: 0 };
+  readonly exits = new Map<number, number>();
+
+  constructor(
+    private readonly core: WasmCore,
+    private readonly handlers: ExitHandlers,
+    opts: SchedulerOptions,
+    /** Guest time now and the next timer deadline of an idle hart (ticks). */
+    private readonly clock: { ticks(): number; msUntil(deadline: number): number },
+  ) {
+    this.budget = opts.budget ?? 20_000;
+    this.sliceMs = opts.sliceMs ?? 10;
+    this.state = Array.from({ length: opts.harts }, () => 'stopped' as HartRunState);
+  }
+
+  start(): void {
+    this.running = true;
+    this.kick();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.cancelPending();
+  }
+
+  /** QMP stop/cont: harts keep their states but do not execute. */
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (!paused) this.kick();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  setState(hart: number, s: HartRunState): void {
+    this.state[hart] = s;
+    if (s === 'running') this.kick();
+  }
+
+  /** Something may have made an idle hart's interrupt pending (IPI, PLIC line, timer change). */
+  wake(hart: number): void {
+    if (this.state[hart] === 'idle') {
+      this.state[hart] = 'running';
+      this.timeMs.idleWakeups++;
+      this.kick();
+    }
+  }
+
+  private cancelPending(): void {
+    if (this.pending === undefined) return;
+    if (this.pendingIsTimer) clearTimeout(this.pending as ReturnType<typeof setTimeout>);
+    else clearImmediate(this.pending as ReturnType<typeof setImmediate>);
+    this.pending = undefined;
+  }
+
+  /** Schedules a slice soon, replacing a sleeping timer. */
+  private kick(): void {
+    if (!this.running || this.paused) return;
+    if (this.pending !== undefined && !this.pendingIsTimer) return;
+    this.cancelPending();
+    this.pendingIsTimer = false;
+    this.pending = setImmediate(() => this.slice());
+  }
+
+  private slice(): void {
+    this.pending = undefined;
+    if (!this.running || this.paused) return;
+    const t0 = performance.now();
+    const end = t0 + this.sliceMs;
+    let any = true;
+    while (any && performance.now() < end && this.running && !this.paused) {
+      any = false;
+      for (let h = 0; h < this.state.length; h++) {
+        if (this.state[h] !== 'running') continue;
+        any = true;
+        this.step(h);
+        if (!this.running) return;
+      }
+    }
+    this.timeMs.exec += performance.now() - t0;
+    if (!this.running || this.paused) return;
+    if (this.state.includes('running')) {
+      this.pendingIsTimer = false;
+      this.pending = setImmediate(() => this.slice());
+    } else {
+      this.sleepUntilTimer();
+    }
+  }
+
+  /** Every hart is idle, blocked or stopped: sleep until the earliest timer of an idle hart. */
+  private sleepUntilTimer(): void {
+    let deadline = Infinity;
+    for (let h = 0; h < this.state.length; h++) {
+      if (this.state[h] !== 'idle') continue;
+      const s = Number(this.core.getStimecmp(h));
+      const m = Number(this.core.getMtimecmp(h));
+      deadline = Math.min(deadline, s, m);
+    }
+    if (deadline === Infinity || deadline >= 2 ** 63) return; // woken only by an event
+    const ms = this.clock.msUntil(deadline);
+    this.pendingIsTimer = true;
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      for (let h = 0; h < this.state.length; h++) if (this.state[h] === 'idle') this.state[h] = 'running';
+      this.slice();
+    }, Math.max(0, Math.ceil(ms)));
+  }
+
+  /** --trace replaces run() with a single-stepping wrapper. */
+  setStepper(fn: (hart: number, budget: number) => number): void {
+    this.runHart = fn;
+  }
+
+  private runHart: (hart: number, budget: number) => number = (h, b) => this.core.run(h, b);
+
+  private step(h: number): void {
+    const reason = this.runHart(h, this.budget);
+    this.exits.set(reason, (this.exits.get(reason) ?? 0) + 1);
+    switch (reason) {
+      case EXIT_BUDGET:
+      case EXIT_INTERRUPT_CHECK:
+        return;
+      case EXIT_WFI:
+        this.state[h] = 'idle';
+        return;
+      case EXIT_SBI_CALL:
+        this.await(h, this.handlers.sbiCall(h));
+        return;
+      case EXIT_MMIO:
+        this.await(h, this.handlers.mmio(h));
+        return;
+      case EXIT_DSM_FAULT:
+        this.await(h, this.handlers.dsmFault(h));
+        return;
+      case EXIT_HALT:
+        this.handlers.halt(h, this.core.exitData(h));
+        return;
+      default:
+        this.handlers.fatal(new Error(`core returned unknown exit reason ${reason} on hart ${h}`));
+    }
+  }
+
+  private await(h: number, r: void | Promise<void>): void {
+    if (r === undefined) return;
+    const before = this.state[h];
+    this.state[h] = 'blocked';
+    r.then(
+      () => {
+        // an HSM stop or QMP action during the wait wins over resuming
+        if (this.state[h] === 'blocked') this.setState(h, before === 'blocked' ? 'running' : before!);
+      },
+      (err) => this.handlers.fatal(err),
+    );
+  }
+}

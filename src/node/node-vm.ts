@@ -1,0 +1,226 @@
+import { MEMMAP, IRQ, PLIC_SOURCES, virtioSlot } from '../machine/memmap.js';
+import { ACCESS_WRITE, EXIT_MMIO } from '../core/abi.js';
+import { MmioBus } from '../bus/bus.js';
+import type { AccessSize, MmioDevice } from '../bus/device.js';
+import { DeviceLog } from '../devices/device-log.js';
+import { Uart16550 } from '../devices/uart16550.js';
+import { Plic } from '../devices/plic.js';
+import { Aclint } from '../devices/aclint.js';
+import { SifiveTest, type TestAction } from '../devices/sifive-test.js';
+import { Sbi, applySbiResult } from '../sbi/sbi.js';
+import { ResetType } from '../sbi/types.js';
+import type { GuestMemory } from '../dsm/guest-memory.js';
+import type { IrqSink } from '../devices/irq.js';
+import { WasmCore } from './wasm-core.js';
+import { GuestClock } from './clock.js';
+import { HartScheduler } from './hart-scheduler.js';
+import { HartPlacement, LocalHartLines, localAclintHarts, sbiHart } from './local-harts.js';
+import { NodeSbiMachine, type RemoteHarts } from './sbi-machine.js';
+import { delegateToSupervisor } from './delegation.js';
+
+/** How a run ended. */
+export type VmExit =
+  | { kind: 'poweroff'; code: number }
+  | { kind: 'reset' }
+  | { kind: 'halt'; code: number; message: string }
+  | { kind: 'quit' }
+  | { kind: 'error'; error: Error };
+
+export interface NodeVmOptions {
+  placement: HartPlacement;
+  ramBase: number;
+  ramSize: number;
+  /** Memory for the core's frames and for host-side accesses; built from the core. */
+  memory: (core: WasmCore) => GuestMemory & { resolveFault(hart: number): boolean | Promise<boolean> };
+  /** Guest serial output (node 0's UART). */
+  consoleOut: (bytes: Uint8Array) => void;
+  clock?: GuestClock;
+  /** Devices owned by other nodes are reached through this bus hook (forwarding). */
+  remoteMmio?: (addr: number, size: AccessSize, write: boolean, value: bigint) => Promise<bigint> | undefined;
+  /** Interrupt sink for devices when the PLIC lives on another node. */
+  irqSinkOverride?: IrqSink;
+  remoteHarts?: RemoteHarts;
+  trace?: boolean;
+  /** Instructions per run() call. */
+  budget?: number;
+}
+
+/**
+ * One node's share of the VM: the core with the local harts, the local
+ * devices on the bus, the built-in SBI and the scheduler. A single-node VM is
+ * the case where every hart and device is local.
+ */
+export class NodeVm {
+  readonly core: WasmCore;
+  readonly clock: GuestClock;
+  readonly bus: MmioBus;
+  readonly log: DeviceLog;
+  readonly sched: HartScheduler;
+  readonly lines: LocalHartLines;
+  readonly memory: GuestMemory & { resolveFault(hart: number): boolean | Promise<boolean> };
+  readonly uart: Uart16550;
+  readonly plic: Plic;
+  readonly sbiMachine: NodeSbiMachine;
+  readonly sbi: Sbi;
+  private finish!: (e: VmExit) => void;
+  readonly done: Promise<VmExit>;
+  private tohostValid = false;
+
+  constructor(readonly opts: NodeVmOptions) {
+    const p = opts.placement;
+    this.clock = opts.clock ?? new GuestClock();
+    this.core = WasmCore.create({
+      ramBase: opts.ramBase,
+      ramSize: opts.ramSize,
+      harts: p.count,
+      time: () => this.clock.ticks(),
+    });
+    for (let i = 0; i < p.count; i++) this.core.setHartId(i, p.first + i);
+    this.memory = opts.memory(this.core);
+    this.done = new Promise((r) => (this.finish = r));
+    this.log = new DeviceLog({ sink: (line) => process.stderr.write(`hydravm: guest: ${line}\n`) });
+    this.sched = new HartScheduler(
+      this.core,
+      {
+        sbiCall: (h) => this.onSbi(h),
+        mmio: (h) => this.onMmio(h),
+        dsmFault: (h) => this.onDsmFault(h),
+        halt: (h, v) => this.onHalt(h, v),
+        fatal: (e) => this.stop({ kind: 'error', error: e instanceof Error ? e : new Error(String(e)) }),
+      },
+      { harts: p.count, ...(opts.budget ? { budget: opts.budget } : {}) },
+      this.clock,
+    );
+    this.lines = new LocalHartLines(this.core, this.sched, p);
+    this.bus = new MmioBus(this.log);
+    this.plic = new Plic({
+      sources: PLIC_SOURCES,
+      contexts: 2 * p.total,
+      onContextLine: (ctx, level) => this.lines.plicContext(ctx, level),
+      log: this.log,
+    });
+    const irq = opts.irqSinkOverride ?? this.plic;
+    this.uart = new Uart16550({ irqSink: irq, irq: IRQ.uart0, onOutput: opts.consoleOut, log: this.log });
+    this.bus.register(MEMMAP.uart0.base, MEMMAP.uart0.size, this.uart);
+    this.bus.register(MEMMAP.plic.base, MEMMAP.plic.size, this.plic);
+    this.bus.register(
+      MEMMAP.aclint.base,
+      MEMMAP.aclint.size,
+      new Aclint({ harts: localAclintHarts(this.core, this.lines, this.clock, this.sched), log: this.log }),
+    );
+    this.bus.register(MEMMAP.test.base, MEMMAP.test.size, new SifiveTest({ onAction: (a) => this.onTestAction(a), log: this.log }));
+    this.sbiMachine = new NodeSbiMachine(
+      this.core,
+      this.sched,
+      this.lines,
+      p,
+      this.memory,
+      {
+        systemReset: (type) => this.stop(type === ResetType.SHUTDOWN ? { kind: 'poweroff', code: 0 } : { kind: 'reset' }),
+        consoleWrite: (b) => opts.consoleOut(b),
+        consoleRead: () => new Uint8Array(0),
+      },
+      opts.remoteHarts,
+      p.isLocal(0) ? [0] : [],
+    );
+    this.sbi = new Sbi(this.sbiMachine);
+
+  }
+
+  /** Registers a device (e.g. virtio) on the local bus. */
+  addDevice(slot: number, dev: MmioDevice): void {
+    const r = virtioSlot(slot);
+    this.bus.register(r.base, r.size, dev);
+  }
+
+  setTohost(pa: number): void {
+    this.core.setTohost(BigInt(pa));
+    this.tohostValid = true;
+  }
+
+  /** Puts a local hart at `pc` in `priv` with a0/a1 and lets it run. */
+  startHart(hart: number, pc: number, priv: number, a0: bigint, a1: bigint, builtinSbi: boolean): void {
+    const i = this.opts.placement.local(hart);
+    this.core.resetHart(i, BigInt(pc), priv);
+    this.core.setHartId(i, hart);
+    this.core.setSbiEnabled(i, builtinSbi);
+    this.core.setX(i, 10, a0);
+    this.core.setX(i, 11, a1);
+    if (builtinSbi) delegateToSupervisor(this.core, i);
+    this.sched.setState(i, 'running');
+  }
+
+  async run(): Promise<VmExit> {
+    if (this.opts.trace) await this.installTracer();
+    this.sched.start();
+    return this.done;
+  }
+
+  /** Loaded only for --trace, so the disassembler costs nothing otherwise. */
+  private async installTracer(): Promise<void> {
+    const { Tracer, physicalFetcher } = await import('./tracer.js');
+    const mem = this.memory as unknown as { readSync?: (gpa: number, n: number) => Uint8Array };
+    const fetch = mem.readSync ? physicalFetcher(mem as Parameters<typeof physicalFetcher>[0], this.core) : () => undefined;
+    new Tracer(this.core, fetch).install(this.sched);
+  }
+
+  stop(e: VmExit): void {
+    this.sched.stop();
+    this.finish(e);
+  }
+
+  private onSbi(h: number): void | Promise<void> {
+    const hart = sbiHart(this.core, h, this.opts.placement.first + h);
+    const r = this.sbi.handle(hart);
+    if (r instanceof Promise) return r.then((res) => applySbiResult(hart, res));
+    applySbiResult(hart, r);
+  }
+
+  private onMmio(h: number): void | Promise<void> {
+    const addr = Number(this.core.exitAddr(h));
+    const size = this.core.exitSize(h) as AccessSize;
+    const write = this.core.exitIsWrite(h);
+    if (this.opts.remoteMmio && !this.bus.find(addr)) {
+      const pending = this.opts.remoteMmio(addr, size, write, write ? this.core.exitData(h) : 0n);
+      if (pending) {
+        return pending.then((v) => {
+          if (!write) this.core.completeMmioLoad(h, v);
+        });
+      }
+    }
+    if (write) this.bus.write(addr, size, this.core.exitData(h));
+    else this.core.completeMmioLoad(h, this.bus.read(addr, size));
+  }
+
+  private onDsmFault(h: number): void | Promise<void> {
+    const r = this.memory.resolveFault(h);
+    const check = (ok: boolean): void => {
+      if (!ok) {
+        const access = this.core.exitAccess(h) === ACCESS_WRITE ? 'write' : 'read';
+        throw new Error(`core reported a ${access} DSM fault outside guest RAM at 0x${this.core.exitAddr(h).toString(16)}`);
+      }
+    };
+    if (r instanceof Promise) return r.then(check);
+    check(r);
+  }
+
+  private onHalt(h: number, value: bigint): void {
+    if (!this.tohostValid) {
+      this.stop({ kind: 'error', error: new Error(`hart ${h} halted the core with value ${value} and no tohost is set`) });
+      return;
+    }
+    if (value === 1n) this.stop({ kind: 'halt', code: 0, message: 'PASS' });
+    else {
+      const code = Number(value >> 1n);
+      this.stop({ kind: 'halt', code: code === 0 ? 1 : code, message: `FAIL: test ${code} failed (tohost = ${value})` });
+    }
+  }
+
+  private onTestAction(a: TestAction): void {
+    if (a.kind === 'poweroff') this.stop({ kind: 'poweroff', code: 0 });
+    else if (a.kind === 'fail') this.stop({ kind: 'poweroff', code: a.code === 0 ? 1 : a.code });
+    else this.stop({ kind: 'reset' });
+  }
+}
+
+export { EXIT_MMIO };
