@@ -33,12 +33,18 @@
   bne a0, t6, fail
 .endm
 
+  .option norelax
   .section .text.init, "ax", @progbits
   .globl _start
 _start:
   la t0, unexpected_trap
   csrw mtvec, t0
   la sp, _stack_top
+  /* open all memory to S and U through PMP entry 0 (QEMU enforces PMP) */
+  li t0, -1
+  csrw pmpaddr0, t0
+  li t0, 0x1f
+  csrw pmpcfg0, t0
   li gp, 0
   j test_main
 
@@ -90,3 +96,34 @@ tohost: .dword 0
 fromhost: .dword 0
 
   .text
+
+/* Enter S-mode (GO_S) or U-mode (GO_U) at \label through MRET. */
+.macro GO_S label
+  li t0, 3 << 11
+  csrc mstatus, t0
+  li t0, 1 << 11
+  csrs mstatus, t0
+  la t0, \label
+  csrw mepc, t0
+  mret
+.endm
+
+.macro GO_U label
+  li t0, 3 << 11
+  csrc mstatus, t0
+  la t0, \label
+  csrw mepc, t0
+  mret
+.endm
+
+/* Expect the trap handler at \label to see mcause == \cause. */
+.macro SET_MTVEC label
+  la t0, \label
+  csrw mtvec, t0
+.endm
+
+.macro CHECK_CSR csr, val
+  csrr t5, \csr
+  li t6, \val
+  bne t5, t6, fail
+.endm

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Builds the FP test programs into test/programs/build/fp-*.elf (the same
+# flags as ../build.sh). Usage: test/programs/fp/build.sh  (from anywhere)
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+out="$here/../build"
+CC=${CC:-riscv64-linux-gnu-gcc}
+if ! command -v "$CC" >/dev/null 2>&1; then
+  echo "fp/build.sh: $CC not found; install gcc-riscv64-linux-gnu" >&2
+  exit 2
+fi
+mkdir -p "$out"
+FLAGS="-march=rv64gc -mabi=lp64d -nostdlib -nostartfiles -static -mcmodel=medany -fno-pic -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments -T $here/../link.ld -I $here/.."
+for src in "$here"/*.S; do
+  name=$(basename "$src" .S)
+  "$CC" $FLAGS -o "$out/$name.elf" "$src"
+done
