@@ -1,0 +1,127 @@
+// Writes test/programs/fp/fp-round-table.inc for fp-round.S: a table of
+// instructions and operands with the expected result and fflags under each
+// of the five rounding modes (taken from execFp). The program is then run on
+// qemu-system-riscv64 by fp-programs.test.ts, which confirms the table.
+//
+//   npx tsc -p tsconfig.json && node dist/test/fpu/gen-round-table.js
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, loadFpuWasm } from './fpu-wasm.js';
+
+const RD = 10;
+const RS1 = 11;
+const RS2 = 12;
+const RS3 = 13;
+const DYN = 7;
+
+function opFp(funct5: number, fmt: number, rs2: number): number {
+  return ((funct5 << 27) | (fmt << 25) | (rs2 << 20) | (RS1 << 15) | (DYN << 12) | (RD << 7) | 0x53) >>> 0;
+}
+function fma(opcode: number, fmt: number): number {
+  return ((RS3 << 27) | (fmt << 25) | (RS2 << 20) | (RS1 << 15) | (DYN << 12) | (RD << 7) | opcode) >>> 0;
+}
+
+interface Stub {
+  name: string;
+  insn: number;
+  toX: boolean;
+}
+
+const STUBS: Stub[] = [
+  { name: 'fadd.s', insn: opFp(0x00, 0, RS2), toX: false },
+  { name: 'fsub.s', insn: opFp(0x01, 0, RS2), toX: false },
+  { name: 'fmul.s', insn: opFp(0x02, 0, RS2), toX: false },
+  { name: 'fdiv.s', insn: opFp(0x03, 0, RS2), toX: false },
+  { name: 'fsqrt.s', insn: opFp(0x0b, 0, 0), toX: false },
+  { name: 'fmadd.s', insn: fma(0x43, 0), toX: false },
+  { name: 'fcvt.w.s', insn: opFp(0x18, 0, 0), toX: true },
+  { name: 'fcvt.s.l', insn: opFp(0x1a, 0, 2), toX: false },
+  { name: 'fcvt.s.d', insn: opFp(0x08, 0, 1), toX: false },
+  { name: 'fadd.d', insn: opFp(0x00, 1, RS2), toX: false },
+  { name: 'fmul.d', insn: opFp(0x02, 1, RS2), toX: false },
+  { name: 'fdiv.d', insn: opFp(0x03, 1, RS2), toX: false },
+  { name: 'fsqrt.d', insn: opFp(0x0b, 1, 0), toX: false },
+  { name: 'fnmsub.d', insn: fma(0x4b, 1), toX: false },
+  { name: 'fcvt.l.d', insn: opFp(0x18, 1, 2), toX: true },
+  { name: 'fcvt.wu.d', insn: opFp(0x18, 1, 1), toX: true },
+  { name: 'fcvt.d.lu', insn: opFp(0x1a, 1, 3), toX: false },
+];
+
+const B = 0xffffffff00000000n;
+// [stub, a, b, c]: ties, overflow, underflow and integer boundaries.
+const ROWS: [string, bigint, bigint, bigint][] = [
+  ['fadd.s', B | 0x3f800000n, B | 0x33800000n, 0n], // 1 + 2^-24: tie
+  ['fadd.s', B | 0x3f800001n, B | 0x33800000n, 0n], // tie to odd neighbour
+  ['fadd.s', B | 0xbf800000n, B | 0xb3000000n, 0n], // -1 - 2^-25
+  ['fsub.s', B | 0x3f800000n, B | 0x3f800000n, 0n], // exact zero sign
+  ['fmul.s', B | 0x7f7fffffn, B | 0x3f800001n, 0n], // overflow by rounding
+  ['fmul.s', B | 0x00800000n, B | 0x3f7fffffn, 0n], // tininess after rounding
+  ['fmul.s', B | 0x80000001n, B | 0x3f000000n, 0n], // -min subnormal / 2
+  ['fdiv.s', B | 0x3f800000n, B | 0x40400000n, 0n], // 1/3
+  ['fdiv.s', B | 0xbf800000n, B | 0x40e00000n, 0n], // -1/7
+  ['fsqrt.s', B | 0x40000000n, 0n, 0n], // sqrt 2
+  ['fsqrt.s', B | 0x00000003n, 0n, 0n], // subnormal
+  ['fmadd.s', B | 0x3f800001n, B | 0x3f7fffffn, B | 0xbf800000n], // single rounding
+  ['fmadd.s', B | 0x3f800000n, B | 0x3f800000n, B | 0xbf800000n], // exact zero
+  ['fcvt.w.s', B | 0x40200000n, 0n, 0n], // 2.5
+  ['fcvt.w.s', B | 0xc0600000n, 0n, 0n], // -3.5
+  ['fcvt.w.s', B | 0xbf000000n, 0n, 0n], // -0.5
+  ['fcvt.w.s', B | 0x4f000000n, 0n, 0n], // 2^31: saturates
+  ['fcvt.s.l', 0x1000001n, 0n, 0n], // 2^24 + 1: tie
+  ['fcvt.s.l', 0xfffffffffefffffdn, 0n, 0n], // -(2^24 + 3)
+  ['fcvt.s.d', 0x3ff0000010000000n, 0n, 0n], // tie
+  ['fcvt.s.d', 0xc7efffffefffffffn, 0n, 0n], // just below -max single
+  ['fcvt.s.d', 0x36a0000000000000n, 0n, 0n], // 2^-149: min subnormal
+  ['fcvt.s.d', 0x3690000000000000n, 0n, 0n], // 2^-150: half of it
+  ['fadd.d', 0x3ff0000000000000n, 0x3ca0000000000000n, 0n],
+  ['fadd.d', 0x7fefffffffffffffn, 0x7ca0000000000000n, 0n], // overflow on tie
+  ['fmul.d', 0x0010000000000000n, 0x3fefffffffffffffn, 0n],
+  ['fmul.d', 0x8000000000000003n, 0x3fe0000000000000n, 0n],
+  ['fdiv.d', 0x3ff0000000000000n, 0x4008000000000000n, 0n],
+  ['fdiv.d', 0xbff0000000000000n, 0x401c000000000000n, 0n],
+  ['fdiv.d', 0x0000000000000001n, 0x4000000000000000n, 0n],
+  ['fsqrt.d', 0x4000000000000000n, 0n, 0n],
+  ['fsqrt.d', 0x7fefffffffffffffn, 0n, 0n],
+  ['fnmsub.d', 0x3ff0000000000001n, 0x3ff0000000000001n, 0x3ff0000000000000n],
+  ['fnmsub.d', 0x4000000000000000n, 0x4008000000000000n, 0x4018000000000000n],
+  ['fcvt.l.d', 0x4004000000000000n, 0n, 0n], // 2.5
+  ['fcvt.l.d', 0xc00c000000000000n, 0n, 0n], // -3.5
+  ['fcvt.l.d', 0x43e0000000000000n, 0n, 0n], // 2^63: saturates
+  ['fcvt.l.d', 0xc3e0000000000000n, 0n, 0n], // -2^63: exact
+  ['fcvt.wu.d', 0x41efffffffffffffn, 0n, 0n], // just below 2^32
+  ['fcvt.wu.d', 0xbfe0000000000000n, 0n, 0n], // -0.5
+  ['fcvt.d.lu', 0xffffffffffffffffn, 0n, 0n],
+  ['fcvt.d.lu', 0x20000000000003n, 0n, 0n],
+];
+
+async function main(): Promise<void> {
+  const fpu = await loadFpuWasm();
+  const out: string[] = [
+    '/* Generated by test/fpu/gen-round-table.ts: do not edit. */',
+    '  .text',
+  ];
+  for (const s of STUBS) {
+    out.push(`stub_${s.name.replace(/\./g, '_')}:`, `  .word 0x${s.insn.toString(16)} /* ${s.name} fa0/a0, fa1/a1, fa2, fa3, dyn */`);
+    if (!s.toX) out.push('  fmv.x.d a0, fa0');
+    out.push('  ret');
+  }
+  out.push('  .data', '  .balign 8', 'round_table:');
+  for (const [name, a, b, c] of ROWS) {
+    const s = STUBS.find((x) => x.name === name)!;
+    const res: bigint[] = [];
+    let flags = 0n;
+    for (let rm = 0; rm < 5; rm++) {
+      if (!fpu.exec(s.insn, rm, a, b, c)) throw new Error(`${name} illegal`);
+      res.push(s.toX ? fpu.resultX() : fpu.resultF());
+      flags |= BigInt(fpu.flags()) << BigInt(8 * rm);
+    }
+    const hex = (v: bigint): string => `0x${v.toString(16)}`;
+    out.push(`  .dword stub_${name.replace(/\./g, '_')}, ${hex(a)}, ${hex(b)}, ${hex(c)}, ${res.map(hex).join(', ')}, ${hex(flags)} /* ${name} */`);
+  }
+  out.push('round_table_end:', '');
+  writeFileSync(join(REPO_ROOT, 'test', 'programs', 'fp', 'fp-round-table.inc'), out.join('\n'));
+  console.log(`wrote ${ROWS.length} rows`);
+}
+
+await main();
