@@ -170,7 +170,8 @@ export class FrameDecoder {
   private halted = false;
 
   constructor(
-    private readonly sink: FrameSink,
+    /** Receives every decoded frame; may be swapped at any time (hand-over after authentication). */
+    public sink: FrameSink,
     opts: DecoderOptions = {},
   ) {
     this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
@@ -249,8 +250,9 @@ export class FrameDecoder {
       const channel = hdr[ho + 8];
       const requestId = u32(hdr, ho + 12);
       if (n - off >= length) {
-        // Whole payload is in this chunk: hand out a view, no copy.
-        const payload = chunk.subarray(off, off + length);
+        // Whole payload is in this chunk: hand out a view, no copy. (A plain
+        // Uint8Array view is cheaper to make than Buffer#subarray.)
+        const payload = new Uint8Array(chunk.buffer, chunk.byteOffset + off, length);
         off += length;
         this.sink(type, source, target, channel, requestId, payload);
       } else {

@@ -63,7 +63,7 @@ interface Pending {
   resolve: (v: Uint8Array) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout | null;
-  /** performance.now() deadline for the swept default timeout, or 0. */
+  /** Heartbeat tick at which the default timeout expires, or 0 (none / explicit timer). */
   deadline: number;
   signal: AbortSignal | null;
   onAbort: (() => void) | null;
@@ -98,6 +98,7 @@ export class MeshRouter implements ClusterRouter {
   private readonly silentLimit: number;
   private readonly defaultTimeout: number;
   private ticker: NodeJS.Timeout | null = null;
+  private ticks = 0;
   private closed = false;
   private formed = false;
   private formedWaiter: (() => void) | null = null;
@@ -320,7 +321,8 @@ export class MeshRouter implements ClusterRouter {
       if (timeout !== undefined && timeout > 0) {
         q.timer = setTimeout(() => this.expire(q, timeout), timeout);
       } else if (this.defaultTimeout > 0) {
-        q.deadline = performance.now() + this.defaultTimeout;
+        // Swept by tick(): no clock read and no timer per request.
+        q.deadline = this.ticks + Math.ceil(this.defaultTimeout / this.tickMs) + 1;
       }
       if (signal) {
         q.onAbort = () => {
@@ -371,10 +373,10 @@ export class MeshRouter implements ClusterRouter {
       if (!p.sent) this.writeFrame(p, FrameType.HEARTBEAT, 0, 0, EMPTY);
       p.sent = false;
     }
+    this.ticks++;
     if (this.pending.size > 0) {
-      const now = performance.now();
       for (const q of this.pending.values()) {
-        if (q.deadline > 0 && now >= q.deadline) this.expire(q, this.defaultTimeout);
+        if (q.deadline > 0 && this.ticks >= q.deadline) this.expire(q, this.defaultTimeout);
       }
     }
   }

@@ -20,7 +20,9 @@ export class FramedLink {
   readonly decoder: FrameDecoder;
   /** Who the peer is, for log lines; refined once it is authenticated. */
   peerName: string;
-  private sink: FrameSink | null = null;
+  private readonly queueFrame: FrameSink = (type, source, target, channel, requestId, payload) => {
+    this.queued.push([type, source, target, channel, requestId, payload]);
+  };
   private queued: QueuedFrame[] = [];
   private closeListener: ((reason: string) => void) | null = null;
   private closeReason: string | null = null;
@@ -31,13 +33,7 @@ export class FramedLink {
     maxPayload?: number,
   ) {
     this.peerName = conn.remote;
-    this.decoder = new FrameDecoder(
-      (type, source, target, channel, requestId, payload) => {
-        if (this.sink) this.sink(type, source, target, channel, requestId, payload);
-        else this.queued.push([type, source, target, channel, requestId, payload]);
-      },
-      { maxPayload },
-    );
+    this.decoder = new FrameDecoder(this.queueFrame, { maxPayload });
     conn.setHandlers({
       data: (chunk) => {
         if (this.closeReason !== null) return;
@@ -63,20 +59,20 @@ export class FramedLink {
     });
   }
 
-  /** Routes decoded frames to `sink`, replaying any that arrived earlier. */
+  /** Routes decoded frames to `sink` (directly: no extra hop), replaying any that arrived earlier. */
   attach(sink: FrameSink): void {
-    this.sink = sink;
     const q = this.queued;
     this.queued = [];
+    this.decoder.sink = sink;
     for (const f of q) {
-      if (this.closeReason !== null || this.sink !== sink) break;
+      if (this.closeReason !== null || this.decoder.sink !== sink) break;
       sink(f[0], f[1], f[2], f[3], f[4], f[5]);
     }
   }
 
   /** Queues decoded frames until the next attach(). */
   detach(): void {
-    this.sink = null;
+    this.decoder.sink = this.queueFrame;
   }
 
   /** Called once with the reason when the link goes down for any cause. */
@@ -108,7 +104,7 @@ export class FramedLink {
   private finish(reason: string): void {
     if (this.closeReason !== null) return;
     this.closeReason = reason;
-    this.sink = null;
+    this.decoder.halt();
     this.queued = [];
     this.closeListener?.(reason);
   }
