@@ -32,7 +32,7 @@ export interface SocketBackendOptions {
 
 /** Splits a byte stream into length-prefixed frames. */
 class FrameDecoder {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
 
   /** Returns the complete frames in `chunk`, or an error string for a bad length. */
   push(chunk: Buffer): Uint8Array[] | string {
