@@ -73,7 +73,7 @@ export function loadSlow(h: usize, va: u64, w: u32, pc: u64): i32 {
     if ((va & 0xfff) + <u64>size > 4096) {
       for (let i: u32 = 0; i < size; i++) {
         const hb = dataHost(h, va + i, 1, ACCESS_READ);
-        if (hb == 0) return fail(h, va, pc, CAUSE_LOAD_ACCESS);
+        if (hb == 0) return fail(h, va + i, pc, CAUSE_LOAD_ACCESS); // tval: the part that faulted
         v |= <u64>load<u8>(hb) << <u64>(8 * i);
       }
     } else {
@@ -131,7 +131,7 @@ export function storeSlow(h: usize, va: u64, w: u32, v: u64, pc: u64): i32 {
       if (ha == 0) return fail(h, va, pc, CAUSE_STORE_ACCESS);
       const last = va + <u64>(size - 1);
       const hb = dataHost(h, last, 1, ACCESS_WRITE);
-      if (hb == 0) return fail(h, va, pc, CAUSE_STORE_ACCESS);
+      if (hb == 0) return fail(h, last & ~<u64>0xfff, pc, CAUSE_STORE_ACCESS); // tval: the part that faulted
       for (let i: u32 = 0; i < size; i++) {
         const a = va + i;
         const p = ((a ^ va) >> 12) == 0 ? ha + <usize>i : hb - <usize>(size - 1 - i);
