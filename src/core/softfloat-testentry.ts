@@ -36,3 +36,23 @@ export function flags(): u32 {
 export function mstatus(): u64 {
   return load<u64>(HART + <usize>HART_MSTATUS);
 }
+
+export function xreg(i: u32): u64 {
+  return load<u64>(HART + <usize>HART_X + (<usize>i << 3));
+}
+
+export function freg(i: u32): u64 {
+  return load<u64>(HART + <usize>HART_F + (<usize>i << 3));
+}
+
+/** Runs insn n times on the current state (for timing); operands as in exec. */
+export function repeat(insn: u32, frm: u32, a: u64, b: u64, c: u64, n: u32): u64 {
+  exec(insn, frm, a, b, c);
+  let acc: u64 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    store<u64>(HART + <usize>HART_F + 88, a + <u64>(i & 7));
+    execFp(HART, insn);
+    acc += load<u64>(HART + <usize>HART_F + 80) + load<u64>(HART + <usize>HART_X + 80);
+  }
+  return acc;
+}

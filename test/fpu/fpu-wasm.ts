@@ -17,6 +17,8 @@ export interface FpuWasm {
   resultX(): bigint;
   flags(): number;
   mstatus(): bigint;
+  xreg(i: number): bigint;
+  freg(i: number): bigint;
 }
 
 interface RawExports {
@@ -25,6 +27,8 @@ interface RawExports {
   resultX(): bigint;
   flags(): number;
   mstatus(): bigint;
+  xreg(i: number): bigint;
+  freg(i: number): bigint;
 }
 
 const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
@@ -45,5 +49,7 @@ export async function loadFpuWasm(): Promise<FpuWasm> {
     resultX: () => U64(x.resultX()),
     flags: () => x.flags(),
     mstatus: () => U64(x.mstatus()),
+    xreg: (i) => U64(x.xreg(i)),
+    freg: (i) => U64(x.freg(i)),
   };
 }
