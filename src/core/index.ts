@@ -206,8 +206,8 @@ export function frameAddr(frame: u32): usize {
 /** Add n zeroed frames to the pool; returns the first new frame index, or -1 if memory is exhausted. */
 export function growFrames(n: u32): i32 {
   const count = load<u32>(gState + G_FRAME_COUNT);
-  const end = gFrames + (<usize>(count + n) << 12);
-  if (end < gFrames || !ensureMemory(end)) return -1;
+  const end64 = <u64>gFrames + ((<u64>count + <u64>n) << 12);
+  if (end64 > 0xffff_0000 || !ensureMemory(<usize>end64)) return -1;
   store<u32>(gState + G_FRAME_COUNT, count + n);
   return <i32>count;
 }

@@ -1,0 +1,138 @@
+/** The wasm boundary: exits, MMIO completion, DSM faults and page states, SBI, HTIF, budget, code invalidation. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WasmCore } from '../../src/node/wasm-core.js';
+import { LocalGuestMemory } from '../../src/node/local-memory.js';
+import {
+  EXIT_BUDGET, EXIT_WFI, EXIT_MMIO, EXIT_DSM_FAULT, EXIT_HALT, EXIT_SBI_CALL, ACCESS_FETCH, ACCESS_WRITE,
+  PAGE_SHARED, PAGE_MODIFIED, PAGE_FRAME_SHIFT, MIP_MEIP,
+} from '../../src/core/abi.js';
+import { X, addi, auipc, lui, load, store, j, ECALL, WFI, NOP, words } from './encode.js';
+
+const BASE = 0x8000_0000;
+
+function machine(code: Uint8Array): { core: WasmCore; mem: LocalGuestMemory } {
+  const core = WasmCore.create({ ramBase: BASE, ramSize: 1 << 20, harts: 1 });
+  const mem = new LocalGuestMemory(core);
+  mem.writeSync(BASE, code);
+  core.resetHart(0, BigInt(BASE), 3);
+  return { core, mem };
+}
+
+test('MMIO load exits before the instruction and completes exactly once', () => {
+  const { core } = machine(words(lui(X.t0, 0x10000), load('w', X.a0, X.t0, 4), addi(X.a0, X.a0, 1), WFI));
+  assert.equal(core.run(0, 100), EXIT_MMIO);
+  assert.equal(core.exitAddr(0), 0x1000_0004n);
+  assert.equal(core.exitSize(0), 4);
+  assert.equal(core.exitIsWrite(0), false);
+  assert.equal(core.getPc(0), BigInt(BASE + 4));
+  // re-entering without completing repeats the access
+  assert.equal(core.run(0, 100), EXIT_MMIO);
+  assert.equal(core.getPc(0), BigInt(BASE + 4));
+  core.completeMmioLoad(0, 0x8000_0000n);
+  assert.equal(core.getPc(0), BigInt(BASE + 8));
+  assert.equal(core.getX(0, X.a0), 0xffff_ffff_8000_0000n, 'lw sign-extends the device value');
+  core.completeMmioLoad(0, 5n); // a second completion is ignored
+  assert.equal(core.run(0, 100), EXIT_WFI);
+  assert.equal(core.getX(0, X.a0), 0xffff_ffff_8000_0001n);
+});
+
+test('MMIO store exits after the instruction with address, size and data', () => {
+  const { core } = machine(words(lui(X.t0, 0x10000), addi(X.a1, X.zero, -2), store('h', X.a1, X.t0, 6), WFI));
+  assert.equal(core.run(0, 100), EXIT_MMIO);
+  assert.equal(core.exitIsWrite(0), true);
+  assert.equal(core.exitAddr(0), 0x1000_0006n);
+  assert.equal(core.exitSize(0), 2);
+  assert.equal(core.exitData(0), 0xfffen);
+  assert.equal(core.getPc(0), BigInt(BASE + 12));
+  assert.equal(core.run(0, 100), EXIT_WFI);
+});
+
+test('DSM fault: nothing changes, and the access retries after the page state allows it', () => {
+  const core = WasmCore.create({ ramBase: BASE, ramSize: 1 << 20, harts: 1 });
+  core.resetHart(0, BigInt(BASE), 3);
+  // first touch: the code page has no frame
+  assert.equal(core.run(0, 100), EXIT_DSM_FAULT);
+  assert.equal(core.exitAccess(0), ACCESS_FETCH);
+  assert.equal(core.exitAddr(0), BigInt(BASE));
+  assert.equal(core.getPc(0), BigInt(BASE));
+  assert.equal(core.instret(0), 0n);
+  // give page 0 a frame in SHARED state holding code that stores to page 1
+  const f0 = core.growFrames(2);
+  const code = words(auipc(X.t0, 1), addi(X.a1, X.zero, 42), store('d', X.a1, X.t0, 0), load('d', X.a0, X.t0, 0), WFI);
+  core.frameBytes(f0).set(code);
+  core.setPage(0, PAGE_SHARED | (f0 << PAGE_FRAME_SHIFT));
+  core.setPage(1, PAGE_SHARED | ((f0 + 1) << PAGE_FRAME_SHIFT));
+  assert.equal(core.run(0, 100), EXIT_DSM_FAULT);
+  assert.equal(core.exitAccess(0), ACCESS_WRITE);
+  assert.equal(core.exitAddr(0), BigInt(BASE + 0x1000));
+  assert.equal(core.getPc(0), BigInt(BASE + 8), 'pc stays at the store');
+  assert.equal(core.frameBytes(f0 + 1)[0], 0, 'memory unchanged');
+  core.setPage(1, PAGE_MODIFIED | ((f0 + 1) << PAGE_FRAME_SHIFT));
+  assert.equal(core.run(0, 100), EXIT_WFI);
+  assert.equal(core.frameBytes(f0 + 1)[0], 42);
+  assert.equal(core.getX(0, X.a0), 42n);
+  // a downgrade drops the cached write translation: the next store faults again
+  core.setPage(1, PAGE_SHARED | ((f0 + 1) << PAGE_FRAME_SHIFT));
+  core.setPc(0, BigInt(BASE + 8));
+  assert.equal(core.run(0, 100), EXIT_DSM_FAULT);
+  assert.equal(core.exitAccess(0), ACCESS_WRITE);
+});
+
+test('ECALL from S-mode exits with EXIT_SBI_CALL when the built-in SBI is on', () => {
+  const { core } = machine(words(addi(X.a7, X.zero, 0x10), ECALL, WFI));
+  core.setSbiEnabled(0, true);
+  core.setPriv(0, 1);
+  assert.equal(core.run(0, 100), EXIT_SBI_CALL);
+  assert.equal(core.getPc(0), BigInt(BASE + 8));
+  assert.equal(core.getX(0, X.a7), 0x10n);
+  core.setX(0, X.a0, 0n);
+  assert.equal(core.run(0, 100), EXIT_WFI);
+});
+
+test('a store to tohost halts with the stored value', () => {
+  const { core, mem } = machine(words(auipc(X.t0, 2), addi(X.a0, X.zero, 7), store('w', X.a0, X.t0, 8), j(0)));
+  core.setTohost(BigInt(BASE + 0x2008));
+  let r = core.run(0, 1000);
+  if (r === EXIT_DSM_FAULT && mem.resolveFault(0)) r = core.run(0, 1000); // first touch of the tohost page
+  assert.equal(r, EXIT_HALT);
+  assert.equal(core.exitData(0), 7n);
+});
+
+test('budget bounds the instructions executed per run', () => {
+  const { core } = machine(words(addi(X.a0, X.a0, 1), j(-4)));
+  assert.equal(core.run(0, 1000), EXIT_BUDGET);
+  assert.equal(core.instret(0), 1000n);
+  assert.equal(core.getX(0, X.a0), 500n);
+  assert.equal(core.run(0, 10), EXIT_BUDGET);
+  assert.equal(core.instret(0), 1010n);
+});
+
+test('a host write into RAM replaces decoded code', () => {
+  const { core, mem } = machine(words(addi(X.a0, X.zero, 1), WFI));
+  assert.equal(core.run(0, 100), EXIT_WFI);
+  assert.equal(core.getX(0, X.a0), 1n);
+  mem.writeSync(BASE, words(addi(X.a0, X.zero, 2)));
+  core.setPc(0, BigInt(BASE));
+  assert.equal(core.run(0, 100), EXIT_WFI);
+  assert.equal(core.getX(0, X.a0), 2n);
+});
+
+test('an external interrupt raised by the host is taken at run() entry', () => {
+  const { core } = machine(words(NOP, j(-4)));
+  core.writeCsr(0, 0x305, BigInt(BASE + 0x100)); // mtvec
+  core.writeCsr(0, 0x304, BigInt(MIP_MEIP)); // mie.MEIE
+  core.writeCsr(0, 0x300, 8n); // mstatus.MIE
+  core.setMip(0, MIP_MEIP);
+  core.run(0, 0);
+  assert.equal(core.getPc(0), BigInt(BASE + 0x100));
+  assert.equal(core.readCsr(0, 0x342), (1n << 63n) | 11n);
+  assert.equal(core.readCsr(0, 0x341), BigInt(BASE));
+  core.clearMip(0, MIP_MEIP);
+  assert.equal(core.getMip(0) & BigInt(MIP_MEIP), 0n);
+});
+
+test('growFrames reports wasm memory exhaustion as a typed error', () => {
+  const core = WasmCore.create({ ramBase: BASE, ramSize: 1 << 20, harts: 1 });
+  assert.throws(() => core.growFrames(2_000_000), /cannot add 2000000 frames/);
+});
