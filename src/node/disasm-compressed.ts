@@ -3,12 +3,8 @@
  * printed as the base instruction it expands to, which is objdump's default.
  * HINT encodings (rd = zero, shift by 0) keep their "c." name, as objdump does.
  */
-import { decodeBranchParts, decodeJal, decodeJalr } from './disasm.js';
-import { FREG, XREG, hex, target, unknown16 } from './disasm-names.js';
-
-function ops(mnemonic: string, ...operands: string[]): string {
-  return `${mnemonic} ${operands.join(', ')}`;
-}
+import { decodeBranchParts, decodeJal, decodeJalr } from './disasm-control.js';
+import { FREG, XREG, hex, ops, target, unknown16 } from './disasm-names.js';
 
 function bit(insn: number, from: number, to = from): number {
   return (insn >>> to) & ((1 << (from - to + 1)) - 1);

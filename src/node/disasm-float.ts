@@ -2,11 +2,7 @@
  * F, D and A extension decoding for the disassembler. Rounding modes print as
  * a trailing operand unless they are "dyn", which is what objdump does.
  */
-import { FREG, XREG, roundingName, unknown32 } from './disasm-names.js';
-
-function ops(mnemonic: string, ...operands: string[]): string {
-  return `${mnemonic} ${operands.join(', ')}`;
-}
+import { FREG, XREG, ops, roundingName, unknown32 } from './disasm-names.js';
 
 function withRm(rm: number, ...operands: string[]): string[] {
   return rm === 7 ? operands : [...operands, roundingName(rm)];

@@ -195,6 +195,11 @@ export function csrName(num: number): string {
   return CSR_NAMES.get(num) ?? `0x${num.toString(16)}`;
 }
 
+/** One instruction line: mnemonic, then operands separated by ", ". */
+export function ops(mnemonic: string, ...operands: string[]): string {
+  return operands.length === 0 ? mnemonic : `${mnemonic} ${operands.join(', ')}`;
+}
+
 /** objdump prints numbers that are addresses or raw fields in hex with a 0x prefix. */
 export function hex(n: number | bigint): string {
   return `0x${n.toString(16)}`;

@@ -7,7 +7,8 @@
  */
 import { decodeCompressed } from './disasm-compressed.js';
 import { decodeAmo, decodeFloatLoadStore, decodeFloatOp, decodeFusedMulAdd } from './disasm-float.js';
-import { XREG, csrName, fenceSet, hex, target, unknown32 } from './disasm-names.js';
+import { decodeBranchParts, decodeJal, decodeJalr } from './disasm-control.js';
+import { XREG, csrName, fenceSet, hex, ops, target, unknown32 } from './disasm-names.js';
 
 export interface Disassembly {
   text: string;
@@ -17,10 +18,6 @@ export interface Disassembly {
 export function disassemble(insn: number, pc: bigint): Disassembly {
   if ((insn & 3) !== 3) return { text: decodeCompressed(insn & 0xffff, pc), length: 2 };
   return { text: decode32(insn >>> 0, pc), length: 4 };
-}
-
-function ops(mnemonic: string, ...operands: string[]): string {
-  return operands.length === 0 ? mnemonic : `${mnemonic} ${operands.join(', ')}`;
 }
 
 function decode32(insn: number, pc: bigint): string {
@@ -97,46 +94,6 @@ function immB(insn: number): number {
   );
 }
 
-/** Shared with the compressed decoder so c.j/c.jal print exactly like jal. */
-export function decodeJal(rd: number, offset: number, pc: bigint): string {
-  const t = target(pc, offset);
-  if (rd === 0) return ops('j', t);
-  if (rd === 1) return ops('jal', t);
-  return ops('jal', XREG[rd]!, t);
-}
-
-export function decodeJalr(rd: number, rs1: number, imm: number): string {
-  if (rd === 0) {
-    if (rs1 === 1 && imm === 0) return 'ret';
-    return imm === 0 ? ops('jr', XREG[rs1]!) : ops('jr', `${imm}(${XREG[rs1]})`);
-  }
-  if (rd === 1) return imm === 0 ? ops('jalr', XREG[rs1]!) : ops('jalr', `${imm}(${XREG[rs1]})`);
-  return ops('jalr', XREG[rd]!, `${imm}(${XREG[rs1]})`);
-}
-
-/** Condition-branch aliases in the order objdump tries them. */
-export function decodeBranchParts(name: string, rs1: number, rs2: number, t: string): string {
-  const a = XREG[rs1]!;
-  const b = XREG[rs2]!;
-  switch (name) {
-    case 'beq':
-      if (rs2 === 0) return ops('beqz', a, t);
-      break;
-    case 'bne':
-      if (rs2 === 0) return ops('bnez', a, t);
-      break;
-    case 'bge':
-      if (rs1 === 0) return ops('blez', b, t);
-      if (rs2 === 0) return ops('bgez', a, t);
-      break;
-    case 'blt':
-      if (rs2 === 0) return ops('bltz', a, t);
-      if (rs1 === 0) return ops('bgtz', b, t);
-      break;
-  }
-  return ops(name, a, b, t);
-}
-
 function decodeBranch(insn: number, f3: number, rs1: number, rs2: number, pc: bigint): string {
   const name = ['beq', 'bne', '', '', 'blt', 'bge', 'bltu', 'bgeu'][f3]!;
   if (!name) return unknown32(insn);
@@ -169,7 +126,7 @@ function decodeOpImm(insn: number, f3: number, rd: number, rs1: number, imm: num
     case 6:
       return ops('ori', d, s, `${imm}`);
     default:
-      return ops('andi', d, s, `${imm}`);
+      return imm === 255 ? ops('zext.b', d, s) : ops('andi', d, s, `${imm}`);
   }
 }
 
