@@ -1,0 +1,133 @@
+/**
+ * bench/cpu: guest instructions per second of the interpreter on an integer
+ * benchmark (test/programs/bench.c, CoreMark-like, built bare-metal -O2),
+ * and, when qemu-system-riscv64 is installed, QEMU TCG on the same ELF.
+ * Both execute the same instructions, so the time ratio is the speed ratio.
+ * QEMU's start-up is measured with a trivial ELF and subtracted.
+ *
+ * Usage: npm run bench -- cpu [--runs N]
+ * The last line printed is the JSON summary.
+ */
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { WasmCore } from '../src/node/wasm-core.js';
+import { LocalGuestMemory } from '../src/node/local-memory.js';
+import { readElfFile, loadElf } from '../src/machine/boot/elf.js';
+import { EXIT_BUDGET, EXIT_DSM_FAULT, EXIT_HALT, EXIT_MMIO, EXIT_WFI } from '../src/core/abi.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const programs = resolve(root, 'test/programs');
+const BAR_MIPS = 150;
+
+function elfPath(name: string): string {
+  const p = resolve(programs, 'build', `${name}.elf`);
+  if (existsSync(p)) return p;
+  const r = spawnSync('sh', [resolve(programs, 'build.sh')], { encoding: 'utf8' });
+  if (r.status !== 0 || !existsSync(p)) {
+    throw new Error(`cannot build ${name}.elf with test/programs/build.sh (install gcc-riscv64-linux-gnu):\n${r.stderr}`);
+  }
+  return p;
+}
+
+interface CoreRun {
+  instret: number;
+  seconds: number;
+  uart: string;
+}
+
+function runOnCore(path: string): CoreRun {
+  const core = WasmCore.create({ ramBase: 0x8000_0000, ramSize: 64 << 20, harts: 1 });
+  const mem = new LocalGuestMemory(core);
+  const elf = readElfFile(path);
+  loadElf(elf, mem);
+  const tohost = elf.symbols.get('tohost');
+  if (tohost !== undefined) core.setTohost(BigInt(tohost));
+  core.resetHart(0, BigInt(elf.entry), 3);
+  let uart = '';
+  const t0 = process.hrtime.bigint();
+  for (;;) {
+    const r = core.run(0, 1_000_000);
+    if (r === EXIT_BUDGET || r === EXIT_WFI) continue;
+    if (r === EXIT_DSM_FAULT) {
+      mem.resolveFault(0);
+      continue;
+    }
+    if (r === EXIT_MMIO) {
+      if (core.exitIsWrite(0)) {
+        if (core.exitAddr(0) === 0x1000_0000n) uart += String.fromCharCode(Number(core.exitData(0) & 0xffn));
+        if (core.exitAddr(0) === 0x10_0000n) break;
+      } else {
+        core.completeMmioLoad(0, 0n);
+      }
+      continue;
+    }
+    if (r === EXIT_HALT) {
+      if (core.exitData(0) !== 1n) throw new Error(`benchmark failed on the core (tohost ${core.exitData(0)})`);
+      break;
+    }
+    throw new Error(`unexpected exit ${r}`);
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { instret: Number(core.instret(0)), seconds, uart };
+}
+
+function timeQemu(path: string): { seconds: number; out: string } | null {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('qemu-system-riscv64', ['-M', 'virt', '-bios', 'none', '-kernel', path, '-nographic', '-m', '128M'], {
+    encoding: 'latin1',
+    timeout: 120_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (r.error || r.status !== 0) return null;
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, out: r.stdout.replace(/\r\n/g, '\n') };
+}
+
+function main(): void {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
+  const runs = Math.max(1, Number(values.runs));
+  const bench = elfPath('bench');
+  const empty = elfPath('empty');
+  let best: CoreRun | null = null;
+  for (let i = 0; i < runs; i++) {
+    const r = runOnCore(bench);
+    const mips = r.instret / r.seconds / 1e6;
+    console.log(`hydravm run ${i + 1}: ${r.instret} instructions in ${r.seconds.toFixed(3)} s = ${mips.toFixed(1)} MIPS`);
+    if (!best || r.seconds < best.seconds) best = r;
+  }
+  const core = best!;
+  const mips = core.instret / core.seconds / 1e6;
+  const results: Record<string, number | string | boolean> = {
+    instructions: core.instret,
+    seconds: Number(core.seconds.toFixed(4)),
+    mips: Number(mips.toFixed(1)),
+    checksum: core.uart.trim(),
+  };
+  const q = spawnSync('qemu-system-riscv64', ['--version']).status === 0;
+  if (q) {
+    const qb = [0, 1, 2].map(() => timeQemu(bench)).filter((x) => x !== null);
+    const qe = [0, 1, 2].map(() => timeQemu(empty)).filter((x) => x !== null);
+    if (qb.length > 0 && qe.length > 0) {
+      const tb = Math.min(...qb.map((x) => x.seconds));
+      const te = Math.min(...qe.map((x) => x.seconds));
+      const qemuSeconds = Math.max(tb - te, 1e-3);
+      results.qemu_seconds = Number(qemuSeconds.toFixed(4));
+      results.qemu_mips = Number((core.instret / qemuSeconds / 1e6).toFixed(1));
+      results.ratio_to_qemu = Number((qemuSeconds / core.seconds).toFixed(3));
+      results.checksum_matches_qemu = qb[0]!.out.trim() === core.uart.trim();
+      console.log(
+        `qemu TCG: ${qemuSeconds.toFixed(3)} s (start-up ${te.toFixed(3)} s subtracted) = ${results.qemu_mips} MIPS; ` +
+          `hydravm runs at ${results.ratio_to_qemu}x QEMU`,
+      );
+    }
+  } else {
+    console.log('qemu-system-riscv64 not installed: no QEMU comparison');
+  }
+  console.log(
+    JSON.stringify({ bench: 'cpu', results, checks: [{ name: 'mips', value: results.mips, bar: BAR_MIPS, ok: mips >= BAR_MIPS }] }),
+  );
+}
+
+main();
