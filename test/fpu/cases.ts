@@ -305,16 +305,18 @@ function opList(): OpSpec[] {
   return ops;
 }
 
-/** Every case, in a fixed order. */
-export function generateCases(): FpCase[] {
-  const rng = new Rng(0x5eed2026);
+export const DEFAULT_SEED = 0x5eed2026;
+
+/** Every case, in a fixed order; other seeds/scales give larger one-off runs. */
+export function generateCases(seed = DEFAULT_SEED, scale = 1): FpCase[] {
+  const rng = new Rng(seed);
   const out: FpCase[] = [];
   for (const o of opList()) {
     const f = FMTS[o.fmt]!;
     const sp = specials(f);
     const srcFmt = o.kind === 'f2f' ? FMTS[1 - o.fmt]! : f;
     const srcSp = o.kind === 'f2f' ? specials(srcFmt) : sp;
-    for (let i = 0; i < o.count; i++) {
+    for (let i = 0; i < o.count * scale; i++) {
       const rmField = rng.pick([0, 0, 1, 2, 3, 4, 7]);
       const frm = rng.below(5);
       let a = 0n;

@@ -3,13 +3,17 @@
 // test/fpu/qemu and records QEMU's result register and fflags per case.
 //
 //   npx tsc -p tsconfig.json && node dist/test/fpu/gen-vectors.js
+//
+// Larger one-off runs (not committed): --seed N --scale K --out file.gz, then
+// node dist/test/fpu/vector-check.js --seed N --scale K --vectors file.gz
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { CASES_VERSION, generateCases } from './cases.js';
+import { parseArgs } from 'node:util';
+import { CASES_VERSION, DEFAULT_SEED, generateCases } from './cases.js';
 
 export class VectorGenerationError extends Error {}
 
@@ -26,8 +30,12 @@ function run(cmd: string, args: string[], timeoutMs: number): string {
 }
 
 function main(): void {
+  const { values } = parseArgs({ options: { seed: { type: 'string' }, scale: { type: 'string' }, out: { type: 'string' } } });
+  const seed = values.seed !== undefined ? Number(values.seed) : DEFAULT_SEED;
+  const scale = values.scale !== undefined ? Number(values.scale) : 1;
+  const outPath = values.out !== undefined ? resolve(values.out) : VECTORS_PATH;
   mkdirSync(workDir, { recursive: true });
-  const cases = generateCases();
+  const cases = generateCases(seed, scale);
   const bin = Buffer.alloc(cases.length * 32);
   cases.forEach((c, i) => {
     bin.writeUInt32LE(c.insn, i * 32);
@@ -46,7 +54,7 @@ function main(): void {
   run('qemu-system-riscv64', [
     '-M', 'virt', '-bios', 'none', '-kernel', 'fp.elf', '-m', '128M',
     '-display', 'none', '-monitor', 'none', '-serial', 'file:uart.txt',
-  ], 120_000);
+  ], 600_000);
   const out = readFileSync(join(workDir, 'uart.txt'), 'utf8');
   const lines = out.split(/\r?\n/).filter((l) => /^[0-9a-f]{16} [0-9a-f]{16} [0-9a-f]{2}$/.test(l));
   if (!out.includes('END') || lines.length !== cases.length) {
@@ -57,8 +65,8 @@ function main(): void {
     const [f, x, fl] = l.split(' ');
     text.push(`${cases[i]!.toX ? x : f} ${fl}`);
   });
-  writeFileSync(VECTORS_PATH, gzipSync(text.join('\n') + '\n', { level: 9 }));
-  console.log(`wrote ${cases.length} vectors to ${VECTORS_PATH}`);
+  writeFileSync(outPath, gzipSync(text.join('\n') + '\n', { level: 9 }));
+  console.log(`wrote ${cases.length} vectors to ${outPath}`);
 }
 
 main();
