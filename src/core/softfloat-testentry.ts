@@ -4,6 +4,9 @@
 
 import { execFp } from './fpu';
 import { HART_X, HART_F, HART_FFLAGS, HART_FRM, HART_MSTATUS } from './abi';
+import { FMT_S, FMT_D, RM_RNE } from './softfloat';
+import { softAdd, softMul, softDiv } from './softfloat-arith';
+import { SLOW, fastAddD, fastMulD, fastDivD, fastAddS, fastMulS, fastDivS } from './softfloat-fast';
 
 const HART_BYTES: i32 = 1024;
 const HART: usize = memory.data(HART_BYTES, 16);
@@ -55,4 +58,59 @@ export function repeat(insn: u32, frm: u32, a: u64, b: u64, c: u64, n: u32): u64
     acc += load<u64>(HART + <usize>HART_F + 80) + load<u64>(HART + <usize>HART_X + 80);
   }
   return acc;
+}
+
+const HART2: usize = memory.data(HART_BYTES, 16);
+
+/**
+ * Compares the RNE fast paths against the soft-float kernel on n random
+ * operand pairs (op: 0 add.d, 1 mul.d, 2 div.d, 3 add.s, 4 mul.s, 5 div.s).
+ * Returns the number of disagreements (result or flags); the fast path's
+ * declines are skipped. fastTaken() reports how many were compared.
+ */
+export function crossCheck(seed: u64, n: u32, op: u32): u32 {
+  let s = seed | 1;
+  let bad: u32 = 0;
+  let taken: u32 = 0;
+  const isD = op < 3;
+  for (let i: u32 = 0; i < n; i++) {
+    s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+    const r1 = s;
+    s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+    const r2 = s;
+    let a: u64, b: u64;
+    if (isD) {
+      // Exponents: near each other (cancellation, exactness) or anywhere.
+      const ea = (r1 >> 52) & 0x7ff;
+      const eb = (r2 & 0x100) != 0 ? (ea + ((r2 >> 52) & 0x3f) - 32) & 0x7ff : (r2 >> 52) & 0x7ff;
+      const mb = (r2 & 0x200) != 0 ? r2 & 0xfffffffffff00000 : r2; // sparse low bits: exact results
+      a = (r1 & 0x800fffffffffffff) | (ea << 52);
+      b = (mb & 0x800fffffffffffff) | (eb << 52);
+    } else {
+      const ea = (r1 >> 23) & 0xff;
+      const eb = (r2 & 0x100000000) != 0 ? (ea + ((r2 >> 40) & 0x3f) - 32) & 0xff : (r2 >> 23) & 0xff;
+      const mb = (r2 & 0x200000000) != 0 ? r2 & 0xfffff000 : r2;
+      a = (r1 & 0x807fffff) | (ea << 23);
+      b = (mb & 0x807fffff) | (eb << 23);
+    }
+    store<u32>(HART + <usize>HART_FFLAGS, 0);
+    store<u32>(HART2 + <usize>HART_FFLAGS, 0);
+    let fast: u64;
+    let soft: u64;
+    if (op == 0) { fast = fastAddD(HART, a, b); soft = softAdd(HART2, FMT_D, a, b, 0, RM_RNE); }
+    else if (op == 1) { fast = fastMulD(HART, a, b); soft = softMul(HART2, FMT_D, a, b, RM_RNE); }
+    else if (op == 2) { fast = fastDivD(HART, a, b); soft = softDiv(HART2, FMT_D, a, b, RM_RNE); }
+    else if (op == 3) { fast = fastAddS(HART, <u32>a, <u32>b); soft = softAdd(HART2, FMT_S, a, b, 0, RM_RNE); }
+    else if (op == 4) { fast = fastMulS(HART, <u32>a, <u32>b); soft = softMul(HART2, FMT_S, a, b, RM_RNE); }
+    else { fast = fastDivS(HART, <u32>a, <u32>b); soft = softDiv(HART2, FMT_S, a, b, RM_RNE); }
+    if (fast == SLOW) continue;
+    taken++;
+    if (fast != soft || load<u32>(HART + <usize>HART_FFLAGS) != load<u32>(HART2 + <usize>HART_FFLAGS)) bad++;
+  }
+  store<u32>(HART2, taken);
+  return bad;
+}
+
+export function fastTaken(): u32 {
+  return load<u32>(HART2);
 }
