@@ -20,6 +20,8 @@ export async function main(argv: string[]): Promise<number> {
       return cmd === undefined ? 2 : 0;
     case 'run':
       return (await import('./run.js')).runCommand(rest);
+    case 'node':
+      return (await import('./node.js')).nodeCommand(rest);
     case 'image':
       return (await import('./image.js')).imageCommand(rest);
     default:

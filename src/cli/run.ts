@@ -1,7 +1,8 @@
 import { parseVmOptions, RUN_USAGE, type VmOptions } from './run-options.js';
 import { ensureDefaultImage } from '../image/build.js';
 import { streamProgress } from '../image/progress.js';
-import { NodeVm, type VmExit } from '../node/node-vm.js';
+import { NodeVm } from '../node/node-vm.js';
+import { exitCodeOf } from '../node/vm-exit.js';
 import { HartPlacement } from '../node/local-harts.js';
 import { LocalGuestMemory } from '../node/local-memory.js';
 import { TerminalConsole } from '../node/console-io.js';
@@ -12,24 +13,6 @@ export async function resolveBootFiles(o: VmOptions): Promise<{ kernel: string; 
   if (o.kernel !== undefined) return { kernel: o.kernel, initrd: o.initrd };
   const img = await ensureDefaultImage({ progress: streamProgress() });
   return { kernel: img.kernel, initrd: o.initrd ?? img.initrd };
-}
-
-export function exitCodeOf(e: VmExit): number {
-  switch (e.kind) {
-    case 'poweroff':
-      return e.code;
-    case 'halt':
-      if (e.code !== 0) process.stderr.write(`hydravm: ${e.message}\n`);
-      return e.code;
-    case 'quit':
-      return 0;
-    case 'reset':
-      process.stderr.write('hydravm: the guest asked for a reboot; exiting (reboot is not supported yet)\n');
-      return 0;
-    case 'error':
-      process.stderr.write(`hydravm: ${e.error.message}\n`);
-      return 1;
-  }
 }
 
 /** `hydravm run` on one node: every hart and device in this process. */
@@ -81,7 +64,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   if (o.nodes > 1) {
     const { runLocalCluster } = await import('./run-cluster.js');
-    return runLocalCluster(o, argv);
+    return runLocalCluster(o);
   }
   return runSingleNode(o);
 }

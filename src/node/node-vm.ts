@@ -40,9 +40,21 @@ export interface NodeVmOptions {
   /** Interrupt sink for devices when the PLIC lives on another node. */
   irqSinkOverride?: IrqSink;
   remoteHarts?: RemoteHarts;
+  /** The UART lives here (node 0 by default in a cluster). Default true. */
+  localUart?: boolean;
+  /** The master PLIC lives here (node 0 in a cluster). Default true. */
+  localPlic?: boolean;
+  /** A PLIC context of a hart on another node changed level (master PLIC only). */
+  remoteContextLine?: (context: number, level: boolean) => void;
+  /** ACLINT msip of a hart on another node was written. */
+  remoteMsip?: (hart: number, level: boolean) => void;
+  /** Guest-initiated poweroff/reset: the cluster layer tells every node, then stops this one. */
+  onGuestStop?: (e: VmExit) => void;
   trace?: boolean;
   /** Instructions per run() call. */
   budget?: number;
+  /** Milliseconds of execution between event-loop turns. */
+  sliceMs?: number;
 }
 
 /**
@@ -88,7 +100,7 @@ export class NodeVm {
         halt: (h, v) => this.onHalt(h, v),
         fatal: (e) => this.stop({ kind: 'error', error: e instanceof Error ? e : new Error(String(e)) }),
       },
-      { harts: p.count, ...(opts.budget ? { budget: opts.budget } : {}) },
+      { harts: p.count, ...(opts.budget ? { budget: opts.budget } : {}), ...(opts.sliceMs ? { sliceMs: opts.sliceMs } : {}) },
       this.clock,
     );
     this.lines = new LocalHartLines(this.core, this.sched, p);
@@ -96,18 +108,20 @@ export class NodeVm {
     this.plic = new Plic({
       sources: PLIC_SOURCES,
       contexts: 2 * p.total,
-      onContextLine: (ctx, level) => this.lines.plicContext(ctx, level),
+      onContextLine: (ctx, level) => {
+        if (p.isLocal(ctx >> 1)) this.lines.plicContext(ctx, level);
+        else opts.remoteContextLine?.(ctx, level);
+      },
       log: this.log,
     });
     const irq = opts.irqSinkOverride ?? this.plic;
     this.uart = new Uart16550({ irqSink: irq, irq: IRQ.uart0, onOutput: opts.consoleOut, log: this.log });
-    this.bus.register(MEMMAP.uart0.base, MEMMAP.uart0.size, this.uart);
-    this.bus.register(MEMMAP.plic.base, MEMMAP.plic.size, this.plic);
-    this.bus.register(
-      MEMMAP.aclint.base,
-      MEMMAP.aclint.size,
-      new Aclint({ harts: localAclintHarts(this.core, this.lines, this.clock, this.sched), log: this.log }),
-    );
+    if (opts.localUart ?? true) this.bus.register(MEMMAP.uart0.base, MEMMAP.uart0.size, this.uart);
+    if (opts.localPlic ?? true) this.bus.register(MEMMAP.plic.base, MEMMAP.plic.size, this.plic);
+    const aclintHarts = localAclintHarts(this.core, this.lines, this.clock, this.sched);
+    const setMsip = aclintHarts.setMsip;
+    aclintHarts.setMsip = (h, level) => (p.isLocal(h) ? setMsip(h, level) : opts.remoteMsip?.(h, level));
+    this.bus.register(MEMMAP.aclint.base, MEMMAP.aclint.size, new Aclint({ harts: aclintHarts, log: this.log }));
     this.bus.register(MEMMAP.test.base, MEMMAP.test.size, new SifiveTest({ onAction: (a) => this.onTestAction(a), log: this.log }));
     this.sbiMachine = new NodeSbiMachine(
       this.core,
@@ -116,7 +130,7 @@ export class NodeVm {
       p,
       this.memory,
       {
-        systemReset: (type) => this.stop(type === ResetType.SHUTDOWN ? { kind: 'poweroff', code: 0 } : { kind: 'reset' }),
+        systemReset: (type) => this.guestStop(type === ResetType.SHUTDOWN ? { kind: 'poweroff', code: 0 } : { kind: 'reset' }),
         consoleWrite: (b) => opts.consoleOut(b),
         consoleRead: () => new Uint8Array(0),
       },
@@ -209,17 +223,22 @@ export class NodeVm {
       this.stop({ kind: 'error', error: new Error(`hart ${h} halted the core with value ${value} and no tohost is set`) });
       return;
     }
-    if (value === 1n) this.stop({ kind: 'halt', code: 0, message: 'PASS' });
+    if (value === 1n) this.guestStop({ kind: 'halt', code: 0, message: 'PASS' });
     else {
       const code = Number(value >> 1n);
-      this.stop({ kind: 'halt', code: code === 0 ? 1 : code, message: `FAIL: test ${code} failed (tohost = ${value})` });
+      this.guestStop({ kind: 'halt', code: code === 0 ? 1 : code, message: `FAIL: test ${code} failed (tohost = ${value})` });
     }
   }
 
   private onTestAction(a: TestAction): void {
-    if (a.kind === 'poweroff') this.stop({ kind: 'poweroff', code: 0 });
-    else if (a.kind === 'fail') this.stop({ kind: 'poweroff', code: a.code === 0 ? 1 : a.code });
-    else this.stop({ kind: 'reset' });
+    if (a.kind === 'poweroff') this.guestStop({ kind: 'poweroff', code: 0 });
+    else if (a.kind === 'fail') this.guestStop({ kind: 'poweroff', code: a.code === 0 ? 1 : a.code });
+    else this.guestStop({ kind: 'reset' });
+  }
+
+  private guestStop(e: VmExit): void {
+    if (this.opts.onGuestStop) this.opts.onGuestStop(e);
+    else this.stop(e);
   }
 }
 

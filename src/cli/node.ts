@@ -1,0 +1,62 @@
+import { parseArgs } from 'node:util';
+import { loadClusterFile } from '../cluster/config.js';
+import { readSecretFile } from '../cluster/secret.js';
+import { installParentWatch } from '../cluster/launcher-child.js';
+import { runClusterNode } from '../node/cluster-node.js';
+import { parseSize } from './size.js';
+import { UsageError } from './errors.js';
+import { resolveBootFiles } from './run.js';
+
+const USAGE = `usage: hydravm node --id I --cluster FILE --secret-file KEY [--kernel PATH] [--initrd PATH]
+                    [--append STRING] [--firmware PATH|none] [--node-memory SIZE] [--trace]
+  Runs node I of the cluster FILE describes (the same FILE and KEY on every host).
+  Node 0 loads the kernel and shows the serial console; without --kernel it boots the default guest.`;
+
+export async function nodeCommand(argv: string[]): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        id: { type: 'string' },
+        cluster: { type: 'string' },
+        'secret-file': { type: 'string' },
+        kernel: { type: 'string' },
+        initrd: { type: 'string' },
+        append: { type: 'string' },
+        firmware: { type: 'string' },
+        'node-memory': { type: 'string' },
+        trace: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n${USAGE}`);
+  }
+  if (v.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (v.id === undefined || !/^\d+$/.test(v.id)) throw new UsageError(`--id must be a node number\n${USAGE}`);
+  if (!v.cluster) throw new UsageError(`--cluster FILE is required\n${USAGE}`);
+  if (!v['secret-file']) throw new UsageError(`--secret-file KEY is required (a file of mode 0600 holding the cluster secret)\n${USAGE}`);
+  installParentWatch();
+  const cluster = loadClusterFile(v.cluster);
+  const secret = readSecretFile(v['secret-file']);
+  const id = Number(v.id);
+  const firmware = v.firmware ?? 'builtin';
+  // only node 0 reads the boot files; the others just need the boot mode (and, bare-metal, the entry)
+  const needsFiles = id === 0;
+  const files = needsFiles
+    ? await resolveBootFiles({ kernel: v.kernel, initrd: v.initrd } as Parameters<typeof resolveBootFiles>[0])
+    : { kernel: v.kernel ?? '', initrd: v.initrd };
+  return runClusterNode({
+    id,
+    cluster,
+    secret,
+    boot: { firmware, kernel: files.kernel, initrd: files.initrd, append: v.append },
+    nodeMemory: v['node-memory'] === undefined ? undefined : parseSize('--node-memory', v['node-memory']),
+    trace: v.trace ?? false,
+  });
+}

@@ -1,0 +1,144 @@
+import { Channel, type ClusterRouter } from '../router/types.js';
+import { channelName } from '../router/errors.js';
+import { exitCodeOf } from './vm-exit.js';
+import { createRouter } from '../router/router.js';
+import { routerOptionsForCluster } from '../router/cluster-options.js';
+import type { ClusterDescription } from '../cluster/config.js';
+import { Topology } from '../cluster/topology.js';
+import { ClusterForwarding } from '../cluster/forwarding.js';
+import { TimeSync } from '../cluster/time-sync.js';
+import { MEMMAP } from '../machine/memmap.js';
+import { NodeVm, type VmExit } from './node-vm.js';
+import { HartPlacement } from './local-harts.js';
+import { GuestClock } from './clock.js';
+import { DsmGuestMemory } from './dsm-memory.js';
+import { bootVm, startBootHarts, type BootRequest } from './boot.js';
+import { TerminalConsole } from './console-io.js';
+import { ControlMessages } from './control-messages.js';
+
+export interface ClusterNodeOptions {
+  id: number;
+  cluster: ClusterDescription;
+  secret: Uint8Array;
+  boot: Omit<BootRequest, 'harts' | 'nodes' | 'ramBase' | 'ramSize'>;
+  nodeMemory?: number | undefined;
+  trace?: boolean;
+  log?: (line: string) => void;
+}
+
+function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Which node performs an access to a device window; undefined = nobody (the local bus logs it). */
+function mmioOwnerFor(topo: Topology): (addr: number) => number | undefined {
+  const inRange = (a: number, r: { base: number; size: number }): boolean => a >= r.base && a < r.base + r.size;
+  return (addr) => {
+    if (inRange(addr, MEMMAP.plic)) return 0;
+    if (inRange(addr, MEMMAP.uart0)) return topo.nodeOfDevice('uart0');
+    return undefined;
+  };
+}
+
+/**
+ * One node of a distributed VM (`hydravm node`, or each process that
+ * `hydravm run --nodes N` starts): its harts, its share of guest RAM, its
+ * devices, and the forwarding that joins it to the others. Node 0 owns the
+ * console, the PLIC master and the boot; it returns the guest's exit code.
+ */
+export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
+  const topo = new Topology(o.cluster);
+  const desc = o.cluster;
+  const log = o.log ?? ((l: string) => process.stderr.write(`hydravm node ${o.id}: ${l}\n`));
+  const ready = deferred();
+  const bootInfo = deferred<{ entry: number; fdtAddr: number }>();
+  let vm: NodeVm | undefined;
+  let control: ControlMessages | undefined;
+
+  const router: ClusterRouter = await createRouter(
+    routerOptionsForCluster(desc, o.id, o.secret, {
+      log,
+      handlers: {
+        // Peers may talk before this node has built its VM: hold them until ready.
+        [Channel.CONTROL]: (from, msg, reply) => {
+          void ready.promise.then(() => control!.receive(from, msg, reply));
+        },
+        [Channel.DSM]: () => log('DSM message arrived before the engine; dropped (protocol bug)'),
+      },
+    }),
+  );
+
+  const range = topo.hartRange(o.id);
+  const placement = new HartPlacement(desc.smp, range.first, range.count, Array.from({ length: desc.smp }, (_, h) => topo.nodeOfHart(h)));
+  const forwarding = new ClusterForwarding(router, topo, mmioOwnerFor(topo));
+  const clock = new GuestClock();
+  const time = new TimeSync(router, clock);
+  const ramBase = desc.memory.base;
+  const homeOf = (page: number): number => topo.homeOfPage(ramBase + page * 4096);
+  const isConsoleNode = topo.nodeOfDevice('uart0') === o.id;
+
+  let term: TerminalConsole | undefined;
+  const stopAll = (e: VmExit): void => {
+    control?.broadcastStop(e);
+    vm?.stop(e);
+  };
+  if (isConsoleNode) term = new TerminalConsole((b) => vm?.uart.input(b), () => stopAll({ kind: 'quit' }));
+
+  vm = new NodeVm({
+    placement,
+    ramBase,
+    ramSize: desc.memory.size,
+    clock,
+    memory: (core) => new DsmGuestMemory(core, router, homeOf, o.nodeMemory ? Math.floor(o.nodeMemory / 4096) : null),
+    consoleOut: (b) => (term ? term.write(b) : process.stdout.write(b)),
+    localUart: isConsoleNode,
+    localPlic: o.id === 0,
+    remoteMmio: (a, s, w, v) => forwarding.remoteMmio(a, s, w, v),
+    ...(o.id === 0 ? {} : { irqSinkOverride: forwarding.remoteIrqSink() }),
+    remoteContextLine: (ctx, level) => forwarding.remoteContextLine(ctx, level),
+    remoteMsip: (h, level) => forwarding.remoteMsip(h, level),
+    remoteHarts: forwarding,
+    onGuestStop: stopAll,
+    trace: o.trace ?? false,
+    // short budgets and slices: peers' DSM requests wait for the slice to end
+    budget: 10_000,
+    sliceMs: 2,
+  });
+  forwarding.attach(vm);
+  const req: BootRequest = { ...o.boot, harts: desc.smp, nodes: desc.nodes.length, ramBase, ramSize: desc.memory.size };
+  control = new ControlMessages(router, vm, {
+    onBoot: (entry, fdtAddr) => bootInfo.resolve({ entry, fdtAddr }),
+    log,
+  });
+  router.onPeerLost((info) => {
+    const what = info.inFlight.length ? `; in flight: ${info.inFlight.map((r) => `${channelName(r.channel)} request #${r.requestId}`).join(', ')}` : '';
+    vm?.stop({ kind: 'error', error: new Error(`lost contact with node ${info.node} (${info.reason})${what}; stopping the VM`) });
+  });
+  ready.resolve();
+
+  await time.sync();
+  time.startPeriodic();
+
+  if (o.id === 0) {
+    // every node must have its engine before RAM is written (the initrd is homed on the last node)
+    await control.helloAll();
+    const info = await bootVm(vm, req);
+    control.broadcastBoot(info.entry, info.fdtAddr);
+    bootInfo.resolve(info);
+  }
+  const { entry, fdtAddr } = await bootInfo.promise;
+  startBootHarts(vm, req, entry, fdtAddr);
+  term?.attach();
+  const onSignal = (): void => stopAll({ kind: 'quit' });
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const exit = await vm.run();
+  term?.detach();
+  time.stop();
+  // let the stop broadcast leave before the links close
+  await new Promise((r) => setTimeout(r, 50));
+  await router.close().catch(() => undefined);
+  return exitCodeOf(exit);
+}

@@ -1,0 +1,120 @@
+import { Channel, type ClusterRouter } from '../router/types.js';
+import type { NodeVm, VmExit } from './node-vm.js';
+
+/**
+ * CONTROL channel messages between nodes (JSON: rare and small):
+ *   {op:"hello"}                     request; answered once the node's VM exists (boot barrier)
+ *   {op:"boot", entry, fdt}          node 0 loaded the images; firmware/bare-metal harts may start
+ *   {op:"stop", exit}                the VM ended (poweroff, reset, quit, error) on some node
+ *   {op:"pause"} / {op:"cont"}       QMP stop / cont, wherever it arrived
+ */
+export type ControlMessage =
+  | { op: 'hello' }
+  | { op: 'boot'; entry: number; fdt: number }
+  | { op: 'stop'; exit: { kind: 'poweroff' | 'reset' | 'quit' | 'halt' | 'error'; code?: number; message?: string } }
+  | { op: 'pause' }
+  | { op: 'cont' };
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export class ControlProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ControlProtocolError';
+  }
+}
+
+function parse(msg: Uint8Array): ControlMessage {
+  let v: unknown;
+  try {
+    v = JSON.parse(dec.decode(msg));
+  } catch {
+    throw new ControlProtocolError(`CONTROL message is not JSON (${msg.length} bytes)`);
+  }
+  const op = (v as { op?: unknown })?.op;
+  if (op === 'hello' || op === 'pause' || op === 'cont') return v as ControlMessage;
+  if (op === 'boot') {
+    const b = v as { entry?: unknown; fdt?: unknown };
+    if (typeof b.entry === 'number' && typeof b.fdt === 'number') return v as ControlMessage;
+  }
+  if (op === 'stop' && typeof (v as { exit?: { kind?: unknown } }).exit?.kind === 'string') return v as ControlMessage;
+  throw new ControlProtocolError(`CONTROL message ${JSON.stringify(v).slice(0, 200)} is not a known operation`);
+}
+
+export interface ControlHooks {
+  onBoot(entry: number, fdtAddr: number): void;
+  onPause?(paused: boolean): void;
+  log(line: string): void;
+}
+
+export class ControlMessages {
+  constructor(
+    private readonly router: ClusterRouter,
+    private readonly vm: NodeVm,
+    private readonly hooks: ControlHooks,
+  ) {}
+
+  private send(m: ControlMessage): Uint8Array {
+    return enc.encode(JSON.stringify(m));
+  }
+
+  receive(_from: number, msg: Uint8Array, reply: ((r: Uint8Array) => void) | null): void {
+    const m = parse(msg);
+    switch (m.op) {
+      case 'hello':
+        reply?.(this.send({ op: 'hello' }));
+        return;
+      case 'boot':
+        this.hooks.onBoot(m.entry, m.fdt);
+        return;
+      case 'stop': {
+        const e = m.exit;
+        const exit: VmExit =
+          e.kind === 'error'
+            ? { kind: 'error', error: new Error(e.message ?? 'another node failed') }
+            : e.kind === 'halt'
+              ? { kind: 'halt', code: e.code ?? 0, message: e.message ?? '' }
+              : e.kind === 'poweroff'
+                ? { kind: 'poweroff', code: e.code ?? 0 }
+                : { kind: e.kind };
+        this.vm.stop(exit);
+        return;
+      }
+      case 'pause':
+      case 'cont':
+        this.vm.sched.setPaused(m.op === 'pause');
+        this.hooks.onPause?.(m.op === 'pause');
+        reply?.(this.send(m));
+        return;
+    }
+  }
+
+  /** Waits until every other node answers hello (its VM exists and its handlers are in place). */
+  async helloAll(): Promise<void> {
+    const peers = [...Array(this.router.nodeCount).keys()].filter((n) => n !== this.router.nodeId);
+    await Promise.all(peers.map((n) => this.router.request(n, Channel.CONTROL, this.send({ op: 'hello' }), { timeout: 60_000 })));
+  }
+
+  broadcastBoot(entry: number, fdt: number): void {
+    this.router.broadcast(Channel.CONTROL, this.send({ op: 'boot', entry, fdt }));
+  }
+
+  broadcastStop(e: VmExit): void {
+    const exit: Extract<ControlMessage, { op: 'stop' }>['exit'] =
+      e.kind === 'error' ? { kind: 'error', message: e.error.message } : e.kind === 'halt' ? { kind: 'halt', code: e.code, message: e.message } : e.kind === 'poweroff' ? { kind: 'poweroff', code: e.code } : { kind: e.kind };
+    try {
+      this.router.broadcast(Channel.CONTROL, this.send({ op: 'stop', exit }));
+    } catch (err) {
+      this.hooks.log(`could not tell every node to stop: ${(err as Error).message}`);
+    }
+  }
+
+  /** QMP stop/cont on every node, this one included. */
+  async setPausedEverywhere(paused: boolean): Promise<void> {
+    const m = this.send({ op: paused ? 'pause' : 'cont' });
+    this.vm.sched.setPaused(paused);
+    const peers = [...Array(this.router.nodeCount).keys()].filter((n) => n !== this.router.nodeId);
+    await Promise.all(peers.map((n) => this.router.request(n, Channel.CONTROL, m, { timeout: 10_000 })));
+  }
+}

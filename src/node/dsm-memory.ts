@@ -1,0 +1,37 @@
+import { DsmAccessor } from '../dsm/accessor.js';
+import { DsmEngine } from '../dsm/engine.js';
+import type { Router } from '../router/types.js';
+import { CorePageStore } from './core-page-store.js';
+import type { WasmCore } from './wasm-core.js';
+
+const PAGE = 4096;
+
+/**
+ * Guest RAM of a cluster node: the DSM engine over the core's page-state
+ * table. Host-side accesses go through the pinning accessor; the core's
+ * EXIT_DSM_FAULT goes to the engine, and only the faulting hart waits.
+ */
+export class DsmGuestMemory extends DsmAccessor {
+  readonly dsm: DsmEngine;
+  readonly pages: CorePageStore;
+
+  constructor(
+    private readonly core: WasmCore,
+    router: Router,
+    homeOf: (page: number) => number,
+    maxFrames: number | null,
+  ) {
+    const store = new CorePageStore(core);
+    const engine = new DsmEngine({ router, store, pageCount: core.ramPages, homeOf, maxFrames });
+    super(engine, store, core.ramBase, core.ramSize);
+    this.dsm = engine;
+    this.pages = store;
+  }
+
+  resolveFault(hart: number): Promise<boolean> {
+    const gpa = Number(this.core.exitAddr(hart));
+    const page = Math.floor((gpa - this.ramBase) / PAGE);
+    if (page < 0 || page >= this.core.ramPages) return Promise.resolve(false);
+    return this.dsm.handleFault(page, this.core.exitAccess(hart)).then(() => true);
+  }
+}

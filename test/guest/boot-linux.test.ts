@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GuestSession, PROMPT } from './session.js';
+
+const BOOT_TIMEOUT = 240_000;
+
+for (const smp of [1, 4]) {
+  test(`Debian Linux boots to a shell with --smp ${smp}, runs commands and powers off`, { timeout: BOOT_TIMEOUT + 60_000 }, async () => {
+    const s = new GuestSession(['run', '--smp', String(smp), '-m', '512M']);
+    try {
+      await s.waitFor(PROMPT, BOOT_TIMEOUT);
+      assert.equal(await s.run('nproc'), String(smp));
+      const cpuinfo = await s.run('cat /proc/cpuinfo');
+      assert.equal((cpuinfo.match(/^processor\s*:/gm) ?? []).length, smp, cpuinfo);
+      assert.match(cpuinfo, /isa\s*:\s*rv64imafdc/);
+      assert.match(cpuinfo, /mmu\s*:\s*sv(39|48)/);
+      assert.match(await s.run('uname -r'), /^\d+\.\d+\.\d+.*riscv64$/);
+      // a small computation in the guest: sum of squares 1..200 with shell arithmetic
+      assert.equal(await s.run('i=1; t=0; while [ $i -le 200 ]; do t=$((t+i*i)); i=$((i+1)); done; echo $t'), '2686700');
+      assert.match(await s.run('cat /proc/meminfo | head -1'), /MemTotal:\s+\d+ kB/);
+      s.send('poweroff -f\n');
+      const code = await s.exited;
+      assert.equal(code, 0, s.transcript.slice(-2000));
+      assert.match(s.transcript, /reboot: Power down/);
+    } finally {
+      s.kill();
+    }
+  });
+}
