@@ -1,16 +1,17 @@
 // Decoder: one RV64GC instruction -> one compact 8-byte cache entry
-// (see layout.ts). Decoding happens lazily, the first time an entry runs.
+// (see layout.ts). Jump and branch immediates are stored as (offset - length) * 4,
+// in entry bytes, because the loop walks entries rather than pc. Decoding happens lazily, the first time an entry runs.
 import {
   OP_NOP, OP_ILLEGAL, OP_LUI, OP_AUIPC, OP_ADDI, OP_SLTI, OP_SLTIU, OP_XORI, OP_ORI, OP_ANDI,
   OP_SLLI, OP_SRLI, OP_SRAI, OP_ADDIW, OP_SLLIW, OP_SRLIW, OP_SRAIW, OP_ADD, OP_SUB, OP_SLL,
   OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_SRA, OP_OR, OP_AND, OP_ADDW, OP_SUBW, OP_SLLW, OP_SRLW,
   OP_SRAW, OP_MUL, OP_BEQ, OP_BNE, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU, OP_JAL, OP_J, OP_JALR,
   OP_JR, OP_LB, OP_SB, OP_FLW, OP_FLD, OP_FSW, OP_FSD, OP_AMO, OP_SYSTEM, OP_CSR, OP_FP,
-  OP_MULW, OP_DIVW, OP_DIVUW, OP_REMW, OP_REMUW, OP_LI, OP_MV, OP_LD, OP_LW, OP_SW, OP_SD,
+  OP_MULW, OP_DIVW, OP_DIVUW, OP_REMW, OP_REMUW, OP_LI, OP_MV, OP_LD, OP_LW, OP_SW, OP_SD, OP_LOAD_RD0,
 } from './ops';
 
 @inline function put(e: usize, op: u32, rd: u32, rs1: u32, rs2: u32, len: u32, imm: i32): void {
-  store<u32>(e, op | (rd << 8) | (rs1 << 13) | (rs2 << 18) | (len << 24));
+  store<u32>(e, op | (rd << 8) | (rs1 << 13) | (rs2 << 18) | (len << 26)); // top byte = len * 4 = entry bytes
   store<i32>(e, imm, 4);
 }
 
@@ -44,7 +45,7 @@ export function decode32(e: usize, insn: u32): void {
     case 0x6f: {
       const imm = ((<i32>insn >> 31) << 20) | (<i32>(insn & 0xff000)) | (<i32>((insn >> 9) & 0x800)) |
         (<i32>((insn >> 20) & 0x7fe));
-      put(e, rd == 0 ? OP_J : OP_JAL, rd, 0, 0, 4, imm - 4);
+      put(e, rd == 0 ? OP_J : OP_JAL, rd, 0, 0, 4, (imm - 4) << 2);
       return;
     }
     case 0x67:
@@ -56,12 +57,14 @@ export function decode32(e: usize, insn: u32): void {
       const imm = ((<i32>insn >> 31) << 12) | (<i32>((insn << 4) & 0x800)) | (<i32>((insn >> 20) & 0x7e0)) |
         (<i32>((insn >> 7) & 0x1e));
       const ops: u32 = f3 == 0 ? OP_BEQ : f3 == 1 ? OP_BNE : f3 == 4 ? OP_BLT : f3 == 5 ? OP_BGE : f3 == 6 ? OP_BLTU : OP_BGEU;
-      put(e, ops, 0, rs1, rs2, 4, imm - 4);
+      put(e, ops, 0, rs1, rs2, 4, (imm - 4) << 2);
       return;
     }
     case 0x03:
       if (f3 == 7) break;
-      put(e, OP_LB + f3, rd, rs1, 0, 4, immI);
+      // a load into x0 still accesses memory; it takes the slow path so the fast path never writes x0
+      if (rd == 0) put(e, OP_LOAD_RD0, 0, rs1, f3, 4, immI);
+      else put(e, OP_LB + f3, rd, rs1, 0, 4, immI);
       return;
     case 0x23: {
       if (f3 > 3) break;
@@ -218,13 +221,13 @@ export function decode16(e: usize, c: u32): void {
         case 5: {
           const v = bit(c, 12, 11) | bit(c, 11, 4) | (((c >> 9) & 3) << 8) | bit(c, 8, 10) | bit(c, 7, 6) |
             bit(c, 6, 7) | (((c >> 3) & 7) << 1) | bit(c, 2, 5);
-          put(e, OP_J, 0, 0, 0, 2, ((<i32>v << 20) >> 20) - 2);
+          put(e, OP_J, 0, 0, 0, 2, (((<i32>v << 20) >> 20) - 2) << 2);
           return;
         }
         case 6: case 7: {
           const v = bit(c, 12, 8) | (((c >> 10) & 3) << 3) | (((c >> 5) & 3) << 6) | (((c >> 3) & 3) << 1) |
             bit(c, 2, 5);
-          put(e, f3 == 6 ? OP_BEQ : OP_BNE, 0, rs1p, 0, 2, ((<i32>v << 23) >> 23) - 2);
+          put(e, f3 == 6 ? OP_BEQ : OP_BNE, 0, rs1p, 0, 2, (((<i32>v << 23) >> 23) - 2) << 2);
           return;
         }
       }

@@ -60,7 +60,7 @@ export const TLB_FETCH: usize = 2;
 export const TLB_INVALID_TAG: u64 = 0xffff_ffff_ffff_ffff;
 
 // ---- decoded-instruction cache: one slot per physical code page ----
-// Entry (8 bytes) per 2-byte parcel: u32 w = op | rd<<8 | rs1<<13 | rs2<<18 | len<<24, i32 imm.
+// Entry (8 bytes) per 2-byte parcel: u32 w = op | rd<<8 | rs1<<13 | rs2<<18 | (len*4)<<24, i32 imm.
 export const SLOT_BYTES: usize = 16384;
 
 // ---- slow-path status codes (H_STATUS) ----

@@ -63,7 +63,7 @@ function writeLoadResult(h: usize, rd: u32, isFloat: bool, size: u32, signed: bo
 export function loadSlow(h: usize, va: u64, w: u32, pc: u64): i32 {
   const op = w & 0xff;
   const rd = (w >> 8) & 31;
-  const len = w >> 24;
+  const len = w >> 26; // top byte holds length * 4
   const size = loadSize(op);
   const isFloat = op == OP_FLW || op == OP_FLD;
   const signed = op == OP_LB || op == OP_LH || op == OP_LW;
@@ -121,7 +121,7 @@ export function finishMmioLoad(h: usize, v: u64): void {
 /** Stores (integer and FP) that missed the write TLB: code pages, tohost, MMIO, faults. */
 export function storeSlow(h: usize, va: u64, w: u32, v: u64, pc: u64): i32 {
   const op = w & 0xff;
-  const len = w >> 24;
+  const len = w >> 26; // top byte holds length * 4
   const size = storeSize(op);
   if (op > OP_SD && fsOff(h)) return trapAt(h, CAUSE_ILLEGAL, 0, pc);
   if ((va & <u64>(size - 1)) != 0) {

@@ -48,14 +48,14 @@ export const OP_DIVW: u32 = 43;
 export const OP_DIVUW: u32 = 44;
 export const OP_REMW: u32 = 45;
 export const OP_REMUW: u32 = 46;
-// branches: imm is (offset - length) so the common "pc += length" completes the jump
+// branches: imm is (offset - length) * 4 so the common "e += entry bytes" completes the jump
 export const OP_BEQ: u32 = 47;
 export const OP_BNE: u32 = 48;
 export const OP_BLT: u32 = 49;
 export const OP_BGE: u32 = 50;
 export const OP_BLTU: u32 = 51;
 export const OP_BGEU: u32 = 52;
-export const OP_JAL: u32 = 53; // imm is (offset - length)
+export const OP_JAL: u32 = 53; // imm is (offset - length) * 4
 export const OP_J: u32 = 54; // JAL with rd = x0
 export const OP_JALR: u32 = 55;
 export const OP_JR: u32 = 56; // JALR with rd = x0
@@ -80,4 +80,5 @@ export const OP_CSR: u32 = 74; // imm = raw instruction
 export const OP_FP: u32 = 75; // OP-FP and fused multiply-add; imm = raw instruction
 export const OP_LI: u32 = 76; // ADDI rd, x0, imm
 export const OP_MV: u32 = 77; // ADDI rd, rs1, 0 / ADD rd, x0, rs2 (source in rs1)
-export const OP_COUNT: u32 = 78;
+export const OP_LOAD_RD0: u32 = 78; // load with rd = x0; rs2 field = funct3
+export const OP_COUNT: u32 = 79;

@@ -1,14 +1,16 @@
 // The interpreter loop: run(hart, budget) executes guest code until it must
-// leave (DESIGN 2). The hot path keeps pc, the current code page and the data
-// TLB pointers in locals; every slow path stores pc to HART_PC, does its work
-// in a function, and the loop reloads its locals afterwards.
+// leave (DESIGN 2). The hot path keeps a pointer into the decoded entries of
+// the current code page and the data TLB pointers in locals; every slow path
+// stores pc to HART_PC, does its work in a function, and the loop reloads its
+// locals afterwards. This file's case bodies are regular by design: each fast
+// case is a TLB probe or an ALU op on registers in hart memory.
 import {
   HART_X, HART_F, HART_PC, HART_MSTATUS, HART_INSTRET, EXIT_BUDGET, EXIT_DSM_FAULT,
 } from './abi';
 import {
   H_TLB_R, H_TLB_W, H_CODE_BASE, H_CODE_HOST, H_STATUS, H_RUN_COUNT, H_SCRATCH_ENTRY, H_MMIO_PENDING,
   H_RESERVATION, NO_RESERVATION, TLB_MASK, RES_CONT, RES_FETCH_OK, ST_DSM, MS_FS, CAUSE_ILLEGAL,
-  hartAddr, gHartCount,
+  hartAddr, gHartCount, SLOT_BYTES,
 } from './layout';
 import {
   OP_DECODE, OP_NOP, OP_ILLEGAL, OP_CROSS, OP_LUI, OP_AUIPC, OP_ADDI, OP_SLTI, OP_SLTIU, OP_XORI,
@@ -17,7 +19,7 @@ import {
   OP_SRAW, OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU, OP_DIV, OP_DIVU, OP_REM, OP_REMU, OP_MULW, OP_DIVW,
   OP_DIVUW, OP_REMW, OP_REMUW, OP_BEQ, OP_BNE, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU, OP_JAL, OP_J, OP_JALR,
   OP_JR, OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU, OP_SB, OP_SH, OP_SW, OP_SD, OP_FLW, OP_FLD,
-  OP_FSW, OP_FSD, OP_AMO, OP_SYSTEM, OP_CSR, OP_FP, OP_LI, OP_MV,
+  OP_FSW, OP_FSD, OP_AMO, OP_SYSTEM, OP_CSR, OP_FP, OP_LI, OP_MV, OP_LOAD_RD0,
 } from './ops';
 import { decode16, decode32 } from './decode';
 import { fetchHost, fetchPageIndex, codeSlot } from './mmu';
@@ -26,7 +28,6 @@ import { execCsr, execSystem } from './system';
 import { takeTrap, checkInterrupts, updateTimers } from './trap';
 import { execFp } from './fpu';
 
-const NO_PAGE: u64 = 0xffff_ffff_ffff_ffff;
 const RES_CROSS_OK: i32 = -4;
 /** Timers are re-read and interrupts re-checked at least this often (instructions). */
 const CHUNK: i32 = 4096;
@@ -106,7 +107,6 @@ function crossDecode(h: usize, pc: u64): i32 {
     const hi = fetchHost(h, pc + 2);
     if (hi != 0) {
       decode32(h + H_SCRATCH_ENTRY, <u32>load<u16>(lo) | (<u32>load<u16>(hi) << 16));
-      store<u32>(h + H_CODE_BASE, <u32>(h + H_SCRATCH_ENTRY - ((<usize>pc & 0xffe) << 2)));
       return RES_CROSS_OK;
     }
   }
@@ -122,23 +122,30 @@ function decodeEntry(h: usize, e: usize, pc: u64): void {
   const lo = <u32>load<u16>(host);
   if ((lo & 3) != 3) decode16(e, lo);
   else if (off == 0xffe) {
-    store<u32>(e, OP_CROSS | (4 << 24));
+    store<u32>(e, OP_CROSS | (16 << 24));
     store<i32>(e, 0, 4);
   } else decode32(e, load<u32>(host));
 }
 
 function runChunk(h: usize, maxN: i32): i32 {
+  // The loop walks decoded entries: e points at the current entry of a window
+  // [codeBase, codeBase + span) that maps pc = pageV + (e - codeBase) / 4.
+  // Leaving the window (sequential flow, a branch, e = 0 after a slow path)
+  // re-derives pc (or takes the explicit one when pcLive) and refills.
   let pc = load<u64>(h + HART_PC);
-  let tlbR = <usize>load<u32>(h + H_TLB_R);
-  let tlbW = <usize>load<u32>(h + H_TLB_W);
-  let pageV: u64 = NO_PAGE;
+  let pcLive = true;
+  let pageV: u64 = 0;
   let codeBase: usize = 0;
-  let n: i32 = 0;
+  let span: usize = 0;
+  let e: usize = 0;
+  let left: i32 = maxN; // instructions left in this chunk
   let result: i32 = EXIT_BUDGET;
   let cross = false;
   let instret0 = load<u64>(h + HART_INSTRET);
   while (true) {
-    if ((pc & ~<u64>0xfff) != pageV) {
+    if (e - codeBase >= span) {
+      if (!pcLive) pc = pageV + <u64>(<i64>(<i32>(e - codeBase)) >> 2);
+      pcLive = true;
       store<u64>(h + HART_PC, pc);
       let r: i32;
       if (cross) {
@@ -150,29 +157,33 @@ function runChunk(h: usize, maxN: i32): i32 {
       if (r == RES_FETCH_OK) {
         codeBase = <usize>load<u32>(h + H_CODE_BASE);
         pageV = pc & ~<u64>0xfff;
+        span = SLOT_BYTES;
+        e = codeBase + ((<usize>pc & 0xffe) << 2);
+        pcLive = false;
       } else if (r == RES_CROSS_OK) {
-        codeBase = <usize>load<u32>(h + H_CODE_BASE);
-        pageV = NO_PAGE;
+        // a one-entry window on the scratch entry; pageV is the (unaligned) pc itself
+        codeBase = h + H_SCRATCH_ENTRY;
+        pageV = pc;
+        span = 8;
+        e = codeBase;
+        pcLive = false;
       } else if (r == RES_CONT) {
         pc = load<u64>(h + HART_PC);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        if (++n >= maxN) break;
+        if (--left <= 0) break;
         continue;
       } else {
         result = r;
         break;
       }
     }
-    const e = codeBase + ((<usize>pc & 0xffe) << 2);
     const w = load<u32>(e);
     const imm = load<i32>(e, 4);
     switch (w & 0xff) {
-      case OP_DECODE: decodeEntry(h, e, pc); continue;
+      case OP_DECODE: decodeEntry(h, e, (pageV + (<u64>(e - codeBase) >> 2))); continue;
       case OP_NOP: break;
-      case OP_CROSS: cross = true; pageV = NO_PAGE; continue;
+      case OP_CROSS: pc = (pageV + (<u64>(e - codeBase) >> 2)); pcLive = true; cross = true; e = 0; continue;
       case OP_LUI: store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>imm); break;
-      case OP_AUIPC: store<u64>(h + ((w >> 5) & 0xf8), pc + <u64><i64>imm); break;
+      case OP_AUIPC: store<u64>(h + ((w >> 5) & 0xf8), (pageV + (<u64>(e - codeBase) >> 2)) + <u64><i64>imm); break;
       case OP_LI: store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>imm); break;
       case OP_MV: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8))); break;
       case OP_ADDI: store<u64>(h + ((w >> 5) & 0xf8), load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm); break;
@@ -216,342 +227,364 @@ function runChunk(h: usize, maxN: i32): i32 {
       case OP_DIVUW: store<u64>(h + ((w >> 5) & 0xf8), divu32(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
       case OP_REMW: store<u64>(h + ((w >> 5) & 0xf8), rem32(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
       case OP_REMUW: store<u64>(h + ((w >> 5) & 0xf8), remu32(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
-      case OP_BEQ: if (load<u64>(h + ((w >> 10) & 0xf8)) == load<u64>(h + ((w >> 15) & 0xf8))) pc += <u64><i64>imm; break;
-      case OP_BNE: if (load<u64>(h + ((w >> 10) & 0xf8)) != load<u64>(h + ((w >> 15) & 0xf8))) pc += <u64><i64>imm; break;
-      case OP_BLT: if (<i64>load<u64>(h + ((w >> 10) & 0xf8)) < <i64>load<u64>(h + ((w >> 15) & 0xf8))) pc += <u64><i64>imm; break;
-      case OP_BGE: if (<i64>load<u64>(h + ((w >> 10) & 0xf8)) >= <i64>load<u64>(h + ((w >> 15) & 0xf8))) pc += <u64><i64>imm; break;
-      case OP_BLTU: if (load<u64>(h + ((w >> 10) & 0xf8)) < load<u64>(h + ((w >> 15) & 0xf8))) pc += <u64><i64>imm; break;
-      case OP_BGEU: if (load<u64>(h + ((w >> 10) & 0xf8)) >= load<u64>(h + ((w >> 15) & 0xf8))) pc += <u64><i64>imm; break;
-      case OP_JAL: store<u64>(h + ((w >> 5) & 0xf8), pc + <u64>(w >> 24)); store<u64>(h, 0); pc += <u64><i64>imm; break;
-      case OP_J: pc += <u64><i64>imm; break;
+      case OP_BEQ: if (load<u64>(h + ((w >> 10) & 0xf8)) == load<u64>(h + ((w >> 15) & 0xf8))) e += <usize>imm; break;
+      case OP_BNE: if (load<u64>(h + ((w >> 10) & 0xf8)) != load<u64>(h + ((w >> 15) & 0xf8))) e += <usize>imm; break;
+      case OP_BLT: if (<i64>load<u64>(h + ((w >> 10) & 0xf8)) < <i64>load<u64>(h + ((w >> 15) & 0xf8))) e += <usize>imm; break;
+      case OP_BGE: if (<i64>load<u64>(h + ((w >> 10) & 0xf8)) >= <i64>load<u64>(h + ((w >> 15) & 0xf8))) e += <usize>imm; break;
+      case OP_BLTU: if (load<u64>(h + ((w >> 10) & 0xf8)) < load<u64>(h + ((w >> 15) & 0xf8))) e += <usize>imm; break;
+      case OP_BGEU: if (load<u64>(h + ((w >> 10) & 0xf8)) >= load<u64>(h + ((w >> 15) & 0xf8))) e += <usize>imm; break;
+      case OP_JAL: store<u64>(h + ((w >> 5) & 0xf8), (pageV + (<u64>(e - codeBase) >> 2)) + <u64>(w >> 26)); e += <usize>imm; break;
+      case OP_J: e += <usize>imm; break;
       case OP_JALR: {
         const t = (load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm) & ~<u64>1;
-        store<u64>(h + ((w >> 5) & 0xf8), pc + <u64>(w >> 24));
-        store<u64>(h, 0);
-        pc = t - <u64>(w >> 24);
+        store<u64>(h + ((w >> 5) & 0xf8), (pageV + (<u64>(e - codeBase) >> 2)) + <u64>(w >> 26));
+        if ((t & ~<u64>0xfff) == pageV) {
+          e = codeBase + ((<usize>t & 0xffe) << 2) - <usize>(w >> 24);
+        } else {
+          pc = t;
+          pcLive = true;
+          e = 0;
+        }
         break;
       }
-      case OP_JR: pc = ((load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm) & ~<u64>1) - <u64>(w >> 24); break;
+      case OP_JR: {
+        const t = (load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm) & ~<u64>1;
+        if ((t & ~<u64>0xfff) == pageV) {
+          e = codeBase + ((<usize>t & 0xffe) << 2) - <usize>(w >> 24);
+        } else {
+          pc = t;
+          pcLive = true;
+          e = 0;
+        }
+        break;
+      }
       case OP_LB: {
         const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
-        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const t = <usize>load<u32>(h + H_TLB_R) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         if (load<u64>(t) == (va & ~<u64>0xfff)) {
           store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>load<i8>(<usize>(<u32>va + load<u32>(t, 8))));
-          store<u64>(h, 0);
           break;
         }
-        store<u64>(h + HART_PC, pc);
-        const r = loadSlow(h, va, w, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = loadSlow(h, va, w, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_LH: {
         const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
-        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const t = <usize>load<u32>(h + H_TLB_R) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         if (load<u64>(t) == (va & ~<u64>0xffe)) {
           store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>load<i16>(<usize>(<u32>va + load<u32>(t, 8))));
-          store<u64>(h, 0);
           break;
         }
-        store<u64>(h + HART_PC, pc);
-        const r = loadSlow(h, va, w, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = loadSlow(h, va, w, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_LW: {
         const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
-        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const t = <usize>load<u32>(h + H_TLB_R) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         if (load<u64>(t) == (va & ~<u64>0xffc)) {
           store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>load<i32>(<usize>(<u32>va + load<u32>(t, 8))));
-          store<u64>(h, 0);
           break;
         }
-        store<u64>(h + HART_PC, pc);
-        const r = loadSlow(h, va, w, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = loadSlow(h, va, w, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_LD: {
         const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
-        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const t = <usize>load<u32>(h + H_TLB_R) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         if (load<u64>(t) == (va & ~<u64>0xff8)) {
           store<u64>(h + ((w >> 5) & 0xf8), load<u64>(<usize>(<u32>va + load<u32>(t, 8))));
-          store<u64>(h, 0);
           break;
         }
-        store<u64>(h + HART_PC, pc);
-        const r = loadSlow(h, va, w, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = loadSlow(h, va, w, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_LBU: {
         const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
-        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const t = <usize>load<u32>(h + H_TLB_R) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         if (load<u64>(t) == (va & ~<u64>0xfff)) {
           store<u64>(h + ((w >> 5) & 0xf8), <u64>load<u8>(<usize>(<u32>va + load<u32>(t, 8))));
-          store<u64>(h, 0);
           break;
         }
-        store<u64>(h + HART_PC, pc);
-        const r = loadSlow(h, va, w, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = loadSlow(h, va, w, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_LHU: {
         const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
-        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const t = <usize>load<u32>(h + H_TLB_R) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         if (load<u64>(t) == (va & ~<u64>0xffe)) {
           store<u64>(h + ((w >> 5) & 0xf8), <u64>load<u16>(<usize>(<u32>va + load<u32>(t, 8))));
-          store<u64>(h, 0);
           break;
         }
-        store<u64>(h + HART_PC, pc);
-        const r = loadSlow(h, va, w, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = loadSlow(h, va, w, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_LWU: {
         const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
-        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const t = <usize>load<u32>(h + H_TLB_R) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         if (load<u64>(t) == (va & ~<u64>0xffc)) {
           store<u64>(h + ((w >> 5) & 0xf8), <u64>load<u32>(<usize>(<u32>va + load<u32>(t, 8))));
-          store<u64>(h, 0);
           break;
         }
-        store<u64>(h + HART_PC, pc);
-        const r = loadSlow(h, va, w, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = loadSlow(h, va, w, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
+        break;
+      }
+      case OP_LOAD_RD0: {
+        const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = loadSlow(h, va, (w & 0xffffff00) | (OP_LB + ((w >> 18) & 7)), pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_SB: {
         const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
         const v = load<u64>(h + ((w >> 15) & 0xf8));
-        const t = tlbW + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const t = <usize>load<u32>(h + H_TLB_W) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         if (load<u64>(t) == (va & ~<u64>0xfff)) {
           store<u8>(<usize>(<u32>va + load<u32>(t, 8)), <u8>v);
           break;
         }
-        store<u64>(h + HART_PC, pc);
-        const r = storeSlow(h, va, w, v, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = storeSlow(h, va, w, v, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_SH: {
         const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
         const v = load<u64>(h + ((w >> 15) & 0xf8));
-        const t = tlbW + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const t = <usize>load<u32>(h + H_TLB_W) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         if (load<u64>(t) == (va & ~<u64>0xffe)) {
           store<u16>(<usize>(<u32>va + load<u32>(t, 8)), <u16>v);
           break;
         }
-        store<u64>(h + HART_PC, pc);
-        const r = storeSlow(h, va, w, v, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = storeSlow(h, va, w, v, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_SW: {
         const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
         const v = load<u64>(h + ((w >> 15) & 0xf8));
-        const t = tlbW + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const t = <usize>load<u32>(h + H_TLB_W) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         if (load<u64>(t) == (va & ~<u64>0xffc)) {
           store<u32>(<usize>(<u32>va + load<u32>(t, 8)), <u32>v);
           break;
         }
-        store<u64>(h + HART_PC, pc);
-        const r = storeSlow(h, va, w, v, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = storeSlow(h, va, w, v, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_SD: {
         const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
         const v = load<u64>(h + ((w >> 15) & 0xf8));
-        const t = tlbW + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const t = <usize>load<u32>(h + H_TLB_W) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         if (load<u64>(t) == (va & ~<u64>0xff8)) {
           store<u64>(<usize>(<u32>va + load<u32>(t, 8)), v);
           break;
         }
-        store<u64>(h + HART_PC, pc);
-        const r = storeSlow(h, va, w, v, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = storeSlow(h, va, w, v, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_FLW: {
         const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
-        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const t = <usize>load<u32>(h + H_TLB_R) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         const ms = load<u64>(h + HART_MSTATUS);
         if ((ms & MS_FS) != 0 && load<u64>(t) == (va & ~<u64>0xffc)) {
           store<u64>(h + HART_F + ((w >> 5) & 0xf8), <u64>load<u32>(<usize>(<u32>va + load<u32>(t, 8))) | 0xffff_ffff_0000_0000);
           store<u64>(h + HART_MSTATUS, ms | MS_FS);
           break;
         }
-        store<u64>(h + HART_PC, pc);
-        const r = loadSlow(h, va, w, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = loadSlow(h, va, w, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_FLD: {
         const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
-        const t = tlbR + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const t = <usize>load<u32>(h + H_TLB_R) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         const ms = load<u64>(h + HART_MSTATUS);
         if ((ms & MS_FS) != 0 && load<u64>(t) == (va & ~<u64>0xff8)) {
           store<u64>(h + HART_F + ((w >> 5) & 0xf8), load<u64>(<usize>(<u32>va + load<u32>(t, 8))));
           store<u64>(h + HART_MSTATUS, ms | MS_FS);
           break;
         }
-        store<u64>(h + HART_PC, pc);
-        const r = loadSlow(h, va, w, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = loadSlow(h, va, w, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_FSW: {
         const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
         const v = load<u64>(h + HART_F + ((w >> 15) & 0xf8));
-        const t = tlbW + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const t = <usize>load<u32>(h + H_TLB_W) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         const ms = load<u64>(h + HART_MSTATUS);
         if ((ms & MS_FS) != 0 && load<u64>(t) == (va & ~<u64>0xffc)) {
           store<u32>(<usize>(<u32>va + load<u32>(t, 8)), <u32>v);
           break;
         }
-        store<u64>(h + HART_PC, pc);
-        const r = storeSlow(h, va, w, v, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = storeSlow(h, va, w, v, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_FSD: {
         const va = load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm;
         const v = load<u64>(h + HART_F + ((w >> 15) & 0xf8));
-        const t = tlbW + ((<usize>(va >> 12) & TLB_MASK) << 4);
+        const t = <usize>load<u32>(h + H_TLB_W) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         const ms = load<u64>(h + HART_MSTATUS);
         if ((ms & MS_FS) != 0 && load<u64>(t) == (va & ~<u64>0xff8)) {
           store<u64>(<usize>(<u32>va + load<u32>(t, 8)), v);
           break;
         }
-        store<u64>(h + HART_PC, pc);
-        const r = storeSlow(h, va, w, v, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = storeSlow(h, va, w, v, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_FP: {
         if ((load<u64>(h + HART_MSTATUS) & MS_FS) != 0 && execFp(h, <u32>imm)) break;
-        store<u64>(h + HART_PC, pc);
-        const r = trapAt(h, CAUSE_ILLEGAL, <u64><u32>imm, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = trapAt(h, CAUSE_ILLEGAL, <u64><u32>imm, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_ILLEGAL: {
-        store<u64>(h + HART_PC, pc);
-        const r = trapAt(h, CAUSE_ILLEGAL, <u64><u32>imm, pc);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = trapAt(h, CAUSE_ILLEGAL, <u64><u32>imm, pcNow);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_SYSTEM: {
-        store<u64>(h + HART_PC, pc);
-        const r = execSystem(h, <u32>imm, pc, w >> 24);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = execSystem(h, <u32>imm, pcNow, w >> 26);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_AMO: {
-        store<u64>(h + HART_PC, pc);
-        const r = execAmo(h, <u32>imm, pc, w >> 24);
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        const r = execAmo(h, <u32>imm, pcNow, w >> 26);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       case OP_CSR: {
-        store<u64>(h + HART_PC, pc);
-        store<u64>(h + HART_INSTRET, instret0 + <u64>n);
-        const r = execCsr(h, <u32>imm, pc, w >> 24);
-        instret0 = load<u64>(h + HART_INSTRET) - <u64>n;
-        if (r != RES_CONT) { result = r; maxN = 0; }
-        pc = load<u64>(h + HART_PC) - <u64>(w >> 24);
-        tlbR = <usize>load<u32>(h + H_TLB_R);
-        tlbW = <usize>load<u32>(h + H_TLB_W);
-        pageV = NO_PAGE;
+        const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
+        store<u64>(h + HART_PC, pcNow);
+        store<u64>(h + HART_INSTRET, instret0 + <u64>(maxN - left));
+        const r = execCsr(h, <u32>imm, pcNow, w >> 26);
+        instret0 = load<u64>(h + HART_INSTRET) - <u64>(maxN - left);
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
         break;
       }
       default: break;
     }
-    pc += <u64>(w >> 24);
-    if (++n >= maxN) break;
+    e += <usize>(w >> 24);
+    if (--left <= 0) break;
   }
-  store<u64>(h + HART_INSTRET, instret0 + <u64>n);
-  if (result == EXIT_BUDGET) store<u64>(h + HART_PC, pc);
-  store<i32>(h + H_RUN_COUNT, n);
+  store<u64>(h + HART_INSTRET, instret0 + <u64>(maxN - left));
+  if (result == EXIT_BUDGET) {
+    if (!pcLive) pc = pageV + <u64>(<i64>(<i32>(e - codeBase)) >> 2);
+    store<u64>(h + HART_PC, pc);
+  }
+  store<i32>(h + H_RUN_COUNT, maxN - left);
   return result;
 }
 

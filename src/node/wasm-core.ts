@@ -98,9 +98,11 @@ export class WasmCore {
   private readonly ex: CoreExports;
   private readonly hartBases: number[];
   private dv: DataView;
+  private readonly timeSource: () => number;
 
-  private constructor(ex: CoreExports, opts: WasmCoreOptions) {
+  private constructor(ex: CoreExports, opts: WasmCoreOptions, time: () => number) {
     this.ex = ex;
+    this.timeSource = time;
     this.ramBase = opts.ramBase;
     this.ramSize = opts.ramSize;
     this.ramPages = opts.ramSize / 4096;
@@ -136,7 +138,7 @@ export class WasmCore {
     const ex = instance.exports as unknown as CoreExports;
     const rc = ex.configure(BigInt(opts.ramBase / 4096), opts.ramSize / 4096, opts.harts, opts.codeSlots ?? 1024);
     if (rc !== 0) throw new CoreMemoryError(`cannot lay out core memory for ${opts.ramSize} bytes of RAM`);
-    return new WasmCore(ex, opts);
+    return new WasmCore(ex, opts, time);
   }
 
   private view(): DataView {
@@ -147,6 +149,11 @@ export class WasmCore {
   /** The wasm memory (its buffer changes when frames are added). */
   get memory(): WebAssembly.Memory {
     return this.ex.memory;
+  }
+
+  /** The clock the core uses for mtime and the time CSR (10 MHz ticks). */
+  time(): bigint {
+    return BigInt(Math.floor(this.timeSource()));
   }
 
   // ---- execution ----

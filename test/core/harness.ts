@@ -65,7 +65,6 @@ export function runProgram(path: string, opts: RunOptions = {}): RunResult {
   const exits: Record<string, number> = { budget: 0, wfi: 0, mmio: 0, dsm: 0 };
   const limit = opts.maxInstructions ?? 50_000_000;
   const budget = opts.budget ?? 100_000;
-  const ticks = (): bigint => BigInt(Math.floor(performance.now() * 10_000));
   for (;;) {
     if (core.instret(0) >= BigInt(limit)) return { outcome: 'limit', code: 0, uart, instret: core.instret(0), exits };
     const r = core.run(0, budget);
@@ -97,7 +96,7 @@ export function runProgram(path: string, opts: RunOptions = {}): RunResult {
         } else {
           let v = 0n;
           if (a === 0x1000_0005) v = 0x60n; // LSR: transmitter empty
-          else if (a === 0x200_bff8) v = ticks();
+          else if (a === 0x200_bff8) v = core.time();
           else if (a === 0x200_4000) v = core.getMtimecmp(0);
           core.completeMmioLoad(0, v);
         }
