@@ -50,6 +50,14 @@ export class QmpFramer {
         }
         continue;
       }
+      if (b !== LF && this.size + (i + 1 - start) > this.maxMessageBytes) {
+        this.skipping = true;
+        this.skipped = this.size + (i + 1 - start);
+        this.parts = [];
+        this.size = 0;
+        start = i + 1;
+        continue;
+      }
       if (this.inString) {
         if (this.escaped) this.escaped = false;
         else if (b === BACKSLASH) this.escaped = true;
@@ -67,13 +75,6 @@ export class QmpFramer {
         }
       } else if (b === LF) {
         this.endLine(chunk, start, i, out);
-        start = i + 1;
-      }
-      if (!this.skipping && this.size + (i + 1 - start) > this.maxMessageBytes) {
-        this.skipping = true;
-        this.skipped = this.size + (i + 1 - start);
-        this.parts = [];
-        this.size = 0;
         start = i + 1;
       }
     }
