@@ -21,6 +21,8 @@ export interface FpuWasm {
   freg(i: number): bigint;
   /** Disagreements between the RNE fast path and the soft-float kernel on n random inputs (op 0-5). */
   crossCheck(seed: bigint, n: number, op: number): { bad: number; compared: number };
+  /** Executes insn n times inside wasm (timing loop); a is perturbed in its low 3 bits. */
+  repeat(insn: number, frm: number, a: bigint, b: bigint, c: bigint, n: number): void;
 }
 
 interface RawExports {
@@ -33,6 +35,7 @@ interface RawExports {
   freg(i: number): bigint;
   crossCheck(seed: bigint, n: number, op: number): number;
   fastTaken(): number;
+  repeat(insn: number, frm: number, a: bigint, b: bigint, c: bigint, n: number): bigint;
 }
 
 const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
@@ -85,6 +88,9 @@ export async function loadFpuWasm(): Promise<FpuWasm> {
     crossCheck: (seed, n, op) => {
       const bad = x.crossCheck(seed, n, op);
       return { bad, compared: x.fastTaken() };
+    },
+    repeat: (insn, frm, a, b, c, n) => {
+      x.repeat(insn, frm, BigInt.asIntN(64, a), BigInt.asIntN(64, b), BigInt.asIntN(64, c), n);
     },
   };
 }
