@@ -54,12 +54,18 @@ export function parseQmpArgs(words: string[]): Record<string, unknown> {
 }
 
 export async function qmpCommand(argv: string[], out: CliOutput = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
   if (values.help) {
     out.stdout.write(USAGE + '\n');
     return 0;
