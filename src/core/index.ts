@@ -12,7 +12,7 @@ import {
 } from './layout';
 import { flushHartTlb, updateTlbPtrs, flushPage as flushPageImpl, invalidateCode as invalidateCodeImpl, frameAddr as frameAddrImpl } from './mmu';
 import { csrRead, csrWrite } from './csr';
-import { finishMmioLoad } from './memops';
+import { finishMmioLoad, failMmio } from './memops';
 import { runHart } from './run';
 import { updateTimers, checkInterrupts } from './trap';
 
@@ -129,6 +129,11 @@ export function pollInterrupts(hart: i32): i32 {
 // ---- MMIO ----
 export function completeMmioLoad(hart: i32, lo: u32, hi: u32): void {
   finishMmioLoad(hartAddr(hart), (<u64>hi << 32) | <u64>lo);
+}
+
+/** Nothing answers at the last MMIO exit's address: raise a load or store access fault instead. */
+export function mmioAccessFault(hart: i32): void {
+  failMmio(hartAddr(hart));
 }
 
 export function mmioLoadPending(hart: i32): i32 {

@@ -7,6 +7,7 @@ import {
 } from './abi';
 import {
   H_STATUS, H_PA, H_RESERVATION, H_MMIO_PENDING, H_MMIO_RD, H_MMIO_KIND, H_MMIO_NEXTPC, NO_RESERVATION,
+  H_MMIO_VA, H_MMIO_PC,
   ST_DSM, ST_MMIO, ST_TOHOST, RES_CONT, MS_FS, CAUSE_ILLEGAL, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
   CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, gState, G_TOHOST,
 } from './layout';
@@ -92,6 +93,8 @@ export function loadSlow(h: usize, va: u64, w: u32, pc: u64): i32 {
         store<u32>(h + H_MMIO_RD, rd | (isFloat ? 32 : 0));
         store<u32>(h + H_MMIO_KIND, size | (signed ? 16 : 0));
         store<u64>(h + H_MMIO_NEXTPC, pc + len);
+        store<u64>(h + H_MMIO_VA, va);
+        store<u64>(h + H_MMIO_PC, pc);
         store<u64>(h + HART_PC, pc);
         return EXIT_MMIO;
       }
@@ -102,6 +105,16 @@ export function loadSlow(h: usize, va: u64, w: u32, pc: u64): i32 {
   writeLoadResult(h, rd, isFloat, size, signed, v);
   store<u64>(h + HART_PC, pc + len);
   return RES_CONT;
+}
+
+/**
+ * The host found nothing at the address of the last MMIO exit: turn that
+ * access into a load or store/AMO access fault on its instruction.
+ */
+export function failMmio(h: usize): void {
+  store<u32>(h + H_MMIO_PENDING, 0);
+  const write = load<u32>(h + HART_EXIT_WRITE) != 0;
+  takeTrap(h, write ? CAUSE_STORE_ACCESS : CAUSE_LOAD_ACCESS, load<u64>(h + H_MMIO_VA), load<u64>(h + H_MMIO_PC));
 }
 
 /** Host finished an MMIO load: write the destination and retire the instruction. */
@@ -152,6 +165,8 @@ export function storeSlow(h: usize, va: u64, w: u32, v: u64, pc: u64): i32 {
         store<u64>(h + HART_EXIT_DATA, size == 8 ? v : v & ((<u64>1 << <u64>(size * 8)) - 1));
         store<u32>(h + HART_EXIT_SIZE, size);
         store<u32>(h + HART_EXIT_WRITE, 1);
+        store<u64>(h + H_MMIO_VA, va);
+        store<u64>(h + H_MMIO_PC, pc);
         store<u64>(h + HART_PC, pc + len);
         return EXIT_MMIO;
       }

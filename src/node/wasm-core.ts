@@ -44,6 +44,7 @@ interface CoreExports {
   pollInterrupts(hart: number): number;
   completeMmioLoad(hart: number, lo: number, hi: number): void;
   mmioLoadPending(hart: number): number;
+  mmioAccessFault(hart: number): void;
   readCsr(hart: number, csr: number): bigint;
   writeCsr(hart: number, csr: number, v: bigint): number;
   setPriv(hart: number, priv: number): void;
@@ -247,6 +248,14 @@ export class WasmCore {
   completeMmioLoad(hart: number, value: bigint): void {
     const v = BigInt.asUintN(64, value);
     this.ex.completeMmioLoad(hart, Number(v & 0xffff_ffffn), Number(v >> 32n));
+  }
+
+  /**
+   * No device answers at the last EXIT_MMIO address: the access becomes a load
+   * or store/AMO access fault on its instruction (the guest's trap handler runs next).
+   */
+  mmioAccessFault(hart: number): void {
+    this.ex.mmioAccessFault(hart);
   }
 
   // ---- interrupts and timers ----

@@ -136,3 +136,15 @@ test('growFrames reports wasm memory exhaustion as a typed error', () => {
   const core = WasmCore.create({ ramBase: BASE, ramSize: 1 << 20, harts: 1 });
   assert.throws(() => core.growFrames(2_000_000), /cannot add 2000000 frames/);
 });
+
+test('the host can turn an MMIO access into an access fault', () => {
+  const { core } = machine(words(lui(X.t0, 0x20000), store('d', X.a1, X.t0, 0), WFI));
+  core.writeCsr(0, 0x305, BigInt(BASE + 0x100)); // mtvec
+  assert.equal(core.run(0, 100), EXIT_MMIO);
+  assert.equal(core.exitIsWrite(0), true);
+  core.mmioAccessFault(0);
+  assert.equal(core.readCsr(0, 0x342), 7n, 'store/AMO access fault');
+  assert.equal(core.readCsr(0, 0x341), BigInt(BASE + 4), 'mepc is the store');
+  assert.equal(core.readCsr(0, 0x343), 0x2000_0000n, 'mtval is the address');
+  assert.equal(core.getPc(0), BigInt(BASE + 0x100));
+});
