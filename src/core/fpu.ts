@@ -9,7 +9,7 @@ import { softAdd, softMul, softDiv, softSqrt } from './softfloat-arith';
 import { softFma } from './softfloat-fma';
 import { softFloatToInt, softIntToFloat, softFloatToFloat } from './softfloat-convert';
 import { softEq, softLess, softMinMax, softClass } from './softfloat-compare';
-import { SLOW, fastAddD, fastMulD, fastDivD, fastAddS, fastMulS, fastDivS } from './softfloat-fast';
+import { SLOW, fastAddD, fastMulD, fastDivD, fastAddS, fastMulS, fastDivS, fastFmaD, fastFmaS } from './softfloat-fast';
 
 const OP_FP: u32 = 0x53;
 const OP_FMADD: u32 = 0x43;
@@ -70,7 +70,15 @@ function execFma(h: usize, insn: u32, opcode: u32, fmt: u32): bool {
   const a = readOperand(h, fmt, (insn >> 15) & 31);
   const b = readOperand(h, fmt, (insn >> 20) & 31);
   const c = readOperand(h, fmt, insn >> 27);
-  writeResult(h, fmt, (insn >> 7) & 31, softFma(h, fmt, a, b, c, negProd, negC, rm));
+  let r = SLOW;
+  if (rm == RM_RNE) {
+    const sbit = signShift(fmt);
+    const an = a ^ (<u64>negProd << sbit);
+    const cn = c ^ (<u64>negC << sbit);
+    r = fmt == FMT_D ? fastFmaD(h, an, b, cn) : fastFmaS(h, <u32>an, <u32>b, <u32>cn);
+  }
+  if (r == SLOW) r = softFma(h, fmt, a, b, c, negProd, negC, rm);
+  writeResult(h, fmt, (insn >> 7) & 31, r);
   markDirty(h);
   return true;
 }

@@ -6,7 +6,8 @@ import { execFp } from './fpu';
 import { HART_X, HART_F, HART_FFLAGS, HART_FRM, HART_MSTATUS } from './abi';
 import { FMT_S, FMT_D, RM_RNE } from './softfloat';
 import { softAdd, softMul, softDiv } from './softfloat-arith';
-import { SLOW, fastAddD, fastMulD, fastDivD, fastAddS, fastMulS, fastDivS } from './softfloat-fast';
+import { softFma } from './softfloat-fma';
+import { SLOW, fastAddD, fastMulD, fastDivD, fastAddS, fastMulS, fastDivS, fastFmaD, fastFmaS } from './softfloat-fast';
 
 const HART_BYTES: i32 = 1024;
 const HART: usize = memory.data(HART_BYTES, 16);
@@ -64,7 +65,8 @@ const HART2: usize = memory.data(HART_BYTES, 16);
 
 /**
  * Compares the RNE fast paths against the soft-float kernel on n random
- * operand pairs (op: 0 add.d, 1 mul.d, 2 div.d, 3 add.s, 4 mul.s, 5 div.s).
+ * operand pairs (op: 0 add.d, 1 mul.d, 2 div.d, 3 add.s, 4 mul.s, 5 div.s,
+ * 6 fma.d, 7 fma.s; the addend is random or nearly cancels the product).
  * Returns the number of disagreements (result or flags); the fast path's
  * declines are skipped. fastTaken() reports how many were compared.
  */
@@ -72,7 +74,7 @@ export function crossCheck(seed: u64, n: u32, op: u32): u32 {
   let s = seed | 1;
   let bad: u32 = 0;
   let taken: u32 = 0;
-  const isD = op < 3;
+  const isD = op < 3 || op == 6;
   for (let i: u32 = 0; i < n; i++) {
     s ^= s << 13; s ^= s >> 7; s ^= s << 17;
     const r1 = s;
@@ -93,6 +95,18 @@ export function crossCheck(seed: u64, n: u32, op: u32): u32 {
       a = (r1 & 0x807fffff) | (ea << 23);
       b = (mb & 0x807fffff) | (eb << 23);
     }
+    s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+    const r3 = s;
+    let c: u64;
+    if (isD) {
+      const p = reinterpret<f64>(a) * reinterpret<f64>(b);
+      c = (r3 & 3) == 0 ? r3 : (r3 & 3) == 1 ? (r3 & 0x800fffffffffffff) | (((a >> 52) & 0x7ff) << 52)
+        : reinterpret<u64>(-p) ^ (r3 >> 58);
+    } else {
+      const p = <f32>(<f64>reinterpret<f32>(<u32>a) * <f64>reinterpret<f32>(<u32>b));
+      c = (r3 & 3) == 0 ? r3 & 0xffffffff : (r3 & 3) == 1 ? (r3 & 0x807fffff) | (((a >> 23) & 0xff) << 23)
+        : <u64>(reinterpret<u32>(-p) ^ <u32>(r3 >> 60));
+    }
     store<u32>(HART + <usize>HART_FFLAGS, 0);
     store<u32>(HART2 + <usize>HART_FFLAGS, 0);
     let fast: u64;
@@ -102,7 +116,9 @@ export function crossCheck(seed: u64, n: u32, op: u32): u32 {
     else if (op == 2) { fast = fastDivD(HART, a, b); soft = softDiv(HART2, FMT_D, a, b, RM_RNE); }
     else if (op == 3) { fast = fastAddS(HART, <u32>a, <u32>b); soft = softAdd(HART2, FMT_S, a, b, 0, RM_RNE); }
     else if (op == 4) { fast = fastMulS(HART, <u32>a, <u32>b); soft = softMul(HART2, FMT_S, a, b, RM_RNE); }
-    else { fast = fastDivS(HART, <u32>a, <u32>b); soft = softDiv(HART2, FMT_S, a, b, RM_RNE); }
+    else if (op == 5) { fast = fastDivS(HART, <u32>a, <u32>b); soft = softDiv(HART2, FMT_S, a, b, RM_RNE); }
+    else if (op == 6) { fast = fastFmaD(HART, a, b, c); soft = softFma(HART2, FMT_D, a, b, c, 0, 0, RM_RNE); }
+    else { fast = fastFmaS(HART, <u32>a, <u32>b, <u32>c); soft = softFma(HART2, FMT_S, a, b, c, 0, 0, RM_RNE); }
     if (fast == SLOW) continue;
     taken++;
     if (fast != soft || load<u32>(HART + <usize>HART_FFLAGS) != load<u32>(HART2 + <usize>HART_FFLAGS)) bad++;

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadFpuWasm } from './fpu-wasm.js';
 
-const OPS = ['fadd.d', 'fmul.d', 'fdiv.d', 'fadd.s', 'fmul.s', 'fdiv.s'];
+const OPS = ['fadd.d', 'fmul.d', 'fdiv.d', 'fadd.s', 'fmul.s', 'fdiv.s', 'fmadd.d', 'fmadd.s'];
 
 test('RNE fast paths agree with the soft-float kernel (results and fflags)', async () => {
   const fpu = await loadFpuWasm();
