@@ -62,7 +62,11 @@ export class QmpFramer {
         if (this.escaped) this.escaped = false;
         else if (b === BACKSLASH) this.escaped = true;
         else if (b === QUOTE) this.inString = false;
-        else if (b === LF) this.endLine(chunk, start, i, out), (start = i + 1); // strings cannot hold raw newlines
+        else if (b === LF) {
+          // JSON strings cannot hold a raw newline: the line is broken.
+          this.endLine(chunk, start, i, out);
+          start = i + 1;
+        }
       } else if (b === QUOTE) {
         this.inString = true;
       } else if (b === 0x7b || b === 0x5b) {

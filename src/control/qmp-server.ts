@@ -95,7 +95,10 @@ class QmpConnection {
       this.paused = true;
       this.socket.pause();
     }
-    void this.drain();
+    this.drain().catch((err: unknown) => {
+      this.server.log(`qmp ${this.name}: ${err instanceof Error ? err.message : String(err)}; disconnecting`);
+      this.socket.destroy();
+    });
   }
 
   private async drain(): Promise<void> {
