@@ -15,3 +15,7 @@ for src in "$here"/*.S; do
   name=$(basename "$src" .S)
   "$CC" $FLAGS -o "$out/$name.elf" "$src"
 done
+for src in "$here"/*.c; do
+  name=$(basename "$src" .c)
+  "$CC" $FLAGS -O2 -ffreestanding -fno-builtin -x assembler-with-cpp "$here/../crt0.S.inc" -x c "$src" -o "$out/$name.elf"
+done
