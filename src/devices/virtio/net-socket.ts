@@ -34,18 +34,18 @@ export interface SocketBackendOptions {
 class FrameDecoder {
   private buf: Buffer = Buffer.alloc(0);
 
-  /** Returns the complete frames in `chunk`, or an error string for a bad length. */
-  push(chunk: Buffer): Uint8Array[] | string {
+  /** Returns the complete frames in `chunk`, and an error for a bad length (frames before it still count). */
+  push(chunk: Buffer): { frames: Uint8Array[]; error?: string } {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     const out: Uint8Array[] = [];
     while (this.buf.length >= 4) {
       const len = this.buf.readUInt32BE(0);
-      if (len === 0 || len > MAX_FRAME) return `frame length ${len} is outside 1..${MAX_FRAME}`;
+      if (len === 0 || len > MAX_FRAME) return { frames: out, error: `frame length ${len} is outside 1..${MAX_FRAME}` };
       if (this.buf.length < 4 + len) break;
       out.push(Uint8Array.prototype.slice.call(this.buf, 4, 4 + len));
       this.buf = this.buf.subarray(4 + len);
     }
-    return out;
+    return { frames: out };
   }
 }
 
@@ -135,13 +135,12 @@ export class TcpNetBackend implements NetBackend {
     sock.setNoDelay(true);
     const dec = new FrameDecoder();
     sock.on('data', (chunk: Buffer) => {
-      const frames = dec.push(chunk);
-      if (typeof frames === 'string') {
-        this.onEvent(`netdev ${this.describe}: ${frames}; closing the connection`);
-        sock.destroy();
-        return;
-      }
+      const { frames, error } = dec.push(chunk);
       for (const f of frames) this.receiver(f);
+      if (error !== undefined) {
+        this.onEvent(`netdev ${this.describe}: ${error}; closing the connection`);
+        sock.destroy();
+      }
     });
     sock.on('close', () => {
       if (this.peer === sock) this.peer = null;
