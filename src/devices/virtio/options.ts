@@ -262,6 +262,12 @@ function parseNetdev(
 
 function parseDevice(where: string, parts: string[], slot: number, opts: ParseVirtioOptions, nameFor: (k: VirtioKind) => string): RngSpec | ConsoleSpec {
   const [model, ...rest] = parts;
+  if (model === 'virtio-net' || model === 'virtio-net-device') {
+    throw new VirtioOptionError(`${where}: a NIC is created by --netdev itself; put mac= and node= on the --netdev`);
+  }
+  if (model === 'virtio-blk' || model === 'virtio-blk-device') {
+    throw new VirtioOptionError(`${where}: a disk is created by --drive file=PATH,format=raw; use that`);
+  }
   const kv = new KeyValues(where, rest, ['node', 'id']);
   switch (model) {
     case 'virtio-rng':
@@ -271,12 +277,6 @@ function parseDevice(where: string, parts: string[], slot: number, opts: ParseVi
     case 'virtconsole':
     case 'virtio-serial-device':
       return { kind: 'console', slot, node: kv.node(opts.nodes), name: nameFor('console') };
-    case 'virtio-net':
-    case 'virtio-net-device':
-      throw new VirtioOptionError(`${where}: a NIC is created by --netdev itself; put mac= and node= on the --netdev`);
-    case 'virtio-blk':
-    case 'virtio-blk-device':
-      throw new VirtioOptionError(`${where}: a disk is created by --drive file=PATH,format=raw; use that`);
     default:
       throw new VirtioOptionError(`${where}: unknown device "${model}"; supported: virtio-rng, virtio-console (disks: --drive, NICs: --netdev)`);
   }
