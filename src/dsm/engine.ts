@@ -23,7 +23,7 @@
  * Page numbers are RAM-relative page indexes (see page-store.ts).
  */
 import { ACCESS_WRITE } from '../core/abi.js';
-import { Channel, type Router } from '../router/types.js';
+import { Channel, type ClusterRouter, type Router } from '../router/types.js';
 import { FrameBudget, type Victim } from './capacity.js';
 import {
   decode,
@@ -120,6 +120,11 @@ export class DsmEngine {
     this.log = opts.log ?? ((line) => console.error(line));
     this.faultTimeoutMs = opts.faultTimeoutMs ?? null;
     this.router.on(Channel.DSM, (from, buf) => this.receive(from, buf));
+    // A ClusterRouter reports lost peers; a plain Router leaves it to the caller (peerLost()).
+    const cluster = this.router as Partial<ClusterRouter>;
+    if (typeof cluster.onPeerLost === 'function') {
+      cluster.onPeerLost.call(this.router, (info) => this.peerLost(info.node, new Error(info.reason)));
+    }
   }
 
   // ---------------------------------------------------------------- public API
@@ -719,13 +724,17 @@ export class DsmEngine {
     this.counters.invalidationsReceived++;
     if (meta.owner) {
       this.log(`dsm node ${this.nodeId}: INV for page ${m.page} from node ${from} reached its owner; acknowledged without effect`);
+    } else if (meta.rights === PageState.INVALID) {
+      this.counters.invalidationsWithoutCopy++;
+      if (this.store.hasFrame(m.page) && !meta.op) this.dropLocal(m.page);
     } else if (meta.op?.kind === 'upgrade' && this.store.hasFrame(m.page)) {
       // Keep the frame: the grant will now carry data and land in it.
       this.store.flushPage(m.page);
       this.store.setState(m.page, PageState.INVALID);
       meta.rights = PageState.INVALID;
       meta.op.lostCopy = true;
-    } else if (meta.rights !== PageState.INVALID || this.store.hasFrame(m.page)) {
+      this.counters.upgradesLostCopy++;
+    } else {
       this.dropLocal(m.page);
     }
     this.post(from, makeMessage(MsgType.INV_ACK, m.page, m.txn));

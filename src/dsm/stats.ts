@@ -75,6 +75,10 @@ export interface DsmStatsSnapshot {
   maxFrames: number | null;
   evictions: { droppedShared: number; handedBack: number; acceptedHome: number; overCap: number };
   invalidationsReceived: number;
+  /** INVs that found no copy here (stale copyset entry after a silent drop). */
+  invalidationsWithoutCopy: number;
+  /** Upgrades whose SHARED copy was invalidated before the grant (the grant then carried data). */
+  upgradesLostCopy: number;
   /** Remote requests that had to wait for an unpin or a local transaction. */
   deferredRequests: number;
   failures: number;
@@ -99,6 +103,8 @@ export class DsmStats {
   pagesReceived = 0;
   readonly evictions = { droppedShared: 0, handedBack: 0, acceptedHome: 0, overCap: 0 };
   invalidationsReceived = 0;
+  invalidationsWithoutCopy = 0;
+  upgradesLostCopy = 0;
   peakFrames = 0;
   deferredRequests = 0;
   failures = 0;
@@ -155,6 +161,8 @@ export class DsmStats {
       maxFrames,
       evictions: { ...this.evictions },
       invalidationsReceived: this.invalidationsReceived,
+      invalidationsWithoutCopy: this.invalidationsWithoutCopy,
+      upgradesLostCopy: this.upgradesLostCopy,
       deferredRequests: this.deferredRequests,
       failures: this.failures,
     };

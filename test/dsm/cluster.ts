@@ -147,3 +147,20 @@ export async function withDeadline<T>(p: Promise<T>, ms: number, what: () => str
     clearTimeout(timer);
   }
 }
+
+/** Messages sent by all nodes, by type name, since `before` (a previous result). */
+export function messageCounts(cl: Cluster, before: Record<string, number> = {}): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const e of cl.engines) {
+    for (const [k, v] of Object.entries(e.stats().messagesSent)) out[k] = (out[k] ?? 0) + v;
+  }
+  for (const [k, v] of Object.entries(before)) {
+    out[k] = (out[k] ?? 0) - v;
+    if (out[k] === 0) delete out[k];
+  }
+  return out;
+}
+
+export function total(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}

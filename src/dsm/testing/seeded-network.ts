@@ -6,7 +6,7 @@
  * runs between deliveries. The same seed replays the same interleaving, given
  * the same test code. It is not a transport: no bytes leave the process.
  */
-import { Channel, type MessageHandler, type RequestOptions, type Router } from '../../router/types.js';
+import { Channel, type ClusterRouter, type MessageHandler, type PeerLostInfo, type RequestOptions, type RouterStats } from '../../router/types.js';
 
 /** mulberry32: small, fast, good enough to shuffle deliveries. */
 export function makeRng(seed: number): () => number {
@@ -51,6 +51,7 @@ export class SeededNetwork {
   private readonly pending: Envelope[] = [];
   private readonly handlers: Array<Map<Channel, MessageHandler>>;
   private readonly lost = new Set<number>();
+  private readonly lostListeners: Array<Array<(info: PeerLostInfo) => void>>;
   private readonly requests = new Map<number, { from: number; to: number; resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
   private nextRequestId = 1;
   private pumping = false;
@@ -64,6 +65,7 @@ export class SeededNetwork {
   ) {
     this.rng = makeRng(seed);
     this.handlers = Array.from({ length: nodeCount }, () => new Map());
+    this.lostListeners = Array.from({ length: nodeCount }, () => []);
     this.idleProbability = opts.idleProbability ?? 0.2;
     this.afterDelivery = opts.afterDelivery;
   }
@@ -72,9 +74,15 @@ export class SeededNetwork {
     return this.pending.length;
   }
 
-  router(node: number): Router {
+  router(node: number): ClusterRouter {
     const net = this;
     return {
+      onPeerLost(listener) {
+        net.lostListeners[node]!.push(listener);
+      },
+      stats(): RouterStats {
+        return { nodeId: node, channels: {}, requestsInFlight: 0, lostPeers: [...net.lost] };
+      },
       nodeId: node,
       nodeCount: this.nodeCount,
       send(to, channel, msg) {
@@ -108,7 +116,10 @@ export class SeededNetwork {
     };
   }
 
-  /** Simulates a crashed peer: its traffic vanishes and requests to it reject. */
+  /**
+   * Simulates a crashed peer: its traffic vanishes, requests to it reject,
+   * and every other node's peer-lost listeners run (as the real router's do).
+   */
   lose(node: number): void {
     this.lost.add(node);
     for (let i = this.pending.length - 1; i >= 0; i--) {
@@ -120,6 +131,10 @@ export class SeededNetwork {
         this.requests.delete(id);
         r.reject(new PeerLostError(node));
       }
+    }
+    for (let n = 0; n < this.nodeCount; n++) {
+      if (n === node || this.lost.has(n)) continue;
+      for (const l of this.lostListeners[n]!) l({ node, reason: 'lost in test', inFlight: [] });
     }
   }
 

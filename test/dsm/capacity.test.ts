@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DsmEngine } from '../../src/dsm/engine.js';
+import { MemoryPageStore } from '../../src/dsm/page-store.js';
+import { Cluster, RAM_BASE } from './cluster.js';
+
+/** 3 nodes x 9 pages: pages 0-2 homed on node 0, 3-5 on node 1, 6-8 on node 2. */
+function cluster(seed: number): Cluster {
+  return new Cluster({ nodes: 3, pages: 9, seed, maxFrames: 3 });
+}
+
+const u32 = (v: number) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v, true);
+  return b;
+};
+const readU32 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset).getUint32(0, true);
+
+test('capacity: SHARED copies are dropped silently at the cap; stale copyset entries are harmless', async () => {
+  const cl = cluster(21);
+  for (let p = 3; p < 9; p++) await cl.accessors[p < 6 ? 1 : 2]!.write(RAM_BASE + p * 4096, u32(100 + p));
+  for (let p = 3; p < 9; p++) {
+    assert.equal(readU32(await cl.accessors[0]!.read(RAM_BASE + p * 4096, 4)), 100 + p);
+    assert.ok(cl.stores[0]!.framesHeld() <= 3, `node 0 holds ${cl.stores[0]!.framesHeld()} frames`);
+  }
+  const s0 = cl.engines[0]!.stats();
+  assert.ok(s0.evictions.droppedShared >= 3, `only ${s0.evictions.droppedShared} drops`);
+  assert.equal(s0.evictions.overCap, 0);
+  // Node 1 still lists node 0 in page 3's copyset; its write sends an INV
+  // that node 0 acknowledges without a copy.
+  await cl.accessors[1]!.write(RAM_BASE + 3 * 4096, u32(7));
+  await cl.settle();
+  assert.ok(cl.engines[0]!.stats().invalidationsWithoutCopy >= 1);
+  cl.checkInvariants();
+  cl.checkQuiescent();
+});
+
+test('capacity: MODIFIED pages go back to their home; the guest never loses a write', async () => {
+  const cl = cluster(22);
+  for (let p = 3; p < 9; p++) await cl.accessors[0]!.write(RAM_BASE + p * 4096 + 8, u32(1000 + p));
+  await cl.settle();
+  const s0 = cl.engines[0]!.stats();
+  assert.ok(s0.evictions.handedBack >= 3, `only ${s0.evictions.handedBack} hand-backs`);
+  assert.ok(cl.engines[1]!.stats().evictions.acceptedHome + cl.engines[2]!.stats().evictions.acceptedHome >= 3);
+  assert.ok(s0.framesHeld <= 3);
+  for (let n = 0; n < 3; n++) {
+    for (let p = 3; p < 9; p++) assert.equal(readU32(await cl.accessors[n]!.read(RAM_BASE + p * 4096 + 8, 4)), 1000 + p);
+  }
+  await cl.settle();
+  cl.checkInvariants();
+  cl.checkQuiescent();
+});
+
+test('capacity: pinned pages are never evicted; the cap gives way instead', async () => {
+  const cl = new Cluster({ nodes: 2, pages: 8, seed: 23, maxFrames: 2 });
+  const e0 = cl.engines[0]!;
+  await e0.pin(4, 'read');
+  await e0.pin(5, 'read');
+  await e0.readFault(6);
+  assert.ok(cl.stores[0]!.hasFrame(4) && cl.stores[0]!.hasFrame(5) && cl.stores[0]!.hasFrame(6));
+  assert.equal(e0.stats().evictions.overCap, 1);
+  e0.unpin(4, 'read');
+  e0.unpin(5, 'read');
+  await cl.settle();
+  assert.ok(cl.stores[0]!.framesHeld() <= 2, 'the node trimmed back to its cap after unpin');
+  cl.checkInvariants();
+});
+
+test('capacity: a bad cap is a configuration error', () => {
+  const cl = new Cluster({ nodes: 1, pages: 1, seed: 1 });
+  assert.throws(
+    () => new DsmEngine({ router: cl.net.router(0), store: new MemoryPageStore(1), pageCount: 1, homeOf: () => 0, maxFrames: 0 }),
+    /maxFrames 0 must be a positive integer/,
+  );
+});
