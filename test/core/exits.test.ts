@@ -148,3 +148,62 @@ test('the host can turn an MMIO access into an access fault', () => {
   assert.equal(core.readCsr(0, 0x343), 0x2000_0000n, 'mtval is the address');
   assert.equal(core.getPc(0), BigInt(BASE + 0x100));
 });
+
+test('a page-table page without rights is a DSM fault on that page (read), the A/D update needs it writable', () => {
+  const core = WasmCore.create({ ramBase: BASE, ramSize: 1 << 20, harts: 1 });
+  const mem = new LocalGuestMemory(core);
+  // code at BASE; root page table at BASE + 0x10000 mapping 0x80000000 as a gigapage without A/D
+  mem.writeSync(BASE, words(addi(X.a0, X.zero, 5), WFI));
+  const pte = new DataView(new ArrayBuffer(8));
+  pte.setBigUint64(0, ((0x8000_0000n >> 12n) << 10n) | 0xfn, true); // V R W X, A = D = 0
+  mem.writeSync(BASE + 0x10000 + 2 * 8, new Uint8Array(pte.buffer));
+  core.resetHart(0, BigInt(BASE), 1);
+  core.writeCsr(0, 0x180, (8n << 60n) | BigInt((BASE + 0x10000) / 4096));
+  // the host downgrades the page-table page to SHARED: the walk may read it but not set A
+  const rootPage = 0x10;
+  const entry = core.getPage(rootPage);
+  core.setPage(rootPage, (entry & ~3) | PAGE_SHARED);
+  assert.equal(core.run(0, 100), EXIT_DSM_FAULT);
+  assert.equal(core.exitAccess(0), ACCESS_WRITE);
+  assert.equal(core.exitAddr(0), BigInt(BASE + 0x10000));
+  // and INVALID: the walk cannot even read it
+  core.setPage(rootPage, entry & ~3);
+  assert.equal(core.run(0, 100), EXIT_DSM_FAULT);
+  assert.equal(core.exitAccess(0), 0);
+  core.setPage(rootPage, entry);
+  assert.equal(core.run(0, 100), EXIT_WFI);
+  assert.equal(core.getX(0, X.a0), 5n);
+  const after = new DataView(mem.readSync(BASE + 0x10000 + 16, 8).buffer).getBigUint64(0, true);
+  assert.equal(after & 0x40n, 0x40n, 'hardware set A');
+});
+
+test('flushTlb makes a changed page-table entry visible (remote SFENCE.VMA)', () => {
+  const core = WasmCore.create({ ramBase: BASE, ramSize: 1 << 20, harts: 2 });
+  const mem = new LocalGuestMemory(core);
+  // hart 1 (S-mode, Sv39) loads from VA 0x40000000 (gigapage 1) twice, with a WFI in between
+  mem.writeSync(BASE, words(lui(X.t0, 0x40000), load('d', X.a0, X.t0, 0), WFI, load('d', X.a1, X.t0, 0), WFI));
+  const root = BASE + 0x10000;
+  const put = (gpa: number, v: bigint): void => {
+    const b = new DataView(new ArrayBuffer(8));
+    b.setBigUint64(0, v, true);
+    mem.writeSync(gpa, new Uint8Array(b.buffer));
+  };
+  put(root + 2 * 8, ((0x8000_0000n >> 12n) << 10n) | 0xcfn); // code: identity gigapage, RWX AD
+  put(BASE + 0x20000, 111n);
+  put(BASE + 0x20000 + 0x1000, 222n);
+  // VA 0x40000000 -> root[1] -> l1[0] -> l0[0] -> the 4 KiB page at BASE + 0x20000
+  const l1 = BASE + 0x30000;
+  const l0 = BASE + 0x40000;
+  put(root + 1 * 8, ((BigInt(l1) >> 12n) << 10n) | 1n);
+  put(l1 + 0, ((BigInt(l0) >> 12n) << 10n) | 1n);
+  put(l0 + 0, ((BigInt(BASE + 0x20000) >> 12n) << 10n) | 0xc7n);
+  core.resetHart(1, BigInt(BASE), 1);
+  core.writeCsr(1, 0x180, (8n << 60n) | BigInt(root / 4096));
+  assert.equal(core.run(1, 100), EXIT_WFI);
+  assert.equal(core.getX(1, X.a0), 111n);
+  // another hart changes the PTE and asks for a remote fence
+  put(l0 + 0, ((BigInt(BASE + 0x21000) >> 12n) << 10n) | 0xc7n);
+  core.flushTlb(1);
+  assert.equal(core.run(1, 100), EXIT_WFI);
+  assert.equal(core.getX(1, X.a1), 222n);
+});
