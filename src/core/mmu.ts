@@ -52,7 +52,8 @@ function dsmFault(h: usize, pageIdx: u64, acc: u32): u32 {
 export function ramHost(h: usize, pa: u64, acc: u32): usize {
   const idx = ramPageIndex(pa);
   if (idx >= <u64>gRamPages) {
-    store<u32>(h + H_STATUS, ST_MMIO);
+    // physical addresses have at most 56 bits; anything above cannot be a device
+    store<u32>(h + H_STATUS, (pa >> 56) != 0 ? accessFaultCause(acc) : ST_MMIO);
     return 0;
   }
   const e = load<u32>(gPages + (<usize>idx << 2));

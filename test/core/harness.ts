@@ -85,6 +85,11 @@ export function runProgram(path: string, opts: RunOptions = {}): RunResult {
         const a = Number(core.exitAddr(0));
         const write = core.exitIsWrite(0);
         const data = core.exitData(0);
+        const known = (a >= 0x1000_0000 && a < 0x1000_0100) || (a >= 0x200_0000 && a < 0x201_0000) || (a >= 0x10_0000 && a < 0x10_1000);
+        if (!known) {
+          core.mmioAccessFault(0); // nothing there: an access fault, as on QEMU
+          break;
+        }
         if (write) {
           if (a === 0x1000_0000) uart += String.fromCharCode(Number(data & 0xffn));
           else if (a === 0x200_4000) core.setMtimecmp(0, data);

@@ -201,6 +201,34 @@ t18s: CHECK_CSR scause, 0x8000000000000001
   j fail
   .align 2
 t18h: CHECK_CSR mcause, 9
+  /* a physical address above 56 bits is an access fault for fetch and load */
+  li gp, 19
+  SET_MTVEC t19h
+  li t0, 1
+  slli t0, t0, 63
+  la t1, t19h
+  or t0, t0, t1
+  jr t0
+  j fail
+  .align 2
+t19h: CHECK_CSR mcause, 1
+  li gp, 20
+  la t1, t20h
+  csrw mtvec, t1
+  lbu a0, 0(t0)
+  j fail
+  .align 2
+t20h: CHECK_CSR mcause, 5
+  csrr t1, mtval
+  bne t1, t0, fail
+  /* an unmapped device address faults too (the host reports it) */
+  li gp, 21
+  SET_MTVEC t21h
+  li t0, 0x30000000
+  lw a0, 0(t0)
+  j fail
+  .align 2
+t21h: CHECK_CSR mcause, 5
   j pass
 
   .option push
