@@ -224,7 +224,7 @@ t20h: CHECK_CSR mcause, 5
   /* an unmapped device address faults too (the host reports it) */
   li gp, 21
   SET_MTVEC t21h
-  li t0, 0x30000000
+  li t0, 0x0e000000
   lw a0, 0(t0)
   j fail
   .align 2
