@@ -135,6 +135,7 @@ export function decode(buf: Uint8Array, nodeCount: number): DsmMessage {
     txn: dv.getUint32(8, true),
     version: dv.getUint32(12, true),
     copyset,
-    data: hasData ? buf.slice(HEADER_BYTES) : null,
+    // A view, not a copy: receivers copy it into a frame before they return.
+    data: hasData ? buf.subarray(HEADER_BYTES) : null,
   };
 }

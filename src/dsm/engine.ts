@@ -72,6 +72,8 @@ export interface PageInfo {
   evicting: boolean;
 }
 
+const ZERO_PAGE = new Uint8Array(DSM_PAGE_SIZE);
+
 function hasRights(rights: PageState, need: PinMode): boolean {
   return need === 'read' ? rights !== PageState.INVALID : rights === PageState.MODIFIED;
 }
@@ -343,8 +345,17 @@ export class DsmEngine {
     meta.rights = PageState.MODIFIED;
     meta.version = op.grantVersion + 1;
     if (this.store.hasFrame(page)) this.store.setState(page, PageState.MODIFIED);
-    this.post(this.homeOf(page), makeMessage(MsgType.CONFIRM, page, op.txn));
     this.completeOp(page, op);
+    this.confirmSoon(page, op.txn);
+  }
+
+  /**
+   * The confirm leaves after the waiting harts have resumed (one event-loop
+   * turn later): it is off the fault's critical path, and the manager only
+   * needs it before it starts the page's next transaction.
+   */
+  private confirmSoon(page: number, txn: number): void {
+    setImmediate(() => this.post(this.homeOf(page), makeMessage(MsgType.CONFIRM, page, txn)));
   }
 
   private completeOp(page: number, op: LocalOp): void {
@@ -450,7 +461,12 @@ export class DsmEngine {
 
   private post(to: number, m: DsmMessage): void {
     if (to === this.nodeId) {
-      setImmediate(() => this.dispatch(to, m));
+      if (m.data) m.data = m.data.slice(); // it may be a view of a frame that changes before delivery
+      // A manager forwarding to itself (the common "manager is owner" case)
+      // serves the request at once; other messages to self take a turn of
+      // the event loop so that no handler runs inside another.
+      if (m.type === MsgType.FWD_READ || m.type === MsgType.FWD_WRITE || m.type === MsgType.FWD_EVICT) this.dispatch(to, m);
+      else setImmediate(() => this.dispatch(to, m));
       return;
     }
     const buf = encode(m);
@@ -514,6 +530,7 @@ export class DsmEngine {
   /** Re-runs `from`'s message after an unpin or the end of the local op. */
   private defer(page: number, from: number, m: DsmMessage): void {
     this.counters.deferredRequests++;
+    if (m.data) m.data = m.data.slice(); // the router may reuse the frame's buffer
     this.meta(page).deferred.push(() => {
       this.dispatch(from, m);
       return true;
@@ -598,8 +615,10 @@ export class DsmEngine {
 
   // -------------------------------------------------------------- owner role
 
+  /** The page's bytes for a message that is encoded before the store changes again. */
   private pageData(page: number): Uint8Array {
-    return this.store.hasFrame(page) ? this.store.readFrame(page) : new Uint8Array(DSM_PAGE_SIZE);
+    if (!this.store.hasFrame(page)) return ZERO_PAGE;
+    return this.store.frameView ? this.store.frameView(page) : this.store.readFrame(page);
   }
 
   private onForwardRead(from: number, m: DsmMessage): void {
@@ -697,8 +716,8 @@ export class DsmEngine {
     meta.rights = PageState.SHARED;
     meta.version = m.version;
     this.store.setState(m.page, PageState.SHARED);
-    this.post(this.homeOf(m.page), makeMessage(MsgType.CONFIRM, m.page, op.txn));
     this.completeOp(m.page, op);
+    this.confirmSoon(m.page, op.txn);
   }
 
   private onWriteData(from: number, m: DsmMessage): void {

@@ -31,6 +31,12 @@ export interface PageStore {
   hasFrame(page: number): boolean;
   /** A copy of the page's 4096 bytes. The page must have a frame. */
   readFrame(page: number): Uint8Array;
+  /**
+   * Optional: the frame itself, no copy, valid only until the next call into
+   * the store or the core. The engine uses it to put a page on the wire with
+   * one copy instead of two.
+   */
+  frameView?(page: number): Uint8Array;
   /** Writes `data` at byte `offset` (default 0) of the page's frame. */
   writeFrame(page: number, data: Uint8Array, offset?: number): void;
   /** Gives the page a zero-filled frame. The page must not have one. */
@@ -53,9 +59,16 @@ export class PageStoreError extends Error {
   }
 }
 
-/** Pure-JS PageStore for tests and tools: one Uint8Array per held frame. */
+/**
+ * Pure-JS PageStore for tests and tools. Frames come from 1 MiB slabs with a
+ * free list, like the core's frame pool, so holding thousands of pages does
+ * not mean thousands of small allocations.
+ */
 export class MemoryPageStore implements PageStore {
-  private readonly frames = new Map<number, Uint8Array>();
+  private static readonly SLAB_FRAMES = 256;
+  private readonly slabs: Uint8Array[] = [];
+  private readonly freeFrames: number[] = [];
+  private readonly frameOf = new Map<number, number>();
   private readonly states = new Map<number, PageState>();
   /** How many times each page was flushed; tests assert on it. */
   readonly flushes = new Map<number, number>();
@@ -68,6 +81,18 @@ export class MemoryPageStore implements PageStore {
     }
   }
 
+  private view(frame: number): Uint8Array {
+    const slab = this.slabs[Math.floor(frame / MemoryPageStore.SLAB_FRAMES)]!;
+    const off = (frame % MemoryPageStore.SLAB_FRAMES) * DSM_PAGE_SIZE;
+    return slab.subarray(off, off + DSM_PAGE_SIZE);
+  }
+
+  private frame(page: number, what: string): Uint8Array {
+    const f = this.frameOf.get(page);
+    if (f === undefined) throw new PageStoreError(`page ${page} has no frame to ${what}`);
+    return this.view(f);
+  }
+
   getState(page: number): PageState {
     this.check(page);
     return this.states.get(page) ?? PageState.INVALID;
@@ -75,7 +100,7 @@ export class MemoryPageStore implements PageStore {
 
   setState(page: number, state: PageState): void {
     this.check(page);
-    if (state !== PageState.INVALID && !this.frames.has(page)) {
+    if (state !== PageState.INVALID && !this.frameOf.has(page)) {
       throw new PageStoreError(`page ${page} has no frame; allocate one before setting state ${state}`);
     }
     if (state === PageState.INVALID) this.states.delete(page);
@@ -84,18 +109,19 @@ export class MemoryPageStore implements PageStore {
 
   hasFrame(page: number): boolean {
     this.check(page);
-    return this.frames.has(page);
+    return this.frameOf.has(page);
   }
 
   readFrame(page: number): Uint8Array {
-    const f = this.frames.get(page);
-    if (!f) throw new PageStoreError(`page ${page} has no frame to read`);
-    return f.slice();
+    return this.frame(page, 'read').slice();
+  }
+
+  frameView(page: number): Uint8Array {
+    return this.frame(page, 'read');
   }
 
   writeFrame(page: number, data: Uint8Array, offset = 0): void {
-    const f = this.frames.get(page);
-    if (!f) throw new PageStoreError(`page ${page} has no frame to write`);
+    const f = this.frame(page, 'write');
     if (offset < 0 || offset + data.length > DSM_PAGE_SIZE) {
       throw new PageStoreError(`write of ${data.length} bytes at offset ${offset} overflows page ${page}`);
     }
@@ -104,13 +130,22 @@ export class MemoryPageStore implements PageStore {
 
   allocFrame(page: number): void {
     this.check(page);
-    if (this.frames.has(page)) throw new PageStoreError(`page ${page} already has a frame`);
-    this.frames.set(page, new Uint8Array(DSM_PAGE_SIZE));
+    if (this.frameOf.has(page)) throw new PageStoreError(`page ${page} already has a frame`);
+    if (this.freeFrames.length === 0) {
+      const base = this.slabs.length * MemoryPageStore.SLAB_FRAMES;
+      this.slabs.push(new Uint8Array(MemoryPageStore.SLAB_FRAMES * DSM_PAGE_SIZE));
+      for (let i = MemoryPageStore.SLAB_FRAMES - 1; i >= 0; i--) this.freeFrames.push(base + i);
+    } else {
+      this.view(this.freeFrames[this.freeFrames.length - 1]!).fill(0);
+    }
+    this.frameOf.set(page, this.freeFrames.pop()!);
   }
 
   freeFrame(page: number): void {
     this.check(page);
-    this.frames.delete(page);
+    const f = this.frameOf.get(page);
+    if (f !== undefined) this.freeFrames.push(f);
+    this.frameOf.delete(page);
     this.states.delete(page);
   }
 
@@ -119,6 +154,6 @@ export class MemoryPageStore implements PageStore {
   }
 
   framesHeld(): number {
-    return this.frames.size;
+    return this.frameOf.size;
   }
 }

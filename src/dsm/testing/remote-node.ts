@@ -127,13 +127,20 @@ export async function runRemoteNode(cfg: RemoteNodeConfig): Promise<void> {
       case 'pingpong': {
         const end = performance.now() + c.ms;
         let count = 0;
-        const off = 64 * cfg.id; // each node its own bytes: false sharing, not true sharing
+        let start = -1;
+        const off = 64 + 64 * cfg.id; // each node its own word: false sharing, not true sharing
         while (performance.now() < end) {
           const old = await mem.modify(RAM_BASE + c.page * 4096 + off, 4, (b) => u32(new DataView(b.buffer).getUint32(0, true) + 1));
-          if (new DataView(old.buffer).getUint32(0, true) !== count) throw new Error(`ping-pong counter of node ${cfg.id} is ${new DataView(old.buffer).getUint32(0, true)}, expected ${count}`);
+          const v = new DataView(old.buffer).getUint32(0, true);
+          if (start < 0) start = v;
+          if (v !== start + count) throw new Error(`ping-pong word of node ${cfg.id} is ${v}, expected ${start + count}`);
           count++;
+          // A hart services the router between slices; without this yield one
+          // node would keep the page for the whole run.
+          await new Promise((r) => setImmediate(r));
         }
-        return { count };
+        const s = engine.stats();
+        return { count, writeFaults: s.faults.write.remote + s.faults.upgrade.remote };
       }
       case 'workload': {
         // Atomic increments on shared counters, plus this node's own slot
