@@ -86,9 +86,9 @@ function defaultWasmPath(): string {
   return resolve(process.cwd(), 'build/core.wasm');
 }
 
-const start = process.hrtime.bigint();
+/** Process uptime in 10 MHz ticks; performance.now() is monotonic and cheap to call from the core. */
 function uptimeTicks(): number {
-  return Number((process.hrtime.bigint() - start) / 100n);
+  return Math.floor(performance.now() * 10_000);
 }
 
 export class WasmCore {
