@@ -14,7 +14,10 @@ FLAGS="-march=rv64gc -mabi=lp64d -nostdlib -nostartfiles -static -mcmodel=medany
 for src in "$here"/*.S; do
   [ -e "$src" ] || continue
   name=$(basename "$src" .S)
-  "$CC" $FLAGS -o "$out/$name.elf" "$src"
+  case "$name" in
+    payload-*) "$CC" $(echo "$FLAGS" | sed "s|-T $here/link.ld|-T $here/link-payload.ld|") -o "$out/$name.elf" "$src" ;;
+    *) "$CC" $FLAGS -o "$out/$name.elf" "$src" ;;
+  esac
 done
 for src in "$here"/*.c; do
   [ -e "$src" ] || continue
