@@ -14,7 +14,9 @@
  *   upgrade            SHARED -> MODIFIED, no page data moves
  *   pingpong           two nodes incrementing their own words of one page
  *                      (false sharing): increments/s, next to one node alone
- * Faults are timed inside the faulting process around readFault/writeFault.
+ * Faults are timed inside the faulting process around readFault/writeFault;
+ * the raw round trips and half of the read faults are taken before the other
+ * fault runs, the other halves after, so that drift hits them alike.
  * The last line is the JSON summary; the check compares the read fault p50
  * with the raw 24 B -> 4 KiB round trip on unix sockets (bar: <= 2x).
  */
@@ -70,24 +72,22 @@ async function benchTransport(transport: 'unix' | 'tcp', samples: number, pingpo
     await us(1, { cmd: 'rawrtt', peer: 0, count: 400, requestBytes: 24, replyBytes: 4096 });
 
     const out: Record<string, unknown> = {};
-    // Alternate raw and fault measurements in blocks so noise hits both alike.
-    const rawSmall: number[] = [];
-    const rawEcho: number[] = [];
-    const read: number[] = [];
-    const block = 50;
-    for (let i = 0; i < samples; i += block) {
-      rawSmall.push(...(await us(1, { cmd: 'rawrtt', peer: 0, count: block, requestBytes: 24, replyBytes: 4096 })));
-      read.push(...(await us(1, { cmd: 'read', pages: A.slice(i, i + block) })));
-      rawEcho.push(...(await us(1, { cmd: 'rawrtt', peer: 0, count: block, requestBytes: 4096, replyBytes: 4096 })));
-    }
-    out.raw_rtt_24B_4KiB = summarize(rawSmall);
-    out.raw_rtt_4KiB_echo = summarize(rawEcho);
-    out.read_fault = summarize(read);
+    // Raw round trips before and after the fault runs; each run is one
+    // command, so every sample sees a process that is already busy.
+    const rawSmall = await us(1, { cmd: 'rawrtt', peer: 0, count: samples, requestBytes: 24, replyBytes: 4096 });
+    const rawEcho = await us(1, { cmd: 'rawrtt', peer: 0, count: samples, requestBytes: 4096, replyBytes: 4096 });
+    const read = await us(1, { cmd: 'read', pages: A.slice(0, samples / 2) });
     out.read_fault_fwd = summarize(await us(1, { cmd: 'read', pages: B }));
     out.write_fault_c0 = summarize(await us(1, { cmd: 'write', pages: C0 }));
     out.write_fault_c1 = summarize(await us(1, { cmd: 'write', pages: C1 }));
     out.write_fault_c3 = summarize(await us(1, { cmd: 'write', pages: C3 }));
     out.upgrade = summarize(await us(1, { cmd: 'upgrade', pages: U }));
+    read.push(...(await us(1, { cmd: 'read', pages: A.slice(samples / 2) })));
+    out.read_fault = summarize(read);
+    rawSmall.push(...(await us(1, { cmd: 'rawrtt', peer: 0, count: samples, requestBytes: 24, replyBytes: 4096 })));
+    rawEcho.push(...(await us(1, { cmd: 'rawrtt', peer: 0, count: samples, requestBytes: 4096, replyBytes: 4096 })));
+    out.raw_rtt_24B_4KiB = summarize(rawSmall);
+    out.raw_rtt_4KiB_echo = summarize(rawEcho);
 
     type Ping = { count: number; writeFaults: number };
     const alone = await cl.command<Ping>(0, { cmd: 'pingpong', page: falseShared, ms: pingpongMs });
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
       transports: { type: 'string', default: 'unix,tcp' },
     },
   });
-  const samples = Number(values.samples);
+  const samples = Math.max(2, Math.floor(Number(values.samples) / 2) * 2);
   const pingpongMs = Number(values['pingpong-ms']);
   const results: Record<string, Record<string, unknown>> = {};
   for (const t of values.transports!.split(',') as Array<'unix' | 'tcp'>) {
