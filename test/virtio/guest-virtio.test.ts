@@ -68,6 +68,26 @@ class Console {
 
 const image = cachedImage();
 
+const PEER_MAC = [0x52, 0x54, 0x00, 0x00, 0x00, 0x02];
+const PEER_IP = [10, 9, 0, 2];
+
+/** The host end of the guest's link: answers ARP requests for 10.9.0.2. */
+function answerArp(f: Uint8Array): Uint8Array | null {
+  const type = (f[12]! << 8) | f[13]!;
+  const src = f.subarray(6, 12);
+  if (type === 0x0806 && f[21] === 1 && f.subarray(38, 42).every((b, i) => b === PEER_IP[i])) {
+    const r = new Uint8Array(42);
+    r.set(src, 0);
+    r.set(PEER_MAC, 6);
+    r.set([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 2], 12);
+    r.set(PEER_MAC, 22);
+    r.set(PEER_IP, 28);
+    r.set(f.subarray(22, 32), 32); // sender MAC + IP become target
+    return r;
+  }
+  return null;
+}
+
 test('Linux drives virtio-blk, -rng, -console and -net', { skip: image === null ? 'default image not built' : false, timeout: BOOT_TIMEOUT + 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hydravm-guest-virtio-'));
   const disk = join(dir, 'disk.img');
@@ -76,7 +96,11 @@ test('Linux drives virtio-blk, -rng, -console and -net', { skip: image === null 
   writeFileSync(disk, pattern);
   const peer = await TcpNetBackend.listen({ host: '127.0.0.1', port: 0 });
   const frames: Uint8Array[] = [];
-  peer.onReceive((f) => frames.push(f));
+  peer.onReceive((f) => {
+    frames.push(f);
+    const reply = answerArp(f);
+    if (reply) peer.send(reply);
+  });
   const specs = parseVirtioOptions(
     [
       { flag: 'drive', value: `file=${disk},format=raw,serial=hv-serial-7` },
@@ -94,7 +118,10 @@ test('Linux drives virtio-blk, -rng, -console and -net', { skip: image === null 
     ramBase: RAM_BASE,
     ramSize: 256 << 20,
     memory: (core) => new LocalGuestMemory(core),
-    consoleOut: (b) => (con.out += Buffer.from(b).toString('latin1')),
+    consoleOut: (b) => {
+      con.out += Buffer.from(b).toString('latin1');
+      if (process.env.HYDRAVM_TEST_ECHO) process.stderr.write(b);
+    },
   });
   const built: BuiltVirtioDevice[] = [];
   for (const s of specs) {
@@ -136,10 +163,17 @@ test('Linux drives virtio-blk, -rng, -console and -net', { skip: image === null 
     assert.match(await con.run('read -r line < /dev/hvc0; echo got:$line'), /got:typed-on-host/);
     // NIC: MAC from the option, frames reach the socket peer
     assert.match(await con.run('cat /sys/class/net/eth0/address'), /52:54:00:ab:cd:ef/);
-    await con.run('ip link set eth0 up; ip addr add 10.9.0.1/24 dev eth0; ping -c 2 -W 1 10.9.0.2 >/dev/null 2>&1; true');
+    await con.run('ip link set eth0 up; ip addr add 10.9.0.1/24 dev eth0');
+    // The guest ARPs for the peer (guest -> host); the peer's ARP reply must reach the guest
+    // (host -> guest) before the guest can send its TCP SYN to the peer's MAC.
+    await con.run('echo hi | nc -w 2 10.9.0.2 9000; true', 60_000);
     const arp = frames.find((f) => f[12] === 0x08 && f[13] === 0x06);
-    assert.ok(arp, `an ARP request reached the peer (${frames.length} frames)`);
+    assert.ok(arp, `the guest ARPed for the peer (frames: ${frames.map((f) => f[12]!.toString(16) + f[13]!.toString(16)).join(',')})`);
     assert.deepEqual([...arp!.subarray(6, 12)], [0x52, 0x54, 0x00, 0xab, 0xcd, 0xef]);
+    const syn = frames.find((f) => f[12] === 0x08 && f[13] === 0x00 && f[23] === 6);
+    assert.ok(syn, 'a TCP SYN followed the ARP reply');
+    assert.deepEqual([...syn!.subarray(0, 6)], PEER_MAC, 'addressed to the MAC the peer answered with');
+    assert.equal((syn![36]! << 8) | syn![37]!, 9000);
     vm.uart.input(new TextEncoder().encode('poweroff -f\n'));
     const e = await exit;
     assert.equal(e.kind, 'poweroff');
