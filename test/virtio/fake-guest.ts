@@ -124,6 +124,8 @@ export class DriverQueue {
   readonly used: number;
   private free: number[];
   private availIdx = 0;
+  /** Where add() places buffers and indirect tables (default: the ring allocator). */
+  bufAlloc: Allocator;
   private lastUsed = 0;
 
   constructor(
@@ -136,6 +138,7 @@ export class DriverQueue {
     this.avail = alloc.alloc(6 + 2 * size, 2);
     this.used = alloc.alloc(6 + 8 * size, 4);
     this.free = Array.from({ length: size }, (_, i) => i);
+    this.bufAlloc = alloc;
   }
 
   writeDesc(table: number, i: number, addr: number, len: number, flags: number, next: number): void {
@@ -151,18 +154,18 @@ export class DriverQueue {
     const outs = spec.out ?? [];
     const ins = spec.in ?? [];
     const outAddrs = outs.map((b) => {
-      const a = this.alloc.alloc(b.length);
+      const a = this.bufAlloc.alloc(b.length);
       this.mem.put(a, b);
       return a;
     });
-    const inAddrs = ins.map((len) => ({ addr: this.alloc.alloc(len), len }));
+    const inAddrs = ins.map((len) => ({ addr: this.bufAlloc.alloc(len), len }));
     const bufs = [
       ...outs.map((b, i) => ({ addr: outAddrs[i]!, len: b.length, flags: 0 })),
       ...inAddrs.map((b) => ({ addr: b.addr, len: b.len, flags: VIRTQ_DESC_F_WRITE })),
     ];
     let head: number;
     if (spec.indirect) {
-      const table = this.alloc.alloc(16 * bufs.length, 16);
+      const table = this.bufAlloc.alloc(16 * bufs.length, 16);
       bufs.forEach((b, i) => this.writeDesc(table, i, b.addr, b.len, b.flags | (i < bufs.length - 1 ? VIRTQ_DESC_F_NEXT : 0), i + 1));
       head = this.free.shift()!;
       this.writeDesc(this.desc, head, table, 16 * bufs.length, VIRTQ_DESC_F_INDIRECT, 0);
