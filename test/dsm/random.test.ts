@@ -232,7 +232,9 @@ test('RAM larger than any node: 3 nodes capped at 40% of the pages', async () =>
     }
   }
   assert.ok(evicted > 0, 'the cap never forced an eviction; the test does not exercise capacity');
-  // Only a home accepting handbacks goes over, briefly (it trims right after).
-  assert.ok(peak <= 11, `a node peaked at ${peak} frames with a cap of 8`);
+  // Going over is bounded: a node grants itself at most one over-cap frame per
+  // local hart (2) and accepts at most one hand-back per hart plus one trim
+  // from each other node (2 x 3) before it trims: cap + 8.
+  assert.ok(peak <= 16, `a node peaked at ${peak} frames with a cap of 8`);
   console.log(`capacity: ${seeds.length} seeds, ${evicted} evictions, peak ${peak} frames (cap 8), ${overCap} over-cap allocations`);
 });
