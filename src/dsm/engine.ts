@@ -304,9 +304,11 @@ export class DsmEngine {
   private startRequest(page: number, meta: PageMeta, need: PinMode): LocalOp {
     const upgrade = need === 'write' && meta.rights === PageState.SHARED && this.store.hasFrame(page);
     const op = newLocalOp(need === 'read' ? 'read' : upgrade ? 'upgrade' : 'write', this.nextTxn++);
-    op.remote = true;
     meta.op = op;
     const home = this.homeOf(page);
+    // Remote if anything crosses the network: the request, a grant from
+    // another node (onReadData / onWriteData) or an invalidation.
+    op.remote = home !== this.nodeId;
     op.waitingOn.add(home);
     void (async () => {
       try {
@@ -335,6 +337,7 @@ export class DsmEngine {
   private startInvalidation(page: number, op: LocalOp, targets: number[]): void {
     op.waitingOn.clear();
     for (const t of targets) op.acksPending.add(t);
+    if (targets.length > 0) op.remote = true;
     for (const t of targets) this.post(t, makeMessage(MsgType.INV, page, op.txn, { node: this.nodeId }));
     if (op.acksPending.size === 0) this.finishWrite(page, op);
   }
@@ -712,6 +715,7 @@ export class DsmEngine {
     if (!op || op.kind !== 'read' || op.txn !== m.txn || !m.data) {
       throw new DsmProtocolError(m.page, from, `READ_DATA txn ${m.txn} matches no read in flight`);
     }
+    op.remote = true;
     this.installData(m.page, op, m.data);
     meta.rights = PageState.SHARED;
     meta.version = m.version;
@@ -726,6 +730,7 @@ export class DsmEngine {
     if (!op || (op.kind !== 'write' && op.kind !== 'upgrade') || op.txn !== m.txn) {
       throw new DsmProtocolError(m.page, from, `WRITE_DATA txn ${m.txn} matches no write in flight`);
     }
+    op.remote = true;
     if (m.data) {
       this.installData(m.page, op, m.data);
     } else if (op.lostCopy || meta.rights !== PageState.SHARED || !this.store.hasFrame(m.page)) {

@@ -72,6 +72,12 @@ test('engine: first touch, reads, writes, upgrades with Ivy-like message counts'
   assert.deepEqual(c, { WRITE_REQ: 1, FWD_WRITE: 1, INV: 1, INV_ACK: 1, CONFIRM: 1 }, 'owner upgrade through the manager');
   assert.equal(e0.stats().faults.upgrade.remote, 1);
 
+  // A first write at the home is local too.
+  const localBefore = e1.stats().faults.write.local;
+  c = await step(cl, () => e1.writeFault(3));
+  assert.deepEqual(c, {});
+  assert.equal(e1.stats().faults.write.local, localBefore + 1);
+
   const snap = e0.stats();
   assert.deepEqual(JSON.parse(JSON.stringify(snap)), snap, 'the snapshot is plain JSON');
   assert.ok(snap.latency.write.count >= 2 && snap.latency.write.p99Us >= snap.latency.write.p50Us);
