@@ -8,6 +8,7 @@ commands:
   run      boot a guest (one node, or a local cluster with --nodes N)
   node     run one node of a multi-host cluster
   image    build the default guest image (hydravm image build)
+  qmp      send one QMP command to a node's control socket
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -22,6 +23,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./run.js')).runCommand(rest);
     case 'node':
       return (await import('./node.js')).nodeCommand(rest);
+    case 'qmp':
+      return (await import('./qmp.js')).qmpCommand(rest);
     case 'image':
       return (await import('./image.js')).imageCommand(rest);
     default:

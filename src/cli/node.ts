@@ -8,7 +8,7 @@ import { UsageError } from './errors.js';
 import { resolveBootFiles } from './run.js';
 
 const USAGE = `usage: hydravm node --id I --cluster FILE --secret-file KEY [--kernel PATH] [--initrd PATH]
-                    [--append STRING] [--firmware PATH|none] [--node-memory SIZE] [--trace]
+                    [--append STRING] [--firmware PATH|none] [--node-memory SIZE] [--qmp ADDR] [--trace]
   Runs node I of the cluster FILE describes (the same FILE and KEY on every host).
   Node 0 loads the kernel and shows the serial console; without --kernel it boots the default guest.`;
 
@@ -27,6 +27,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
         append: { type: 'string' },
         firmware: { type: 'string' },
         'node-memory': { type: 'string' },
+        qmp: { type: 'string' },
         trace: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -58,5 +59,6 @@ export async function nodeCommand(argv: string[]): Promise<number> {
     boot: { firmware, kernel: files.kernel, initrd: files.initrd, append: v.append },
     nodeMemory: v['node-memory'] === undefined ? undefined : parseSize('--node-memory', v['node-memory']),
     trace: v.trace ?? false,
+    qmp: v.qmp,
   });
 }

@@ -19,6 +19,13 @@ export function nodeArgsFor(o: VmOptions, kernel: string, initrd: string | undef
   return a;
 }
 
+/** Node i of a local cluster listens on PATH.i (unix) or PORT+i (host:port). */
+export function qmpAddressFor(base: string, id: number): string {
+  const m = /^(.*):(\d+)$/.exec(base);
+  if (m && !base.startsWith('/') && !base.startsWith('.')) return `${m[1]}:${Number(m[2]) + id}`;
+  return `${base}.${id}`;
+}
+
 /**
  * `hydravm run --nodes N`: N node processes on this host, connected over unix
  * sockets or loopback TCP, node 0 on the terminal. Returns node 0's status.
@@ -31,7 +38,7 @@ export async function runLocalCluster(o: VmOptions): Promise<number> {
     cluster,
     dir,
     nodeCommand: [process.execPath, BIN, 'node'],
-    nodeArgs: nodeArgsFor(o, files.kernel, files.initrd),
+    nodeArgs: (id) => [...nodeArgsFor(o, files.kernel, files.initrd), ...(o.qmp ? ['--qmp', qmpAddressFor(o.qmp, id)] : [])],
   });
   return launcher.run();
 }

@@ -3,6 +3,7 @@ import { ensureDefaultImage } from '../image/build.js';
 import { streamProgress } from '../image/progress.js';
 import { NodeVm } from '../node/node-vm.js';
 import { exitCodeOf } from '../node/vm-exit.js';
+import { UsageError } from './errors.js';
 import { HartPlacement } from '../node/local-harts.js';
 import { LocalGuestMemory } from '../node/local-memory.js';
 import { TerminalConsole } from '../node/console-io.js';
@@ -17,6 +18,7 @@ export async function resolveBootFiles(o: VmOptions): Promise<{ kernel: string; 
 
 /** `hydravm run` on one node: every hart and device in this process. */
 export async function runSingleNode(o: VmOptions): Promise<number> {
+  if (o.qmp !== undefined) throw new UsageError('--qmp is served by cluster nodes; use --nodes 2 or more (single-node QMP is not implemented yet)');
   const files = await resolveBootFiles(o);
   const req: BootRequest = {
     firmware: o.firmware,
@@ -48,7 +50,12 @@ export async function runSingleNode(o: VmOptions): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    return exitCodeOf(await vm.run());
+    const exit = await vm.run();
+    if (process.env.HYDRAVM_STATS_ON_EXIT) {
+      const instret = [...Array(o.smp).keys()].map((i) => vm!.core.instret(i)).reduce((a, b) => a + b, 0n);
+      process.stderr.write(`hydravm: stats: instret ${instret} exits ${JSON.stringify([...vm.sched.exits])} exec ${vm.sched.timeMs.exec.toFixed(0)} ms\n`);
+    }
+    return exitCodeOf(exit);
   } finally {
     term.detach();
     process.off('SIGINT', onSignal);

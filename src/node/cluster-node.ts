@@ -15,6 +15,8 @@ import { DsmGuestMemory } from './dsm-memory.js';
 import { bootVm, startBootHarts, type BootRequest } from './boot.js';
 import { TerminalConsole } from './console-io.js';
 import { ControlMessages } from './control-messages.js';
+import { ClusterVmControl, localCpus } from './cluster-control.js';
+import { QmpServer } from '../control/qmp-server.js';
 
 export interface ClusterNodeOptions {
   id: number;
@@ -22,6 +24,8 @@ export interface ClusterNodeOptions {
   secret: Uint8Array;
   boot: Omit<BootRequest, 'harts' | 'nodes' | 'ramBase' | 'ramSize'>;
   nodeMemory?: number | undefined;
+  /** QMP listen address (unix path or host:port) for this node. */
+  qmp?: string | undefined;
   trace?: boolean;
   log?: (line: string) => void;
 }
@@ -77,9 +81,11 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   const time = new TimeSync(router, clock);
   const ramBase = desc.memory.base;
   const homeOf = (page: number): number => topo.homeOfPage(ramBase + page * 4096);
-  const isConsoleNode = topo.nodeOfDevice('uart0') === o.id;
+  const consoleNode = topo.nodeOfDevice('uart0');
+  const isConsoleNode = consoleNode === o.id;
 
   let term: TerminalConsole | undefined;
+  let stopped = false;
   const stopAll = (e: VmExit): void => {
     control?.broadcastStop(e);
     vm?.stop(e);
@@ -92,7 +98,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     ramSize: desc.memory.size,
     clock,
     memory: (core) => new DsmGuestMemory(core, router, homeOf, o.nodeMemory ? Math.floor(o.nodeMemory / 4096) : null),
-    consoleOut: (b) => (term ? term.write(b) : process.stdout.write(b)),
+    consoleOut: (b) => (term ? term.write(b) : control?.forwardConsole(consoleNode, b)),
     localUart: isConsoleNode,
     localPlic: o.id === 0,
     remoteMmio: (a, s, w, v) => forwarding.remoteMmio(a, s, w, v),
@@ -103,16 +109,30 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     onGuestStop: stopAll,
     trace: o.trace ?? false,
     // short budgets and slices: peers' DSM requests wait for the slice to end
-    budget: 10_000,
-    sliceMs: 2,
+    budget: Number(process.env.HYDRAVM_BUDGET ?? 5_000),
+    sliceMs: Number(process.env.HYDRAVM_SLICE_MS ?? 0.5),
   });
   forwarding.attach(vm);
   const req: BootRequest = { ...o.boot, harts: desc.smp, nodes: desc.nodes.length, ramBase, ramSize: desc.memory.size };
+  let qmp: QmpServer | undefined;
   control = new ControlMessages(router, vm, {
     onBoot: (entry, fdtAddr) => bootInfo.resolve({ entry, fdtAddr }),
+    onConsole: (b) => term?.write(b),
+    onPause: (paused) => qmp?.emitEvent(paused ? 'STOP' : 'RESUME'),
+    query: (what) =>
+      what === 'cpus' ? localCpus(vm!) : what === 'dsm' ? (vm!.memory as DsmGuestMemory).dsm.stats() : { node: o.id, ...forwarding.snapshot(), time: time.snapshot() },
     log,
   });
+  const lostNodes = new Set<number>();
+  if (o.qmp) {
+    const vmControl = new ClusterVmControl(vm, control, topo, o.id, (e) => stopAll(e), lostNodes);
+    qmp = new QmpServer({ control: vmControl, listen: o.qmp, log });
+    vmControl.qmp = qmp;
+    await qmp.start();
+  }
   router.onPeerLost((info) => {
+    lostNodes.add(info.node);
+    if (stopped) return;
     const what = info.inFlight.length ? `; in flight: ${info.inFlight.map((r) => `${channelName(r.channel)} request #${r.requestId}`).join(', ')}` : '';
     vm?.stop({ kind: 'error', error: new Error(`lost contact with node ${info.node} (${info.reason})${what}; stopping the VM`) });
   });
@@ -135,6 +155,16 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const exit = await vm.run();
+  stopped = true;
+  if (exit.kind === 'poweroff') qmp?.emitEvent('SHUTDOWN', { guest: true, reason: 'guest-shutdown' });
+  await qmp?.close().catch(() => undefined);
+  if (process.env.HYDRAVM_STATS_ON_EXIT) {
+    const mem = vm.memory as DsmGuestMemory;
+    const st = mem.dsm.stats();
+    log(`stats: exits ${JSON.stringify([...vm.sched.exits])} exec ${vm.sched.timeMs.exec.toFixed(0)} ms; dsm faults ${JSON.stringify(st.faults)} ` +
+      `p50/p99 us read ${st.latency.read.p50Us}/${st.latency.read.p99Us} write ${st.latency.write.p50Us}/${st.latency.write.p99Us} upgrade ${st.latency.upgrade.p50Us}/${st.latency.upgrade.p99Us}; ` +
+      `frames ${st.framesHeld}; forwarding ${JSON.stringify(forwarding.snapshot().sent)}; instret ${[...Array(placement.count).keys()].map((i) => vm!.core.instret(i)).join(',')}`);
+  }
   term?.detach();
   time.stop();
   // let the stop broadcast leave before the links close

@@ -7,13 +7,19 @@ import type { NodeVm, VmExit } from './node-vm.js';
  *   {op:"boot", entry, fdt}          node 0 loaded the images; firmware/bare-metal harts may start
  *   {op:"stop", exit}                the VM ended (poweroff, reset, quit, error) on some node
  *   {op:"pause"} / {op:"cont"}       QMP stop / cont, wherever it arrived
+ *   {op:"console", data}             SBI console output of a hart on a node without the UART (base64)
+ *   {op:"query", what}               request; reply = this node's JSON for "cpus", "dsm" or "forwarding"
  */
 export type ControlMessage =
   | { op: 'hello' }
   | { op: 'boot'; entry: number; fdt: number }
   | { op: 'stop'; exit: { kind: 'poweroff' | 'reset' | 'quit' | 'halt' | 'error'; code?: number; message?: string } }
   | { op: 'pause' }
-  | { op: 'cont' };
+  | { op: 'cont' }
+  | { op: 'console'; data: string }
+  | { op: 'query'; what: QueryKind };
+
+export type QueryKind = 'cpus' | 'dsm' | 'forwarding';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -38,6 +44,8 @@ function parse(msg: Uint8Array): ControlMessage {
     const b = v as { entry?: unknown; fdt?: unknown };
     if (typeof b.entry === 'number' && typeof b.fdt === 'number') return v as ControlMessage;
   }
+  if (op === 'query' && ['cpus', 'dsm', 'forwarding'].includes((v as { what?: string }).what ?? '')) return v as ControlMessage;
+  if (op === 'console' && typeof (v as { data?: unknown }).data === 'string') return v as ControlMessage;
   if (op === 'stop' && typeof (v as { exit?: { kind?: unknown } }).exit?.kind === 'string') return v as ControlMessage;
   throw new ControlProtocolError(`CONTROL message ${JSON.stringify(v).slice(0, 200)} is not a known operation`);
 }
@@ -45,6 +53,8 @@ function parse(msg: Uint8Array): ControlMessage {
 export interface ControlHooks {
   onBoot(entry: number, fdtAddr: number): void;
   onPause?(paused: boolean): void;
+  onConsole?(bytes: Uint8Array): void;
+  query?(what: QueryKind): unknown;
   log(line: string): void;
 }
 
@@ -81,6 +91,12 @@ export class ControlMessages {
         this.vm.stop(exit);
         return;
       }
+      case 'query':
+        reply?.(enc.encode(JSON.stringify(this.hooks.query?.(m.what) ?? null)));
+        return;
+      case 'console':
+        this.hooks.onConsole?.(new Uint8Array(Buffer.from(m.data, 'base64')));
+        return;
       case 'pause':
       case 'cont':
         this.vm.sched.setPaused(m.op === 'pause');
@@ -108,6 +124,23 @@ export class ControlMessages {
     } catch (err) {
       this.hooks.log(`could not tell every node to stop: ${(err as Error).message}`);
     }
+  }
+
+  /** Every node's answer to a query, in node order (this node answers locally). */
+  async queryAll(what: QueryKind): Promise<unknown[]> {
+    const m = this.send({ op: 'query', what });
+    return Promise.all(
+      [...Array(this.router.nodeCount).keys()].map(async (n) =>
+        n === this.router.nodeId
+          ? this.hooks.query?.(what) ?? null
+          : JSON.parse(dec.decode(await this.router.request(n, Channel.CONTROL, m, { timeout: 10_000 }))),
+      ),
+    );
+  }
+
+  /** Sends guest console output to the node that owns the UART (and the terminal). */
+  forwardConsole(node: number, bytes: Uint8Array): void {
+    this.router.send(node, Channel.CONTROL, this.send({ op: 'console', data: Buffer.from(bytes).toString('base64') }));
   }
 
   /** QMP stop/cont on every node, this one included. */

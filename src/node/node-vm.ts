@@ -86,6 +86,8 @@ export class NodeVm {
       ramSize: opts.ramSize,
       harts: p.count,
       time: () => this.clock.ticks(),
+      // lets a developer run a core built elsewhere (e.g. from another checkout)
+      ...(process.env.HYDRAVM_CORE_WASM ? { wasmPath: process.env.HYDRAVM_CORE_WASM } : {}),
     });
     for (let i = 0; i < p.count; i++) this.core.setHartId(i, p.first + i);
     this.memory = opts.memory(this.core);

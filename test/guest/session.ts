@@ -18,8 +18,10 @@ export class GuestSession {
   readonly exited: Promise<number | null>;
   private waiters: (() => void)[] = [];
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = process.env) {
-    this.proc = spawn(process.execPath, [HYDRAVM_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  /** `args` are hydravm's arguments; `command` replaces the whole command line (e.g. QEMU). */
+  constructor(args: string[], env: NodeJS.ProcessEnv = process.env, command?: string[]) {
+    const argv = command ?? [process.execPath, HYDRAVM_BIN, ...args];
+    this.proc = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env });
     const onData = (d: Buffer): void => {
       this.out += d.toString('utf8');
       for (const w of this.waiters.splice(0)) w();

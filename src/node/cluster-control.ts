@@ -1,0 +1,109 @@
+import type { VmControl, VmStatus, CpuInfoFast, HydraNodeInfo } from '../control/vm-control.js';
+import type { QmpServer } from '../control/qmp-server.js';
+import type { Topology } from '../cluster/topology.js';
+import type { ControlMessages } from './control-messages.js';
+import type { NodeVm, VmExit } from './node-vm.js';
+import type { HartRunState } from './hart-scheduler.js';
+
+export class UnsupportedCommandError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedCommandError';
+  }
+}
+
+/** This node's harts as query-cpus-fast entries. */
+export function localCpus(vm: NodeVm): CpuInfoFast[] {
+  const p = vm.opts.placement;
+  const paused = vm.sched.isPaused;
+  return vm.sched.state.map((s: HartRunState, i) => {
+    const hart = p.first + i;
+    const node = p.nodeOf[hart] ?? 0;
+    return {
+      'cpu-index': hart,
+      'qom-path': `/machine/soc/harts[${hart}]`,
+      'thread-id': process.pid,
+      target: 'riscv64' as const,
+      props: { 'core-id': hart, 'node-id': node },
+      'hydra-node': node,
+      state: paused && s !== 'stopped' ? 'paused' : s === 'idle' ? 'halted' : s,
+    };
+  });
+}
+
+/**
+ * QMP's view of the whole VM from one node. Commands that change the VM
+ * (stop, cont, powerdown, quit) reach every node through CONTROL messages,
+ * wherever they arrive; queries gather every node's answer.
+ */
+export class ClusterVmControl implements VmControl {
+  private ended = false;
+  qmp: QmpServer | undefined;
+
+  constructor(
+    private readonly vm: NodeVm,
+    private readonly control: ControlMessages,
+    private readonly topo: Topology,
+    private readonly nodeId: number,
+    private readonly stopAll: (e: VmExit) => void,
+    private readonly lost: ReadonlySet<number>,
+  ) {
+    void vm.done.then(() => (this.ended = true));
+  }
+
+  status(): VmStatus {
+    if (this.ended) return { running: false, status: 'shutdown' };
+    return this.vm.sched.isPaused ? { running: false, status: 'paused' } : { running: true, status: 'running' };
+  }
+
+  async stop(): Promise<void> {
+    await this.control.setPausedEverywhere(true);
+    this.qmp?.emitEvent('STOP');
+  }
+
+  async cont(): Promise<void> {
+    await this.control.setPausedEverywhere(false);
+    this.qmp?.emitEvent('RESUME');
+  }
+
+  async systemReset(): Promise<void> {
+    throw new UnsupportedCommandError(
+      'system_reset is not supported: a distributed reset must rebuild guest RAM on every node; use system_powerdown and start the VM again',
+    );
+  }
+
+  async systemPowerdown(): Promise<void> {
+    this.qmp?.emitEvent('POWERDOWN');
+    this.qmp?.emitEvent('SHUTDOWN', { guest: false, reason: 'host-qmp-system-powerdown' });
+    this.stopAll({ kind: 'poweroff', code: 0 });
+  }
+
+  async quit(): Promise<void> {
+    this.qmp?.emitEvent('SHUTDOWN', { guest: false, reason: 'host-qmp-quit' });
+    this.stopAll({ kind: 'quit' });
+  }
+
+  async cpus(): Promise<CpuInfoFast[]> {
+    const all = (await this.control.queryAll('cpus')) as CpuInfoFast[][];
+    return all.flat().sort((a, b) => a['cpu-index'] - b['cpu-index']);
+  }
+
+  async nodes(): Promise<HydraNodeInfo[]> {
+    return this.topo.description.nodes.map((n) => ({
+      id: n.id,
+      address: n.address,
+      harts: { first: n.harts.first, count: n.harts.count },
+      memory: { base: n.memory.base, size: n.memory.size },
+      self: n.id === this.nodeId,
+      alive: !this.lost.has(n.id),
+    }));
+  }
+
+  dsm(): Promise<unknown> {
+    return this.control.queryAll('dsm');
+  }
+
+  forwarding(): Promise<unknown> {
+    return this.control.queryAll('forwarding');
+  }
+}
