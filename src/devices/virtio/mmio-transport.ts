@@ -81,6 +81,8 @@ export class VirtioMmioTransport implements MmioDevice, VirtioDeviceHost {
 
   private status = 0;
   private statusBeforeReset = 0;
+  /** Status reads return statusBeforeReset until the killed workers unwind or the driver writes Status again. */
+  private reportStale = false;
   private deviceFeaturesSel = 0;
   private driverFeaturesSel = 0;
   private driverFeatures = 0n;
@@ -182,10 +184,10 @@ export class VirtioMmioTransport implements MmioDevice, VirtioDeviceHost {
     this.writeReg(offset, Number(value & 0xffff_ffffn));
   }
 
+  /** System reset: as Status = 0, but Status reads 0 at once (nobody polls it across a reboot). */
   reset(): void {
     this.deviceReset();
-    this.statusBeforeReset = 0;
-    this.draining.clear();
+    this.reportStale = false;
   }
 
   // ---- registers ----------------------------------------------------------
@@ -213,7 +215,7 @@ export class VirtioMmioTransport implements MmioDevice, VirtioDeviceHost {
       case REG.interruptStatus:
         return this.interruptStatus;
       case REG.status:
-        return this.draining.size > 0 ? this.statusBeforeReset : this.status;
+        return this.reportStale && this.draining.size > 0 ? this.statusBeforeReset : this.status;
       case REG.shmLenLow:
       case REG.shmLenHigh:
       case REG.shmBaseLow:
@@ -410,8 +412,10 @@ export class VirtioMmioTransport implements MmioDevice, VirtioDeviceHost {
   private writeStatus(v: number): void {
     if (v === 0) {
       this.deviceReset();
+      this.reportStale = this.draining.size > 0;
       return;
     }
+    this.reportStale = false; // a driver that did not wait for 0 gets the true state from here on
     const rising = v & ~this.status;
     if ((this.status & ~v & ~STATUS.needsReset) !== 0) {
       this.misuse('status-bits-cleared', `Status ${hex(v)} clears bits of ${hex(this.status)}; only a write of 0 may`);

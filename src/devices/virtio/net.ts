@@ -106,7 +106,8 @@ export class VirtioNet implements VirtioDeviceModel {
         if (await vq.armNotify()) continue;
         return;
       }
-      const frame = this.backlog.shift()!;
+      const frame = this.backlog.shift();
+      if (frame === undefined) return; // reset emptied the backlog while the ring was read
       if (chain.writableLen < NET_HDR_SIZE + frame.length) {
         this.host?.misuse('net-rx-buffer-too-small', `receive buffer of ${chain.writableLen} bytes for a ${frame.length}-byte frame; frame dropped`);
         this.stats.rxDropped++;
