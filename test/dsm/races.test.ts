@@ -130,3 +130,16 @@ test('failure: a lost manager or owner rejects the fault with DsmError naming pa
   assert.equal(cl2.engines[0]!.managerInfo(0)!.lost, true);
   assert.ok(cl2.engines[1]!.stats().failures >= 1);
 });
+
+test('failure: faultTimeoutMs rejects a fault whose manager never answers', async () => {
+  const { SeededNetwork } = await import('../../src/dsm/testing/seeded-network.js');
+  const { DsmEngine } = await import('../../src/dsm/engine.js');
+  const { MemoryPageStore } = await import('../../src/dsm/page-store.js');
+  const net = new SeededNetwork(2, 5);
+  // Node 1 has no engine: its DSM channel has no handler and drops everything.
+  const logs: string[] = [];
+  const e0 = new DsmEngine({ router: net.router(0), store: new MemoryPageStore(4), pageCount: 4, homeOf: (p) => (p < 2 ? 0 : 1), faultTimeoutMs: 50, log: (l) => logs.push(l) });
+  await assert.rejects(e0.readFault(3), (e: unknown) => e instanceof DsmError && e.page === 3 && e.peer === 1 && /no grant after 50 ms/.test(e.message));
+  assert.equal(e0.stats().failures, 1);
+  assert.ok(logs.some((l) => l.includes('no grant')));
+});
