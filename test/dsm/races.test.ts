@@ -139,7 +139,9 @@ test('failure: faultTimeoutMs rejects a fault whose manager never answers', asyn
   // Node 1 has no engine: its DSM channel has no handler and drops everything.
   const logs: string[] = [];
   const e0 = new DsmEngine({ router: net.router(0), store: new MemoryPageStore(4), pageCount: 4, homeOf: (p) => (p < 2 ? 0 : 1), faultTimeoutMs: 50, log: (l) => logs.push(l) });
+  const keepAlive = setTimeout(() => {}, 5000); // the engine's timer is unref'd
   await assert.rejects(e0.readFault(3), (e: unknown) => e instanceof DsmError && e.page === 3 && e.peer === 1 && /no grant after 50 ms/.test(e.message));
+  clearTimeout(keepAlive);
   assert.equal(e0.stats().failures, 1);
   assert.ok(logs.some((l) => l.includes('no grant')));
 });
