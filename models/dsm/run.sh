@@ -2,8 +2,9 @@
 # Model-checks models/dsm/dsm.pml with SPIN: an exhaustive safety search of
 # the protocol (3 nodes, 2 pages), then bug variants that must fail.
 # usage: models/dsm/run.sh [full|quick]
-#   full  (default) TOTALOPS=4 MAXW=1: ~4.2 M states, ~1 min, ~2 GB
-#   quick           TOTALOPS=3 MAXW=1: ~1 M states, ~15 s
+#   full  (default) TOTALOPS=4 MAXW=1: 4.2 M states, ~1 min, ~2 GB; then
+#                   TOTALOPS=3 MAXW=2 MAXEVICT=2: 1.6 M states, ~30 s
+#   quick           TOTALOPS=3 MAXW=1: 0.33 M states, a few seconds
 # Exits non-zero if the protocol model has any error or a bug goes unnoticed.
 set -eu
 mode=${1:-full}
@@ -47,6 +48,9 @@ check() {
 }
 
 check protocol pass $bounds
+if [ "$mode" = full ]; then
+  check protocol-more-writes pass -DTOTALOPS=3 -DMAXW=2 -DMAXEVICT=2
+fi
 check bug-skip-inv fail -DTOTALOPS=3 -DMAXW=1 -DBUG_SKIP_INV
 check bug-trust-upgrade fail -DTOTALOPS=3 -DMAXW=1 -DBUG_TRUST_UPGRADE
 echo "dsm model: all checks passed (mode $mode)"
