@@ -88,7 +88,7 @@ function answerArp(f: Uint8Array): Uint8Array | null {
   return null;
 }
 
-test('Linux drives virtio-blk, -rng, -console and -net', { skip: image === null ? 'default image not built' : false, timeout: BOOT_TIMEOUT + 120_000 }, async () => {
+test('Linux drives virtio-blk, -rng, -console and -net', { skip: image === null ? 'default image not built' : false, timeout: BOOT_TIMEOUT + 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hydravm-guest-virtio-'));
   const disk = join(dir, 'disk.img');
   const pattern = new Uint8Array(8 << 20);
@@ -150,6 +150,16 @@ test('Linux drives virtio-blk, -rng, -console and -net', { skip: image === null 
     assert.equal(await con.run('dd if=/dev/vda bs=512 count=1 2>/dev/null | head -c 22'), 'HOST-WROTE-THIS-SECTOR');
     await con.run('echo GUEST-WROTE-THIS > /tmp/g; dd if=/tmp/g of=/dev/vda bs=512 seek=100 conv=sync 2>/dev/null; sync');
     assert.equal(readFileSync(disk).subarray(100 * 512, 100 * 512 + 16).toString(), 'GUEST-WROTE-THIS');
+    // throughput as the guest sees it (reported, not asserted: it depends on the host's load)
+    let t0 = Date.now();
+    const rd = await con.run('dd if=/dev/vda of=/dev/null bs=1M count=6 skip=2 2>&1 | tail -1', 120_000);
+    const rdMs = Date.now() - t0;
+    t0 = Date.now();
+    const wr = await con.run('dd if=/dev/zero of=/dev/vda bs=1M count=4 seek=4 conv=fsync 2>&1 | tail -1', 120_000);
+    const wrMs = Date.now() - t0;
+    t.diagnostic(`guest dd read 6 MiB: ${rdMs} ms (${(6000 / rdMs).toFixed(1)} MiB/s); write 4 MiB + fsync: ${wrMs} ms (${(4000 / wrMs).toFixed(1)} MiB/s)`);
+    assert.match(rd, /6\+0 records out/);
+    assert.match(wr, /4\+0 records out/);
     // entropy
     assert.match(await con.run('cat /sys/class/misc/hw_random/rng_available'), /virtio_rng/);
     const rnd = await con.run('dd if=/dev/hwrng bs=32 count=1 2>/dev/null | od -An -tx1 | tr -d " \\n"');
