@@ -245,3 +245,28 @@ test('notifies that arrive while the worker runs are not lost, and no entry is t
   assert.equal(used.length, 40);
   assert.deepEqual(used.map((u) => u.id), heads);
 });
+
+test('random register traffic never throws, and a reset brings the device back', async () => {
+  const { t, mem, alloc, log } = setup();
+  let s = 12345;
+  const rnd = (n: number) => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s % n;
+  };
+  const sizes = [1, 2, 4] as const;
+  for (let i = 0; i < 20_000; i++) {
+    const size = sizes[rnd(3)]!;
+    const off = rnd(0x140) & ~(size - 1);
+    if (rnd(2)) t.write(off, size, BigInt(rnd(4) === 0 ? rnd(0x100) : rnd(0x1_0000_0000)));
+    else t.read(off, size);
+    if (i % 1000 === 0) await t.idle();
+  }
+  await t.idle();
+  assert.ok(log.total() > 0);
+  const [q] = initDevice(t, mem, alloc);
+  assert.equal(reg(t, REG.status) & STATUS.needsReset, 0);
+  const sub = q!.add({ in: [8] });
+  notify(t, 0);
+  await t.idle();
+  assert.deepEqual(q!.takeUsed(), [{ id: sub.head, len: 8 }]);
+});
