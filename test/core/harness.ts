@@ -50,6 +50,8 @@ export interface RunOptions {
   maxInstructions?: number;
   ramSize?: number;
   budget?: number;
+  /** stop with outcome 'pass' as soon as the UART output satisfies this */
+  stopWhen?: (uart: string) => boolean;
 }
 
 export interface MachineImage {
@@ -120,8 +122,10 @@ export function runMachine(image: MachineImage, opts: RunOptions = {}): RunResul
           break;
         }
         if (write) {
-          if (a === 0x1000_0000) uart += String.fromCharCode(Number(data & 0xffn));
-          else if (a === 0x200_0000) {
+          if (a === 0x1000_0000) {
+            uart += String.fromCharCode(Number(data & 0xffn));
+            if (opts.stopWhen?.(uart)) return { outcome: 'pass', code: 0, uart, instret: core.instret(0), exits };
+          } else if (a === 0x200_0000) {
             msip = data & 1n;
             if (msip) core.setMip(0, 8);
             else core.clearMip(0, 8);
