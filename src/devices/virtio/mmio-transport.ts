@@ -39,7 +39,7 @@ import {
 } from './constants.js';
 import type { VirtioDeviceHost, VirtioDeviceModel } from './device-model.js';
 import { QueueAbortedError, VirtqueueError } from './errors.js';
-import { SplitVirtqueue, splitRingSizes } from './virtqueue.js';
+import { SplitVirtqueue, queueLayoutProblem } from './virtqueue.js';
 
 /** Feature bits every device offers on top of its own. */
 export const TRANSPORT_FEATURES = F_VERSION_1 | F_INDIRECT_DESC | F_EVENT_IDX;
@@ -357,7 +357,7 @@ export class VirtioMmioTransport implements MmioDevice, VirtioDeviceHost {
       return;
     }
     if (q.ready) return;
-    const problem = this.queueProblem(q);
+    const problem = queueLayoutProblem({ size: q.num, descAddr: q.desc, driverAddr: q.driver, deviceAddr: q.device }, q.max, this.memory);
     if (problem !== null) {
       this.misuse(problem[0], `queue ${index}: ${problem[1]}`);
       this.setNeedsReset();
@@ -374,25 +374,6 @@ export class VirtioMmioTransport implements MmioDevice, VirtioDeviceHost {
       },
     );
     this.runtimes[index] = new QueueRuntime(vq);
-  }
-
-  /** Why a queue cannot be enabled as programmed: [category, message], or null. */
-  private queueProblem(q: QueueRegs): [string, string] | null {
-    if (q.num === 0 || q.num > q.max || (q.num & (q.num - 1)) !== 0) {
-      return ['bad-queue-size', `QueueNum ${q.num} is not a power of two in 1..${q.max}`];
-    }
-    const sizes = splitRingSizes(q.num);
-    const areas: [string, number, number, number][] = [
-      ['descriptor table', q.desc, sizes.desc, 16],
-      ['driver area (avail ring)', q.driver, sizes.avail, 2],
-      ['device area (used ring)', q.device, sizes.used, 4],
-    ];
-    const ramEnd = this.memory.ramBase + this.memory.ramSize;
-    for (const [what, addr, len, align] of areas) {
-      if (addr % align !== 0) return ['ring-misaligned', `${what} at ${hex(addr)} is not ${align}-byte aligned`];
-      if (addr < this.memory.ramBase || addr + len > ramEnd) return ['ring-outside-ram', `${what} ${hex(addr)}+${len} is outside guest RAM`];
-    }
-    return null;
   }
 
   private notify(v: number): void {

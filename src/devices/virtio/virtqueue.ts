@@ -67,6 +67,32 @@ export function splitRingSizes(size: number, eventIdx = true): { desc: number; a
   return { desc: DESC_SIZE * size, avail: 4 + 2 * size + ev, used: 4 + 8 * size + ev };
 }
 
+/**
+ * Why a split queue cannot be enabled as programmed, as [DeviceLog category,
+ * message], or null: the size must be a power of two in 1..max, and the three
+ * areas aligned (16, 2, 4 bytes) and inside guest RAM.
+ */
+export function queueLayoutProblem(
+  l: SplitQueueLayout,
+  max: number,
+  ram: { readonly ramBase: number; readonly ramSize: number },
+): [string, string] | null {
+  if (l.size === 0 || l.size > max || (l.size & (l.size - 1)) !== 0) {
+    return ['bad-queue-size', `QueueNum ${l.size} is not a power of two in 1..${max}`];
+  }
+  const sizes = splitRingSizes(l.size);
+  const areas: [string, number, number, number][] = [
+    ['descriptor table', l.descAddr, sizes.desc, 16],
+    ['driver area (avail ring)', l.driverAddr, sizes.avail, 2],
+    ['device area (used ring)', l.deviceAddr, sizes.used, 4],
+  ];
+  for (const [what, addr, len, align] of areas) {
+    if (addr % align !== 0) return ['ring-misaligned', `${what} at 0x${addr.toString(16)} is not ${align}-byte aligned`];
+    if (addr < ram.ramBase || addr + len > ram.ramBase + ram.ramSize) return ['ring-outside-ram', `${what} 0x${addr.toString(16)}+${len} is outside guest RAM`];
+  }
+  return null;
+}
+
 /** vring_need_event from the spec (2.7.7.2): did new_idx just step past event? */
 export function needEvent(event: number, newIdx: number, oldIdx: number): boolean {
   return ((newIdx - event - 1) & 0xffff) < ((newIdx - oldIdx) & 0xffff);
