@@ -6,17 +6,20 @@ import { runClusterNode } from '../node/cluster-node.js';
 import { parseSize } from './size.js';
 import { UsageError } from './errors.js';
 import { resolveBootFiles } from './run.js';
+import { extractVirtioArgs, parseVirtioOptions } from '../devices/virtio/options.js';
 
 const USAGE = `usage: hydravm node --id I --cluster FILE --secret-file KEY [--kernel PATH] [--initrd PATH]
                     [--append STRING] [--firmware PATH|none] [--node-memory SIZE] [--qmp ADDR] [--trace]
+                    [--drive ...] [--netdev ...] [--device ...]   (as for hydravm run; node=K places a device)
   Runs node I of the cluster FILE describes (the same FILE and KEY on every host).
   Node 0 loads the kernel and shows the serial console; without --kernel it boots the default guest.`;
 
 export async function nodeCommand(argv: string[]): Promise<number> {
+  const { items: virtioArgs, rest } = extractVirtioArgs(argv);
   let v;
   try {
     v = parseArgs({
-      args: argv,
+      args: rest,
       strict: true,
       options: {
         id: { type: 'string' },
@@ -44,6 +47,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   if (!v['secret-file']) throw new UsageError(`--secret-file KEY is required (a file of mode 0600 holding the cluster secret)\n${USAGE}`);
   installParentWatch();
   const cluster = loadClusterFile(v.cluster);
+  const virtio = parseVirtioOptions(virtioArgs, { nodes: cluster.nodes.length });
   const secret = readSecretFile(v['secret-file']);
   const id = Number(v.id);
   const firmware = v.firmware ?? 'builtin';
@@ -60,5 +64,6 @@ export async function nodeCommand(argv: string[]): Promise<number> {
     nodeMemory: v['node-memory'] === undefined ? undefined : parseSize('--node-memory', v['node-memory']),
     trace: v.trace ?? false,
     qmp: v.qmp,
+    virtio,
   });
 }

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { parseSize } from './size.js';
 import { UsageError } from './errors.js';
+import { extractVirtioArgs, parseVirtioOptions, type VirtioDeviceSpec, type VirtioOptionInput } from '../devices/virtio/options.js';
 
 /** What `hydravm run` and `hydravm node` were asked to boot. */
 export interface VmOptions {
@@ -17,6 +18,9 @@ export interface VmOptions {
   transport: 'unix' | 'tcp';
   nodeMemory: number | undefined;
   qmp: string | undefined;
+  /** virtio devices in slot order, and the raw options (passed on to cluster nodes). */
+  virtio: VirtioDeviceSpec[];
+  virtioArgs: VirtioOptionInput[];
 }
 
 export const RUN_OPTIONS = {
@@ -48,6 +52,9 @@ export const RUN_USAGE = `usage: hydravm run [options]
   --transport unix|tcp how local nodes talk (default unix)
   --node-memory SIZE   cap on guest frames one node holds
   --qmp PATH           QMP control socket (node i listens on PATH.i when --nodes > 1)
+  --drive file=PATH,format=raw[,readonly=on][,serial=S][,node=K]   virtio-blk disk
+  --netdev socket,id=ID,listen=HOST:PORT|connect=HOST:PORT[,mac=M][,node=K]   virtio-net
+  --device virtio-rng[,node=K] | virtio-console[,node=K]
   --trace              print every executed instruction
 Without --kernel, the default Debian guest is built (or taken from the cache) and booted.
 Ctrl-A x quits; Ctrl-A h shows the console keys.`;
@@ -65,9 +72,10 @@ function existingFile(name: string, v: string | undefined): string | undefined {
 }
 
 export function parseVmOptions(argv: string[]): VmOptions | 'help' {
+  const { items: virtioArgs, rest } = extractVirtioArgs(argv);
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: RUN_OPTIONS, allowPositionals: false, strict: true });
+    parsed = parseArgs({ args: rest, options: RUN_OPTIONS, allowPositionals: false, strict: true });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n${RUN_USAGE}`);
   }
@@ -98,5 +106,7 @@ export function parseVmOptions(argv: string[]): VmOptions | 'help' {
     transport,
     nodeMemory: v['node-memory'] === undefined ? undefined : parseSize('--node-memory', v['node-memory']),
     qmp: v.qmp,
+    virtio: parseVirtioOptions(virtioArgs, { nodes }),
+    virtioArgs,
   };
 }

@@ -4,6 +4,7 @@ import { streamProgress } from '../image/progress.js';
 import { NodeVm } from '../node/node-vm.js';
 import { exitCodeOf } from '../node/vm-exit.js';
 import { UsageError } from './errors.js';
+import { attachVirtio, closeVirtio, virtioSlots } from '../node/virtio-setup.js';
 import { HartPlacement } from '../node/local-harts.js';
 import { LocalGuestMemory } from '../node/local-memory.js';
 import { TerminalConsole } from '../node/console-io.js';
@@ -29,6 +30,7 @@ export async function runSingleNode(o: VmOptions): Promise<number> {
     nodes: 1,
     ramBase: RAM_BASE,
     ramSize: o.memory,
+    virtio: virtioSlots(o.virtio),
   };
   let vm: NodeVm | undefined;
   const term = new TerminalConsole(
@@ -43,6 +45,7 @@ export async function runSingleNode(o: VmOptions): Promise<number> {
     consoleOut: (b) => term.write(b),
     trace: o.trace,
   });
+  const devices = await attachVirtio(vm, o.virtio, 0, vm.plic, (b) => term.write(b));
   const { entry, fdtAddr } = await bootVm(vm, req);
   startBootHarts(vm, req, entry, fdtAddr);
   term.attach();
@@ -57,6 +60,7 @@ export async function runSingleNode(o: VmOptions): Promise<number> {
     }
     return exitCodeOf(exit);
   } finally {
+    await closeVirtio(devices);
     term.detach();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

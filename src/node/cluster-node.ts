@@ -17,6 +17,8 @@ import { TerminalConsole } from './console-io.js';
 import { ControlMessages } from './control-messages.js';
 import { ClusterVmControl, localCpus } from './cluster-control.js';
 import { QmpServer } from '../control/qmp-server.js';
+import type { VirtioDeviceSpec } from '../devices/virtio/options.js';
+import { attachVirtio, closeVirtio, virtioOwner, virtioSlots } from './virtio-setup.js';
 
 export interface ClusterNodeOptions {
   id: number;
@@ -26,6 +28,8 @@ export interface ClusterNodeOptions {
   nodeMemory?: number | undefined;
   /** QMP listen address (unix path or host:port) for this node. */
   qmp?: string | undefined;
+  /** Every virtio device of the VM; this node builds those placed on it. */
+  virtio?: VirtioDeviceSpec[];
   trace?: boolean;
   log?: (line: string) => void;
 }
@@ -37,12 +41,13 @@ function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } 
 }
 
 /** Which node performs an access to a device window; undefined = nobody (the local bus logs it). */
-function mmioOwnerFor(topo: Topology): (addr: number) => number | undefined {
+function mmioOwnerFor(topo: Topology, virtio: readonly VirtioDeviceSpec[]): (addr: number) => number | undefined {
   const inRange = (a: number, r: { base: number; size: number }): boolean => a >= r.base && a < r.base + r.size;
+  const virtioNode = virtioOwner(virtio);
   return (addr) => {
     if (inRange(addr, MEMMAP.plic)) return 0;
     if (inRange(addr, MEMMAP.uart0)) return topo.nodeOfDevice('uart0');
-    return undefined;
+    return virtioNode(addr);
   };
 }
 
@@ -76,7 +81,8 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
 
   const range = topo.hartRange(o.id);
   const placement = new HartPlacement(desc.smp, range.first, range.count, Array.from({ length: desc.smp }, (_, h) => topo.nodeOfHart(h)));
-  const forwarding = new ClusterForwarding(router, topo, mmioOwnerFor(topo));
+  const virtio = o.virtio ?? [];
+  const forwarding = new ClusterForwarding(router, topo, mmioOwnerFor(topo, virtio));
   const clock = new GuestClock();
   const time = new TimeSync(router, clock);
   const ramBase = desc.memory.base;
@@ -113,7 +119,10 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     sliceMs: Number(process.env.HYDRAVM_SLICE_MS ?? 0.5),
   });
   forwarding.attach(vm);
-  const req: BootRequest = { ...o.boot, harts: desc.smp, nodes: desc.nodes.length, ramBase, ramSize: desc.memory.size };
+  const req: BootRequest = { ...o.boot, harts: desc.smp, nodes: desc.nodes.length, ramBase, ramSize: desc.memory.size, virtio: virtioSlots(virtio) };
+  const devices = await attachVirtio(vm, virtio, o.id, o.id === 0 ? vm.plic : forwarding.remoteIrqSink(), (b) =>
+    term ? term.write(b) : control?.forwardConsole(consoleNode, b),
+  );
   let qmp: QmpServer | undefined;
   control = new ControlMessages(router, vm, {
     onBoot: (entry, fdtAddr) => bootInfo.resolve({ entry, fdtAddr }),
@@ -167,6 +176,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   }
   term?.detach();
   time.stop();
+  await closeVirtio(devices);
   // let the stop broadcast leave before the links close
   await new Promise((r) => setTimeout(r, 50));
   await router.close().catch(() => undefined);

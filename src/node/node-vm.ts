@@ -204,6 +204,12 @@ export class NodeVm {
         });
       }
     }
+    if (!this.bus.find(addr)) {
+      // nothing decodes this address: an access fault, as on QEMU's virt board
+      this.log.report('bus', 'unmapped', `${write ? 'write' : 'read'} of ${size} bytes at 0x${addr.toString(16)} (hart ${this.opts.placement.first + h}): access fault`);
+      this.core.mmioAccessFault(h);
+      return;
+    }
     if (write) this.bus.write(addr, size, this.core.exitData(h));
     else this.core.completeMmioLoad(h, this.bus.read(addr, size));
   }
