@@ -24,12 +24,12 @@
  */
 import { ACCESS_WRITE } from '../core/abi.js';
 import { Channel, type ClusterRouter, type Router } from '../router/types.js';
-import { FrameBudget, type Victim } from './capacity.js';
+import { FrameBudget } from './capacity.js';
+import { FrameManager } from './frames.js';
 import {
   decode,
   encode,
   FLAG_HAS_COPY,
-  FLAG_WAS_MODIFIED,
   makeMessage,
   MAX_NODES,
   MsgType,
@@ -37,9 +37,15 @@ import {
   type DsmMessage,
 } from './codec.js';
 import { ManagerDirectory } from './directory.js';
+import type { EngineHost } from './engine-host.js';
+import { ManagerRole } from './manager-role.js';
+import { OwnerRole } from './owner-role.js';
+import { RequesterRole } from './requester-role.js';
 import { DsmConfigError, DsmError, DsmProtocolError } from './errors.js';
-import { newLocalOp, type LocalOp, type PageMeta } from './page-meta.js';
-import { DSM_PAGE_SIZE, PageState, type PageStore } from './page-store.js';
+import { newLocalOp, type LocalOp, type PageInfo, type PageMeta } from './page-meta.js';
+
+export type { PageInfo } from './page-meta.js';
+import { PageState, type PageStore } from './page-store.js';
 import { DsmStats, type DsmStatsSnapshot, type FaultKind } from './stats.js';
 
 export type PinMode = 'read' | 'write';
@@ -60,19 +66,6 @@ export interface DsmEngineOptions {
   log?: (line: string) => void;
 }
 
-export interface PageInfo {
-  owner: boolean;
-  rights: PageState;
-  hasFrame: boolean;
-  copyset: number[];
-  version: number;
-  pins: number;
-  writePins: number;
-  pending: string | null;
-  evicting: boolean;
-}
-
-const ZERO_PAGE = new Uint8Array(DSM_PAGE_SIZE);
 
 function hasRights(rights: PageState, need: PinMode): boolean {
   return need === 'read' ? rights !== PageState.INVALID : rights === PageState.MODIFIED;
@@ -92,11 +85,12 @@ export class DsmEngine {
   private readonly nowUs: () => number;
   private readonly log: (line: string) => void;
   private readonly faultTimeoutMs: number | null;
-  private readonly evictWaiters = new Map<number, () => void>();
-  private readonly evictionsInFlight = new Set<Promise<void>>();
   private nextTxn = 1;
-  private trimScheduled = false;
   private closed = false;
+  private readonly manager: ManagerRole;
+  private readonly owner: OwnerRole;
+  private readonly requester: RequesterRole;
+  private readonly frames: FrameManager;
 
   constructor(opts: DsmEngineOptions) {
     this.router = opts.router;
@@ -121,6 +115,41 @@ export class DsmEngine {
     this.nowUs = opts.nowUs ?? (() => performance.now() * 1000);
     this.log = opts.log ?? ((line) => console.error(line));
     this.faultTimeoutMs = opts.faultTimeoutMs ?? null;
+    this.frames = new FrameManager(this.budget, {
+      nodeId: this.nodeId,
+      store: this.store,
+      counters: this.counters,
+      homeOf: this.homeOf,
+      meta: (p) => this.meta(p),
+      post: (to, m) => this.post(to, m),
+      nextTxn: () => this.nextTxn++,
+      closed: () => this.closed,
+    });
+    const host: EngineHost = {
+      nodeId: this.nodeId,
+      store: this.store,
+      directory: this.directory,
+      counters: this.counters,
+      budget: this.budget,
+      homeOf: this.homeOf,
+      meta: (p) => this.meta(p),
+      post: (to, m) => this.post(to, m),
+      log: (line) => this.log(line),
+      allocFrame: (p) => this.frames.allocFrame(p),
+      dropLocal: (p) => this.frames.dropLocal(p),
+      defer: (p, from, m) => this.defer(p, from, m),
+      startInvalidation: (p, op, targets) => this.startInvalidation(p, op, targets),
+      finishWrite: (p, op) => this.finishWrite(p, op),
+      completeOp: (p, op) => this.completeOp(p, op),
+      failOp: (p, op, err) => this.failOp(p, op, err),
+      confirmSoon: (p, txn) => this.confirmSoon(p, txn),
+      evict: (v) => this.frames.evict(v),
+      evictDone: (p) => this.frames.evictDone(p),
+      trimSoon: () => this.frames.trimSoon(),
+    };
+    this.manager = new ManagerRole(host);
+    this.owner = new OwnerRole(host);
+    this.requester = new RequesterRole(host);
     this.router.on(Channel.DSM, (from, buf) => this.receive(from, buf));
     // A ClusterRouter reports lost peers; a plain Router leaves it to the caller (peerLost()).
     const cluster = this.router as Partial<ClusterRouter>;
@@ -184,7 +213,7 @@ export class DsmEngine {
       } else if (op?.waitingOn.has(node)) {
         this.failOp(page, op, new DsmError(page, node, `node ${node} was lost while page ${page} was in flight`, { cause }));
       }
-      if (meta.evicting && this.homeOf(page) === node) this.evictDone(page);
+      if (meta.evicting && this.homeOf(page) === node) this.frames.evictDone(page);
     }
     for (const page of [...this.directory.pagesInvolving(node)]) {
       this.directory.dropQueued(page, node);
@@ -194,7 +223,7 @@ export class DsmEngine {
       if (cur && (cur.requester === node || ownerLost)) {
         if (cur.requester !== node) this.post(cur.requester, makeMessage(MsgType.FAIL, page, cur.txn, { node }));
         this.directory.abort(page);
-        this.pump(page);
+        this.manager.pump(page);
       }
     }
   }
@@ -292,11 +321,11 @@ export class DsmEngine {
 
   /** First touch of an owned zero page: give it a frame, no messages. */
   private async materialize(page: number): Promise<void> {
-    await this.reserveFrame();
+    await this.frames.reserveFrame();
     const meta = this.meta(page);
     this.budget.reserved--;
     if (meta.owner && meta.rights !== PageState.INVALID && !this.store.hasFrame(page)) {
-      this.allocFrame(page);
+      this.frames.allocFrame(page);
       this.store.setState(page, meta.rights);
     }
   }
@@ -313,7 +342,7 @@ export class DsmEngine {
     void (async () => {
       try {
         if (!this.store.hasFrame(page)) {
-          await this.reserveFrame();
+          await this.frames.reserveFrame();
           op.reserved = true;
         }
         if (this.faultTimeoutMs !== null) {
@@ -370,7 +399,7 @@ export class DsmEngine {
     }
     op.resolve();
     if (meta.deferred.length > 0) this.runDeferredSoon(page);
-    this.trimSoon();
+    this.frames.trimSoon();
   }
 
   private failOp(page: number, op: LocalOp, err: Error): void {
@@ -379,85 +408,6 @@ export class DsmEngine {
     this.counters.failures++;
     this.log(`dsm node ${this.nodeId}: ${err.message}`);
     op.reject(err);
-  }
-
-  // ---------------------------------------------------------------- capacity
-
-  private allocFrame(page: number): void {
-    this.store.allocFrame(page);
-    this.budget.allocated(page);
-    if (this.budget.overCap()) this.counters.evictions.overCap++;
-    this.counters.peakFrames = Math.max(this.counters.peakFrames, this.store.framesHeld());
-  }
-
-  /** Drops this node's copy of a page (the frame goes back to the pool). */
-  private dropLocal(page: number): void {
-    const meta = this.meta(page);
-    if (this.store.hasFrame(page)) {
-      this.store.flushPage(page);
-      this.store.freeFrame(page);
-      this.budget.freed(page);
-    }
-    meta.rights = PageState.INVALID;
-    meta.owner = false;
-    meta.copyset.clear();
-  }
-
-  private async reserveFrame(): Promise<void> {
-    for (;;) {
-      if (this.budget.hasRoom()) {
-        this.budget.reserved++;
-        return;
-      }
-      const victim = this.budget.pickVictim((p) => this.meta(p), this.homeOf, this.nodeId);
-      if (victim) {
-        await this.evict(victim);
-        continue;
-      }
-      if (this.evictionsInFlight.size > 0) {
-        await Promise.race(this.evictionsInFlight);
-        continue;
-      }
-      this.budget.reserved++;
-      return;
-    }
-  }
-
-  private evict(v: Victim): Promise<void> {
-    if (v.how === 'drop') {
-      this.dropLocal(v.page);
-      this.counters.evictions.droppedShared++;
-      return Promise.resolve();
-    }
-    const meta = this.meta(v.page);
-    meta.evicting = true;
-    const p = new Promise<void>((resolve) => this.evictWaiters.set(v.page, resolve));
-    this.evictionsInFlight.add(p);
-    void p.then(() => this.evictionsInFlight.delete(p));
-    this.post(this.homeOf(v.page), makeMessage(MsgType.EVICT_REQ, v.page, this.nextTxn++));
-    return p;
-  }
-
-  private evictDone(page: number): void {
-    this.meta(page).evicting = false;
-    const w = this.evictWaiters.get(page);
-    this.evictWaiters.delete(page);
-    w?.();
-  }
-
-  private trimSoon(): void {
-    if (this.trimScheduled || !this.budget.overCap()) return;
-    this.trimScheduled = true;
-    setImmediate(() => {
-      void (async () => {
-        while (!this.closed && this.budget.overCap()) {
-          const v = this.budget.pickVictim((p) => this.meta(p), this.homeOf, this.nodeId);
-          if (!v) break;
-          await this.evict(v);
-        }
-        this.trimScheduled = false;
-      })();
-    });
   }
 
   // ---------------------------------------------------------------- messaging
@@ -501,29 +451,29 @@ export class DsmEngine {
         case MsgType.READ_REQ:
         case MsgType.WRITE_REQ:
         case MsgType.EVICT_REQ:
-          return this.onManagerRequest(from, m);
+          return this.manager.onRequest(from, m);
         case MsgType.CONFIRM:
-          return this.onConfirm(from, m);
+          return this.manager.onConfirm(from, m);
         case MsgType.EVICT_DATA:
-          return this.onEvictData(from, m);
+          return this.manager.onEvictData(from, m);
         case MsgType.FWD_READ:
-          return this.onForwardRead(from, m);
+          return this.owner.onForwardRead(from, m);
         case MsgType.FWD_WRITE:
-          return this.onForwardWrite(from, m);
+          return this.owner.onForwardWrite(from, m);
         case MsgType.FWD_EVICT:
-          return this.onForwardEvict(from, m);
+          return this.owner.onForwardEvict(from, m);
         case MsgType.READ_DATA:
-          return this.onReadData(from, m);
+          return this.requester.onReadData(from, m);
         case MsgType.WRITE_DATA:
-          return this.onWriteData(from, m);
+          return this.requester.onWriteData(from, m);
         case MsgType.INV:
-          return this.onInvalidate(from, m);
+          return this.requester.onInvalidate(from, m);
         case MsgType.INV_ACK:
-          return this.onInvalidateAck(from, m);
+          return this.requester.onInvalidateAck(from, m);
         case MsgType.EVICT_NACK:
-          return this.evictDone(m.page);
+          return this.frames.evictDone(m.page);
         case MsgType.FAIL:
-          return this.onFail(from, m);
+          return this.requester.onFail(from, m);
       }
     } catch (e) {
       this.log(`dsm node ${this.nodeId}: ${msgTypeName(m.type)} from node ${from} page ${m.page}: ${(e as Error).message}`);
@@ -547,234 +497,5 @@ export class DsmEngine {
       meta.deferred = [];
       for (const f of list) f();
     });
-  }
-
-  // ------------------------------------------------------------ manager role
-
-  private onManagerRequest(from: number, m: DsmMessage): void {
-    if (this.homeOf(m.page) !== this.nodeId) throw new DsmProtocolError(m.page, from, `${msgTypeName(m.type)} sent to node ${this.nodeId}, which is not the page's home`);
-    const kind = m.type === MsgType.READ_REQ ? 'read' : m.type === MsgType.WRITE_REQ ? 'write' : 'evict';
-    this.directory.enqueue(m.page, { kind, requester: from, txn: m.txn, hasCopy: (m.flags & FLAG_HAS_COPY) !== 0 });
-    this.pump(m.page);
-  }
-
-  /** Starts the page's next queued request unless one is in flight. */
-  private pump(page: number): void {
-    for (;;) {
-      const req = this.directory.startNext(page);
-      if (!req) return;
-      const owner = this.directory.owner(page);
-      if (this.directory.isLost(page)) {
-        if (req.kind === 'evict') this.post(req.requester, makeMessage(MsgType.EVICT_NACK, page, req.txn));
-        else this.post(req.requester, makeMessage(MsgType.FAIL, page, req.txn, { node: owner }));
-        this.directory.abort(page);
-        continue;
-      }
-      if (req.kind === 'evict') {
-        if (owner !== req.requester) {
-          this.post(req.requester, makeMessage(MsgType.EVICT_NACK, page, req.txn));
-          this.directory.abort(page);
-          continue;
-        }
-        this.post(owner, makeMessage(MsgType.FWD_EVICT, page, req.txn));
-        return;
-      }
-      const type = req.kind === 'read' ? MsgType.FWD_READ : MsgType.FWD_WRITE;
-      this.post(owner, makeMessage(type, page, req.txn, { node: req.requester, flags: req.hasCopy ? FLAG_HAS_COPY : 0 }));
-      return;
-    }
-  }
-
-  private onConfirm(from: number, m: DsmMessage): void {
-    const cur = this.directory.current(m.page);
-    if (!cur || cur.kind === 'evict') throw new DsmProtocolError(m.page, from, `CONFIRM txn ${m.txn} with no read/write in progress`);
-    this.directory.complete(m.page, from, m.txn, cur.kind === 'write' ? from : this.directory.owner(m.page));
-    this.pump(m.page);
-  }
-
-  /** A MODIFIED (or owned SHARED) page handed back home; accepted even above the cap. */
-  private onEvictData(from: number, m: DsmMessage): void {
-    const cur = this.directory.current(m.page);
-    if (!cur || cur.kind !== 'evict' || cur.requester !== from || cur.txn !== m.txn || !m.data) {
-      throw new DsmProtocolError(m.page, from, `EVICT_DATA txn ${m.txn} does not match the transaction in progress`);
-    }
-    const meta = this.meta(m.page);
-    if (!this.store.hasFrame(m.page)) {
-      const victim = this.budget.hasRoom() ? null : this.budget.pickVictim((p) => this.meta(p), this.homeOf, this.nodeId, true);
-      if (victim) void this.evict(victim);
-      this.allocFrame(m.page);
-    }
-    this.store.writeFrame(m.page, m.data);
-    meta.owner = true;
-    meta.copyset = new Set(m.copyset.filter((n) => n !== this.nodeId && n !== from));
-    meta.rights = (m.flags & FLAG_WAS_MODIFIED) !== 0 ? PageState.MODIFIED : PageState.SHARED;
-    meta.version = m.version;
-    this.store.setState(m.page, meta.rights);
-    this.counters.evictions.acceptedHome++;
-    this.directory.complete(m.page, from, m.txn, this.nodeId);
-    this.trimSoon();
-    this.pump(m.page);
-  }
-
-  // -------------------------------------------------------------- owner role
-
-  /** The page's bytes for a message that is encoded before the store changes again. */
-  private pageData(page: number): Uint8Array {
-    if (!this.store.hasFrame(page)) return ZERO_PAGE;
-    return this.store.frameView ? this.store.frameView(page) : this.store.readFrame(page);
-  }
-
-  private onForwardRead(from: number, m: DsmMessage): void {
-    const meta = this.meta(m.page);
-    if (!meta.owner) throw new DsmProtocolError(m.page, from, `FWD_READ reached node ${this.nodeId}, which does not own the page`);
-    const requester = m.node;
-    if (requester === this.nodeId) {
-      // The home got the page back (EVICT_DATA) while its own read was queued.
-      const op = meta.op;
-      if (!op || op.kind !== 'read' || op.txn !== m.txn) throw new DsmProtocolError(m.page, from, `FWD_READ to self for unknown txn ${m.txn}`);
-      this.post(this.homeOf(m.page), makeMessage(MsgType.CONFIRM, m.page, op.txn));
-      this.completeOp(m.page, op);
-      return;
-    }
-    if (meta.writePins > 0) return this.defer(m.page, from, m);
-    const data = this.pageData(m.page);
-    if (meta.rights === PageState.MODIFIED) {
-      meta.rights = PageState.SHARED;
-      if (this.store.hasFrame(m.page)) {
-        this.store.setState(m.page, PageState.SHARED);
-        this.store.flushPage(m.page);
-      }
-    }
-    meta.copyset.add(requester);
-    this.post(requester, makeMessage(MsgType.READ_DATA, m.page, m.txn, { version: meta.version, data }));
-  }
-
-  private onForwardWrite(from: number, m: DsmMessage): void {
-    const meta = this.meta(m.page);
-    if (!meta.owner) throw new DsmProtocolError(m.page, from, `FWD_WRITE reached node ${this.nodeId}, which does not own the page`);
-    const requester = m.node;
-    if (requester === this.nodeId) {
-      // The requester owns the page: an owner upgrading from SHARED, or the
-      // home that got the page back while its write was queued. Only the
-      // copies need invalidating. (The upgrade goes through the manager so
-      // that it cannot overtake a read the owner served but the reader has
-      // not yet confirmed.)
-      const op = meta.op;
-      if (!op || (op.kind !== 'write' && op.kind !== 'upgrade') || op.txn !== m.txn) {
-        throw new DsmProtocolError(m.page, from, `FWD_WRITE to self for unknown txn ${m.txn}`);
-      }
-      op.grantVersion = meta.version;
-      const targets = [...meta.copyset].filter((n) => n !== this.nodeId);
-      meta.copyset.clear();
-      this.startInvalidation(m.page, op, targets);
-      return;
-    }
-    if (meta.pins > 0) return this.defer(m.page, from, m);
-    // An upgrade keeps its copy only if it is still in the copyset; a writer
-    // that was served first has invalidated it and emptied the copyset.
-    const keepsCopy = (m.flags & FLAG_HAS_COPY) !== 0 && meta.copyset.has(requester);
-    const copyset = [...meta.copyset].filter((n) => n !== requester);
-    const data = keepsCopy ? null : this.pageData(m.page);
-    this.post(requester, makeMessage(MsgType.WRITE_DATA, m.page, m.txn, { version: meta.version, copyset, data }));
-    this.dropLocal(m.page);
-  }
-
-  private onForwardEvict(from: number, m: DsmMessage): void {
-    const meta = this.meta(m.page);
-    if (!meta.owner) throw new DsmProtocolError(m.page, from, `FWD_EVICT reached node ${this.nodeId}, which does not own the page`);
-    if (meta.pins > 0) return this.defer(m.page, from, m);
-    const flags = meta.rights === PageState.MODIFIED ? FLAG_WAS_MODIFIED : 0;
-    const msg = makeMessage(MsgType.EVICT_DATA, m.page, m.txn, {
-      flags,
-      version: meta.version,
-      copyset: [...meta.copyset],
-      data: this.pageData(m.page),
-    });
-    this.post(this.homeOf(m.page), msg);
-    this.dropLocal(m.page);
-    this.counters.evictions.handedBack++;
-    this.evictDone(m.page);
-  }
-
-  // ---------------------------------------------------------- requester role
-
-  private installData(page: number, op: LocalOp, data: Uint8Array): void {
-    if (!this.store.hasFrame(page)) {
-      this.allocFrame(page);
-      if (op.reserved) {
-        op.reserved = false;
-        this.budget.reserved--;
-      }
-    }
-    this.store.writeFrame(page, data);
-  }
-
-  private onReadData(from: number, m: DsmMessage): void {
-    const meta = this.meta(m.page);
-    const op = meta.op;
-    if (!op || op.kind !== 'read' || op.txn !== m.txn || !m.data) {
-      throw new DsmProtocolError(m.page, from, `READ_DATA txn ${m.txn} matches no read in flight`);
-    }
-    op.remote = true;
-    this.installData(m.page, op, m.data);
-    meta.rights = PageState.SHARED;
-    meta.version = m.version;
-    this.store.setState(m.page, PageState.SHARED);
-    this.completeOp(m.page, op);
-    this.confirmSoon(m.page, op.txn);
-  }
-
-  private onWriteData(from: number, m: DsmMessage): void {
-    const meta = this.meta(m.page);
-    const op = meta.op;
-    if (!op || (op.kind !== 'write' && op.kind !== 'upgrade') || op.txn !== m.txn) {
-      throw new DsmProtocolError(m.page, from, `WRITE_DATA txn ${m.txn} matches no write in flight`);
-    }
-    op.remote = true;
-    if (m.data) {
-      this.installData(m.page, op, m.data);
-    } else if (op.lostCopy || meta.rights !== PageState.SHARED || !this.store.hasFrame(m.page)) {
-      throw new DsmProtocolError(m.page, from, `WRITE_DATA without data but this node's copy is gone`);
-    }
-    meta.owner = true;
-    meta.copyset.clear();
-    op.grantVersion = m.version;
-    this.startInvalidation(m.page, op, m.copyset.filter((n) => n !== this.nodeId));
-  }
-
-  private onInvalidate(from: number, m: DsmMessage): void {
-    const meta = this.meta(m.page);
-    if (meta.pins > 0) return this.defer(m.page, from, m);
-    this.counters.invalidationsReceived++;
-    if (meta.owner) {
-      this.log(`dsm node ${this.nodeId}: INV for page ${m.page} from node ${from} reached its owner; acknowledged without effect`);
-    } else if (meta.rights === PageState.INVALID) {
-      this.counters.invalidationsWithoutCopy++;
-      if (this.store.hasFrame(m.page) && !meta.op) this.dropLocal(m.page);
-    } else if (meta.op?.kind === 'upgrade' && this.store.hasFrame(m.page)) {
-      // Keep the frame: the grant will now carry data and land in it.
-      this.store.flushPage(m.page);
-      this.store.setState(m.page, PageState.INVALID);
-      meta.rights = PageState.INVALID;
-      meta.op.lostCopy = true;
-      this.counters.upgradesLostCopy++;
-    } else {
-      this.dropLocal(m.page);
-    }
-    this.post(from, makeMessage(MsgType.INV_ACK, m.page, m.txn));
-  }
-
-  private onInvalidateAck(from: number, m: DsmMessage): void {
-    const op = this.meta(m.page).op;
-    if (!op || op.txn !== m.txn || !op.acksPending.delete(from)) {
-      throw new DsmProtocolError(m.page, from, `INV_ACK txn ${m.txn} matches no invalidation in flight`);
-    }
-    if (op.acksPending.size === 0) this.finishWrite(m.page, op);
-  }
-
-  private onFail(from: number, m: DsmMessage): void {
-    const op = this.meta(m.page).op;
-    if (!op || op.txn !== m.txn) return;
-    this.failOp(m.page, op, new DsmError(m.page, m.node, `page ${m.page}: its owner, node ${m.node}, was lost (reported by manager node ${from})`));
   }
 }

@@ -76,3 +76,16 @@ export function newLocalOp(kind: LocalOpKind, txn: number): LocalOp {
     failed: false,
   };
 }
+
+/** A read-only view of one page at one node, for tests and the control plane. */
+export interface PageInfo {
+  owner: boolean;
+  rights: PageState;
+  hasFrame: boolean;
+  copyset: number[];
+  version: number;
+  pins: number;
+  writePins: number;
+  pending: string | null;
+  evicting: boolean;
+}

@@ -1,0 +1,40 @@
+/**
+ * What the protocol roles (manager-role.ts, owner-role.ts,
+ * requester-role.ts) may use of their engine: the node's page knowledge,
+ * its frames, and a way to send. DsmEngine builds one and hands it to each
+ * role, so the roles stay free of the engine's public API.
+ */
+import type { FrameBudget, Victim } from './capacity.js';
+import type { DsmMessage } from './codec.js';
+import type { ManagerDirectory } from './directory.js';
+import type { LocalOp, PageMeta } from './page-meta.js';
+import type { PageStore } from './page-store.js';
+import type { DsmStats } from './stats.js';
+
+export interface EngineHost {
+  readonly nodeId: number;
+  readonly store: PageStore;
+  readonly directory: ManagerDirectory;
+  readonly counters: DsmStats;
+  readonly budget: FrameBudget;
+  readonly homeOf: (page: number) => number;
+  meta(page: number): PageMeta;
+  /** Sends m to node `to` (to self: delivered later, or at once for FWD_*). */
+  post(to: number, m: DsmMessage): void;
+  log(line: string): void;
+  /** Gives the page a frame and counts it against the cap. */
+  allocFrame(page: number): void;
+  /** Flushes and frees this node's copy; the node no longer owns the page. */
+  dropLocal(page: number): void;
+  /** Re-runs a remote request after an unpin or the end of the local op. */
+  defer(page: number, from: number, m: DsmMessage): void;
+  /** Sends INV to `targets`; the write completes when all have acknowledged. */
+  startInvalidation(page: number, op: LocalOp, targets: number[]): void;
+  finishWrite(page: number, op: LocalOp): void;
+  completeOp(page: number, op: LocalOp): void;
+  failOp(page: number, op: LocalOp, err: Error): void;
+  confirmSoon(page: number, txn: number): void;
+  evict(v: Victim): Promise<void>;
+  evictDone(page: number): void;
+  trimSoon(): void;
+}

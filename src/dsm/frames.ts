@@ -1,0 +1,111 @@
+/**
+ * This node's frames: allocation against the budget, dropping a copy, making
+ * room before a request (capacity.ts has the policy), hand-backs in flight,
+ * and trimming back under the cap after the home accepted pages above it.
+ */
+import type { FrameBudget, Victim } from './capacity.js';
+import { makeMessage, MsgType, type DsmMessage } from './codec.js';
+import type { PageMeta } from './page-meta.js';
+import { PageState, type PageStore } from './page-store.js';
+import type { DsmStats } from './stats.js';
+
+export interface FrameManagerDeps {
+  nodeId: number;
+  store: PageStore;
+  counters: DsmStats;
+  homeOf: (page: number) => number;
+  meta: (page: number) => PageMeta;
+  post: (to: number, m: DsmMessage) => void;
+  nextTxn: () => number;
+  closed: () => boolean;
+}
+
+export class FrameManager {
+  private readonly evictWaiters = new Map<number, () => void>();
+  private readonly evictionsInFlight = new Set<Promise<void>>();
+  private trimScheduled = false;
+
+  constructor(
+    private readonly budget: FrameBudget,
+    private readonly d: FrameManagerDeps,
+  ) {}
+
+  allocFrame(page: number): void {
+    this.d.store.allocFrame(page);
+    this.budget.allocated(page);
+    if (this.budget.overCap()) this.d.counters.evictions.overCap++;
+    this.d.counters.peakFrames = Math.max(this.d.counters.peakFrames, this.d.store.framesHeld());
+  }
+
+  /** Drops this node's copy of a page (the frame goes back to the pool). */
+  dropLocal(page: number): void {
+    const meta = this.d.meta(page);
+    if (this.d.store.hasFrame(page)) {
+      this.d.store.flushPage(page);
+      this.d.store.freeFrame(page);
+      this.budget.freed(page);
+    }
+    meta.rights = PageState.INVALID;
+    meta.owner = false;
+    meta.copyset.clear();
+  }
+
+  /** Promises one frame to a coming install (budget.reserved), evicting first if at the cap. */
+  async reserveFrame(): Promise<void> {
+    for (;;) {
+      if (this.budget.hasRoom()) {
+        this.budget.reserved++;
+        return;
+      }
+      const victim = this.budget.pickVictim(this.d.meta, this.d.homeOf, this.d.nodeId);
+      if (victim) {
+        await this.evict(victim);
+        continue;
+      }
+      if (this.evictionsInFlight.size > 0) {
+        await Promise.race(this.evictionsInFlight);
+        continue;
+      }
+      this.budget.reserved++;
+      return;
+    }
+  }
+
+  evict(v: Victim): Promise<void> {
+    if (v.how === 'drop') {
+      this.dropLocal(v.page);
+      this.d.counters.evictions.droppedShared++;
+      return Promise.resolve();
+    }
+    const meta = this.d.meta(v.page);
+    meta.evicting = true;
+    const p = new Promise<void>((resolve) => this.evictWaiters.set(v.page, resolve));
+    this.evictionsInFlight.add(p);
+    void p.then(() => this.evictionsInFlight.delete(p));
+    this.d.post(this.d.homeOf(v.page), makeMessage(MsgType.EVICT_REQ, v.page, this.d.nextTxn()));
+    return p;
+  }
+
+  /** The hand-back of `page` ended: sent home (FWD_EVICT) or refused (EVICT_NACK). */
+  evictDone(page: number): void {
+    this.d.meta(page).evicting = false;
+    const w = this.evictWaiters.get(page);
+    this.evictWaiters.delete(page);
+    w?.();
+  }
+
+  trimSoon(): void {
+    if (this.trimScheduled || !this.budget.overCap()) return;
+    this.trimScheduled = true;
+    setImmediate(() => {
+      void (async () => {
+        while (!this.d.closed() && this.budget.overCap()) {
+          const v = this.budget.pickVictim(this.d.meta, this.d.homeOf, this.d.nodeId);
+          if (!v) break;
+          await this.evict(v);
+        }
+        this.trimScheduled = false;
+      })();
+    });
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The manager role (only at a page's home): it records the owner and
+ * serializes requests per page. A request starts when the previous one was
+ * confirmed; the manager forwards it to the owner (itself included) and
+ * waits for CONFIRM, EVICT_DATA, or answers a refused hand-back at once.
+ */
+import { FLAG_HAS_COPY, FLAG_WAS_MODIFIED, makeMessage, MsgType, msgTypeName, type DsmMessage } from './codec.js';
+import type { EngineHost } from './engine-host.js';
+import { DsmProtocolError } from './errors.js';
+import { PageState } from './page-store.js';
+
+export class ManagerRole {
+  constructor(private readonly h: EngineHost) {}
+
+  onRequest(from: number, m: DsmMessage): void {
+    if (this.h.homeOf(m.page) !== this.h.nodeId) throw new DsmProtocolError(m.page, from, `${msgTypeName(m.type)} sent to node ${this.h.nodeId}, which is not the page's home`);
+    const kind = m.type === MsgType.READ_REQ ? 'read' : m.type === MsgType.WRITE_REQ ? 'write' : 'evict';
+    this.h.directory.enqueue(m.page, { kind, requester: from, txn: m.txn, hasCopy: (m.flags & FLAG_HAS_COPY) !== 0 });
+    this.pump(m.page);
+  }
+
+  /** Starts the page's next queued request unless one is in flight. */
+  pump(page: number): void {
+    for (;;) {
+      const req = this.h.directory.startNext(page);
+      if (!req) return;
+      const owner = this.h.directory.owner(page);
+      if (this.h.directory.isLost(page)) {
+        if (req.kind === 'evict') this.h.post(req.requester, makeMessage(MsgType.EVICT_NACK, page, req.txn));
+        else this.h.post(req.requester, makeMessage(MsgType.FAIL, page, req.txn, { node: owner }));
+        this.h.directory.abort(page);
+        continue;
+      }
+      if (req.kind === 'evict') {
+        if (owner !== req.requester) {
+          this.h.post(req.requester, makeMessage(MsgType.EVICT_NACK, page, req.txn));
+          this.h.directory.abort(page);
+          continue;
+        }
+        this.h.post(owner, makeMessage(MsgType.FWD_EVICT, page, req.txn));
+        return;
+      }
+      const type = req.kind === 'read' ? MsgType.FWD_READ : MsgType.FWD_WRITE;
+      this.h.post(owner, makeMessage(type, page, req.txn, { node: req.requester, flags: req.hasCopy ? FLAG_HAS_COPY : 0 }));
+      return;
+    }
+  }
+
+  onConfirm(from: number, m: DsmMessage): void {
+    const cur = this.h.directory.current(m.page);
+    if (!cur || cur.kind === 'evict') throw new DsmProtocolError(m.page, from, `CONFIRM txn ${m.txn} with no read/write in progress`);
+    this.h.directory.complete(m.page, from, m.txn, cur.kind === 'write' ? from : this.h.directory.owner(m.page));
+    this.pump(m.page);
+  }
+
+  /** A MODIFIED (or owned SHARED) page handed back home; accepted even above the cap. */
+  onEvictData(from: number, m: DsmMessage): void {
+    const cur = this.h.directory.current(m.page);
+    if (!cur || cur.kind !== 'evict' || cur.requester !== from || cur.txn !== m.txn || !m.data) {
+      throw new DsmProtocolError(m.page, from, `EVICT_DATA txn ${m.txn} does not match the transaction in progress`);
+    }
+    const meta = this.h.meta(m.page);
+    if (!this.h.store.hasFrame(m.page)) {
+      const victim = this.h.budget.hasRoom() ? null : this.h.budget.pickVictim((p) => this.h.meta(p), this.h.homeOf, this.h.nodeId, true);
+      if (victim) void this.h.evict(victim);
+      this.h.allocFrame(m.page);
+    }
+    this.h.store.writeFrame(m.page, m.data);
+    meta.owner = true;
+    meta.copyset = new Set(m.copyset.filter((n) => n !== this.h.nodeId && n !== from));
+    meta.rights = (m.flags & FLAG_WAS_MODIFIED) !== 0 ? PageState.MODIFIED : PageState.SHARED;
+    meta.version = m.version;
+    this.h.store.setState(m.page, meta.rights);
+    this.h.counters.evictions.acceptedHome++;
+    this.h.directory.complete(m.page, from, m.txn, this.h.nodeId);
+    this.h.trimSoon();
+    this.pump(m.page);
+  }
+}
