@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { GuestSession, PROMPT } from './session.js';
+import { OPENSBI_FW_JUMP } from '../../src/image/qemu-reference.js';
 
 const BOOT_TIMEOUT = 240_000;
 
@@ -27,3 +29,22 @@ for (const smp of [1, 4]) {
     }
   });
 }
+
+test('Debian Linux boots through Debian OpenSBI fw_jump.bin (--firmware) and powers off', { timeout: BOOT_TIMEOUT + 60_000 }, async (t) => {
+  const fw = OPENSBI_FW_JUMP;
+  if (!existsSync(fw)) {
+    t.skip(`${fw} is missing (apt-get install opensbi)`);
+    return;
+  }
+  const s = new GuestSession(['run', '--firmware', fw, '--append', 'console=ttyS0 earlycon=uart8250,mmio,0x10000000']);
+  try {
+    await s.waitFor('OpenSBI', 60_000);
+    await s.waitFor(PROMPT, BOOT_TIMEOUT);
+    assert.match(s.transcript, /Domain0 Next Mode\s*: S-mode/);
+    assert.equal(await s.run('nproc'), '1');
+    s.send('poweroff -f\n');
+    assert.equal(await s.exited, 0, s.transcript.slice(-2000));
+  } finally {
+    s.kill();
+  }
+});
