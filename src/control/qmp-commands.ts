@@ -89,6 +89,12 @@ const COMMANDS: Record<string, CommandDef> = {
   'query-hydra-nodes': { run: (c) => c.nodes() },
   'query-hydra-dsm': { run: (c) => c.dsm() },
   'query-hydra-forwarding': { run: (c) => c.forwarding() },
+  'query-hydra-stats': {
+    run(c) {
+      if (!c.stats) throw new QmpError('GenericError', 'query-hydra-stats is not available: this node has no statistics source');
+      return c.stats();
+    },
+  },
   'query-commands': {
     run: () => Object.keys(COMMANDS).map((name) => ({ name })),
   },

@@ -76,6 +76,12 @@ export interface VmControl {
   dsm(): Promise<unknown>;
   /** Per-node forwarding counters: IPIs, fences, MMIO and interrupts, with latency histograms (JSON-serializable). */
   forwarding(): Promise<unknown>;
+  /**
+   * Every node's NodeStats (src/control/stats-source.ts), in node order, for
+   * query-hydra-stats. Optional until the runtime implements it; without it
+   * the command answers GenericError.
+   */
+  stats?(): Promise<unknown>;
 }
 
 /** Run states from which cont is refused until a reset, as in QEMU's runstate_needs_reset(). */
