@@ -28,10 +28,12 @@ export class DsmGuestMemory extends DsmAccessor {
     this.pages = store;
   }
 
-  resolveFault(hart: number): Promise<boolean> {
+  resolveFault(hart: number): boolean | Promise<boolean> {
     const gpa = Number(this.core.exitAddr(hart));
     const page = Math.floor((gpa - this.ramBase) / PAGE);
-    if (page < 0 || page >= this.core.ramPages) return Promise.resolve(false);
-    return this.dsm.handleFault(page, this.core.exitAccess(hart)).then(() => true);
+    if (page < 0 || page >= this.core.ramPages) return false;
+    const access = this.core.exitAccess(hart);
+    if (this.dsm.tryFaultSync(page, access)) return true;
+    return this.dsm.handleFault(page, access).then(() => true);
   }
 }
