@@ -5,7 +5,7 @@
  * Deterministic: every advance() moves time by `stepMs` and bumps counters
  * by fixed amounts, so tests can assert exact figures.
  */
-import { emptyHistogram } from './stats-histogram.js';
+import { emptyHistogram, quantileUs } from './stats-histogram.js';
 import { NO_OWNER, pageMapFromOwners, type PageMap } from './dashboard/page-map.js';
 import { HotPageCounter } from './stats-hot-pages.js';
 import type { DsmStatsSnapshot } from '../dsm/stats.js';
@@ -33,6 +33,8 @@ function histogram(samples: readonly [bucket: number, n: number][]): LatencySnap
     h.maxUs = Math.max(h.maxUs, 2 ** b);
   }
   h.sumUs = sumUs;
+  h.p50Us = quantileUs(h.buckets, 0.5, h.maxUs);
+  h.p99Us = quantileUs(h.buckets, 0.99, h.maxUs);
   return h;
 }
 

@@ -176,6 +176,17 @@ export class WebSocketConnection extends EventEmitter {
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
+  /** Sends a close frame and ends the connection without waiting for the peer's answer (shutdown). */
+  terminate(code = CLOSE_GOING_AWAY, reason = ''): void {
+    this.close(code, reason);
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 200).unref();
+    if (!this.closed) {
+      this.closed = true;
+      this.emit('close', code, reason);
+    }
+  }
+
   private finish(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
