@@ -22,7 +22,7 @@ import { GUEST_MODULES, selectModules } from './modules.js';
 import { silentProgress, type ImageProgress } from './progress.js';
 
 /** Bump when the initramfs contents or layout change, so cached images are rebuilt. */
-export const IMAGE_FORMAT_VERSION = 1;
+export const IMAGE_FORMAT_VERSION = 2;
 
 export const KERNEL_METAPACKAGE = 'linux-image-riscv64';
 export const BUSYBOX_PACKAGE = 'busybox-static';

@@ -12,8 +12,16 @@ import { join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ImageBuildError, OWN_FILES_HINT } from './errors.js';
 
-/** What the default guest needs to see virtio-mmio disks, NICs, entropy and consoles. */
-export const GUEST_MODULES = ['virtio', 'virtio_ring', 'virtio_mmio', 'virtio_blk', 'virtio_net', 'virtio_rng', 'virtio_console'];
+/**
+ * What the default guest needs to see virtio-mmio disks, NICs, entropy and
+ * consoles, and to mount ext4. ext4 and jbd2 find crc32c through the crypto
+ * API at mount time (a softdep, absent from "depends="), so crc32c_generic is
+ * listed by name before them.
+ */
+export const GUEST_MODULES = [
+  'virtio', 'virtio_ring', 'virtio_mmio', 'virtio_blk', 'virtio_net', 'virtio_rng', 'virtio_console',
+  'crc32c_generic', 'crc16', 'mbcache', 'jbd2', 'ext4',
+];
 
 export interface KernelModule {
   name: string;
