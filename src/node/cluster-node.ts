@@ -115,8 +115,8 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     onGuestStop: stopAll,
     trace: o.trace ?? false,
     // short budgets and slices: peers' DSM requests wait for the slice to end
-    budget: Number(process.env.HYDRAVM_BUDGET ?? 5_000),
-    sliceMs: Number(process.env.HYDRAVM_SLICE_MS ?? 0.5),
+    budget: Number(process.env.HYDRAVM_BUDGET ?? 2_000),
+    sliceMs: Number(process.env.HYDRAVM_SLICE_MS ?? 0.2),
   });
   forwarding.attach(vm);
   const req: BootRequest = { ...o.boot, harts: desc.smp, nodes: desc.nodes.length, ramBase, ramSize: desc.memory.size, virtio: virtioSlots(virtio) };
