@@ -22,7 +22,7 @@ if (files.length === 0) {
 }
 // Guest boots (test/guest) each keep both cores busy: run them one at a time,
 // after the rest, so their timeouts measure HydraVM and not each other.
-const heavy = (f) => f.includes('/test/guest/');
+const heavy = (f) => ['/test/guest/', 'guest-virtio.test', 'fdt-qemu.test', 'linux-boot.test'].some((k) => f.includes(k));
 const groups = [
   { files: files.filter((f) => !heavy(f)), concurrency: 2 },
   { files: files.filter(heavy), concurrency: 1 },
