@@ -253,9 +253,14 @@ function drawHeatMap(map) {
     if (i < 0 || i >= map.pageCount) continue;
     const c = Math.floor(i / L.perCell);
     const a = 0.35 + 0.65 * (Math.log1p(h.faults) / Math.log1p(maxFaults));
+    const x = (c % L.cols) * L.size;
+    const y = Math.floor(c / L.cols) * L.size;
+    // A yellow halo over the neighbours makes a single hot page visible at 4 px per cell.
+    ctx.strokeStyle = `rgba(255,230,80,${a.toFixed(3)})`;
+    ctx.lineWidth = 1;
+    ctx.strokeRect(x - 1.5, y - 1.5, L.size + 2, L.size + 2);
     ctx.fillStyle = `rgba(255,255,255,${a.toFixed(3)})`;
-    const inset = L.size > 3 ? 1 : 0;
-    ctx.fillRect((c % L.cols) * L.size + inset, Math.floor(c / L.cols) * L.size + inset, Math.max(1, L.size - 1 - 2 * inset), Math.max(1, L.size - 1 - 2 * inset));
+    ctx.fillRect(x, y, Math.max(1, L.size - 1), Math.max(1, L.size - 1));
   }
   canvas.dataset.owners = JSON.stringify(Object.fromEntries([...counts].filter(([o]) => o !== NO_OWNER).map(([o, n]) => [o, n])));
   const legend = document.createDocumentFragment();
@@ -343,6 +348,12 @@ function drawChart(canvas, series, opts) {
     });
     ctx.stroke();
     ctx.fillStyle = s.colour;
+    if (s.values.length > 0) {
+      // Mark the newest point, so a series with one sample is visible too.
+      ctx.beginPath();
+      ctx.arc(xOf(HISTORY - 1), yOf(s.values[s.values.length - 1]), 2.5, 0, 2 * Math.PI);
+      ctx.fill();
+    }
     ctx.fillText(s.label, pad.l + 6 + k * 70, pad.t + 10);
   });
 }
