@@ -9,6 +9,7 @@ commands:
   node     run one node of a multi-host cluster
   image    build the default guest image (hydravm image build)
   qmp      send one QMP command to a node's control socket
+  stats    the cluster's profile: harts, exits, DSM faults, traffic, hot pages (--watch)
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -25,6 +26,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./node.js')).nodeCommand(rest);
     case 'qmp':
       return (await import('./qmp.js')).qmpCommand(rest);
+    case 'stats':
+      return (await import('./stats.js')).statsCommand(rest);
     case 'image':
       return (await import('./image.js')).imageCommand(rest);
     default:

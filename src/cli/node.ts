@@ -10,9 +10,11 @@ import { extractVirtioArgs, parseVirtioOptions } from '../devices/virtio/options
 
 const USAGE = `usage: hydravm node --id I --cluster FILE --secret-file KEY [--kernel PATH] [--initrd PATH]
                     [--append STRING] [--firmware PATH|none] [--node-memory SIZE] [--qmp ADDR] [--trace]
+                    [--metrics ADDR:PORT] [--dashboard ADDR:PORT] [--metrics-allow-remote] [--dashboard-allow-remote]
                     [--drive ...] [--netdev ...] [--device ...]   (as for hydravm run; node=K places a device)
   Runs node I of the cluster FILE describes (the same FILE and KEY on every host).
-  Node 0 loads the kernel and shows the serial console; without --kernel it boots the default guest.`;
+  Node 0 loads the kernel and shows the serial console; without --kernel it boots the default guest.
+  --metrics and --dashboard serve the whole cluster's statistics from this node (loopback unless allowed).`;
 
 export async function nodeCommand(argv: string[]): Promise<number> {
   const { items: virtioArgs, rest } = extractVirtioArgs(argv);
@@ -31,6 +33,10 @@ export async function nodeCommand(argv: string[]): Promise<number> {
         firmware: { type: 'string' },
         'node-memory': { type: 'string' },
         qmp: { type: 'string' },
+        metrics: { type: 'string' },
+        dashboard: { type: 'string' },
+        'metrics-allow-remote': { type: 'boolean' },
+        'dashboard-allow-remote': { type: 'boolean' },
         trace: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -64,6 +70,10 @@ export async function nodeCommand(argv: string[]): Promise<number> {
     nodeMemory: v['node-memory'] === undefined ? undefined : parseSize('--node-memory', v['node-memory']),
     trace: v.trace ?? false,
     qmp: v.qmp,
+    metrics: v.metrics,
+    dashboard: v.dashboard,
+    metricsAllowRemote: v['metrics-allow-remote'] ?? false,
+    dashboardAllowRemote: v['dashboard-allow-remote'] ?? false,
     virtio,
   });
 }

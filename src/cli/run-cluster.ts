@@ -20,6 +20,16 @@ export function nodeArgsFor(o: VmOptions, kernel: string, initrd: string | undef
   return a;
 }
 
+/** The metrics endpoint and the dashboard show the whole cluster, so node 0 alone serves them. */
+export function webArgsFor(o: VmOptions): string[] {
+  const a: string[] = [];
+  if (o.metrics !== undefined) a.push('--metrics', o.metrics);
+  if (o.dashboard !== undefined) a.push('--dashboard', o.dashboard);
+  if (o.metricsAllowRemote) a.push('--metrics-allow-remote');
+  if (o.dashboardAllowRemote) a.push('--dashboard-allow-remote');
+  return a;
+}
+
 /** Node i of a local cluster listens on PATH.i (unix) or PORT+i (host:port). */
 export function qmpAddressFor(base: string, id: number): string {
   const m = /^(.*):(\d+)$/.exec(base);
@@ -39,7 +49,11 @@ export async function runLocalCluster(o: VmOptions): Promise<number> {
     cluster,
     dir,
     nodeCommand: [process.execPath, BIN, 'node'],
-    nodeArgs: (id) => [...nodeArgsFor(o, files.kernel, files.initrd), ...(o.qmp ? ['--qmp', qmpAddressFor(o.qmp, id)] : [])],
+    nodeArgs: (id) => [
+      ...nodeArgsFor(o, files.kernel, files.initrd),
+      ...(o.qmp ? ['--qmp', qmpAddressFor(o.qmp, id)] : []),
+      ...(id === 0 ? webArgsFor(o) : []),
+    ],
   });
   return launcher.run();
 }

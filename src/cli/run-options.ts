@@ -18,6 +18,11 @@ export interface VmOptions {
   transport: 'unix' | 'tcp';
   nodeMemory: number | undefined;
   qmp: string | undefined;
+  /** Prometheus endpoint and web dashboard addresses (served by node 0). */
+  metrics: string | undefined;
+  dashboard: string | undefined;
+  metricsAllowRemote: boolean;
+  dashboardAllowRemote: boolean;
   /** virtio devices in slot order, and the raw options (passed on to cluster nodes). */
   virtio: VirtioDeviceSpec[];
   virtioArgs: VirtioOptionInput[];
@@ -36,6 +41,10 @@ export const RUN_OPTIONS = {
   transport: { type: 'string' },
   'node-memory': { type: 'string' },
   qmp: { type: 'string' },
+  metrics: { type: 'string' },
+  dashboard: { type: 'string' },
+  'metrics-allow-remote': { type: 'boolean' },
+  'dashboard-allow-remote': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -52,6 +61,10 @@ export const RUN_USAGE = `usage: hydravm run [options]
   --transport unix|tcp how local nodes talk (default unix)
   --node-memory SIZE   cap on guest frames one node holds
   --qmp PATH           QMP control socket (node i listens on PATH.i when --nodes > 1)
+  --metrics ADDR:PORT  Prometheus endpoint for the whole cluster, served by node 0 (loopback only
+                       unless --metrics-allow-remote)
+  --dashboard ADDR:PORT  web dashboard with the guest console, served by node 0 (loopback only
+                       unless --dashboard-allow-remote: anyone who reaches it can type into the guest)
   --drive file=PATH,format=raw[,readonly=on][,serial=S][,node=K]   virtio-blk disk
   --netdev socket,id=ID,listen=HOST:PORT|connect=HOST:PORT[,mac=M][,node=K]   virtio-net
   --device virtio-rng[,node=K] | virtio-console[,node=K]
@@ -106,6 +119,10 @@ export function parseVmOptions(argv: string[]): VmOptions | 'help' {
     transport,
     nodeMemory: v['node-memory'] === undefined ? undefined : parseSize('--node-memory', v['node-memory']),
     qmp: v.qmp,
+    metrics: v.metrics,
+    dashboard: v.dashboard,
+    metricsAllowRemote: v['metrics-allow-remote'] ?? false,
+    dashboardAllowRemote: v['dashboard-allow-remote'] ?? false,
     virtio: parseVirtioOptions(virtioArgs, { nodes }),
     virtioArgs,
   };

@@ -19,7 +19,9 @@ export async function resolveBootFiles(o: VmOptions): Promise<{ kernel: string; 
 
 /** `hydravm run` on one node: every hart and device in this process. */
 export async function runSingleNode(o: VmOptions): Promise<number> {
-  if (o.qmp !== undefined) throw new UsageError('--qmp is served by cluster nodes; use --nodes 2 or more (single-node QMP is not implemented yet)');
+  for (const [flag, v] of [['--qmp', o.qmp], ['--metrics', o.metrics], ['--dashboard', o.dashboard]] as const) {
+    if (v !== undefined) throw new UsageError(`${flag} is served by cluster nodes; use --nodes 2 or more (not implemented for a single-node run yet)`);
+  }
   const files = await resolveBootFiles(o);
   const req: BootRequest = {
     firmware: o.firmware,

@@ -84,7 +84,7 @@ export function formatPrometheus(nodes: readonly NodeStats[]): string {
   const up = e.family('hydravm_node_up', 'gauge', 'Whether the node answered the stats query (1) or not (0).');
   const uptime = e.family('hydravm_node_uptime_seconds', 'gauge', 'Seconds since the node started.');
   const hartState = e.family('hydravm_hart_state', 'gauge', 'Current run state of each hart (1 for the state it is in).');
-  const hartTime = e.family('hydravm_hart_time_seconds_total', 'counter', 'Wall time per hart by activity: exec, dsmWait, mmioWait, idle, ready.');
+  const hartTime = e.family('hydravm_hart_time_seconds_total', 'counter', 'Wall time per hart by activity: exec, dsmWait, mmioWait, sbiWait, idle, ready.');
   const instret = e.family('hydravm_hart_instructions_total', 'counter', 'Guest instructions retired per hart.');
   const exits = e.family('hydravm_exits_total', 'counter', 'Exits from the CPU core to the host, per hart and reason.');
   const faults = e.family('hydravm_dsm_faults_total', 'counter', 'DSM page faults by kind (read, write, upgrade) and scope (local: no message sent; remote).');

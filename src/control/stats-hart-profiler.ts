@@ -12,6 +12,7 @@
  *   set(i, 'ready')     runnable, waiting for the node's thread
  * `state` is the free-form run state reported in HartStats (query-cpus-fast's).
  */
+import type { HartActivityObserver } from '../node/hart-scheduler.js';
 import { exitReasonName, HART_ACTIVITIES, zeroHartTime, type HartActivity, type HartStats } from './stats-source.js';
 
 interface HartSlot {
@@ -20,10 +21,11 @@ interface HartSlot {
   since: number;
   state: string;
   timeMs: Record<HartActivity, number>;
-  exits: Map<number, number>;
+  /** Exit counts by code: the scheduler calls exit() after every run(), so an array beats a Map. */
+  exits: number[];
 }
 
-export class HartProfiler {
+export class HartProfiler implements HartActivityObserver {
   private readonly harts: HartSlot[];
 
   constructor(
@@ -33,7 +35,7 @@ export class HartProfiler {
     private readonly now: () => number = () => performance.now(),
   ) {
     const t = now();
-    this.harts = hartIds.map((id) => ({ id, activity: 'idle', since: t, state: 'stopped', timeMs: zeroHartTime(), exits: new Map() }));
+    this.harts = hartIds.map((id) => ({ id, activity: 'idle', since: t, state: 'stopped', timeMs: zeroHartTime(), exits: [] }));
   }
 
   private slot(local: number): HartSlot {
@@ -44,6 +46,12 @@ export class HartProfiler {
 
   /** Switches local hart `local` to `activity`, charging the time since the last switch to the old one. */
   set(local: number, activity: HartActivity, state?: string): void {
+    const s = this.harts[local];
+    if (s && s.activity === activity && (state === undefined || s.state === state)) return;
+    this.switch(local, activity, state);
+  }
+
+  private switch(local: number, activity: HartActivity, state?: string): void {
     const s = this.slot(local);
     const t = this.now();
     s.timeMs[s.activity] += t - s.since;
@@ -62,7 +70,7 @@ export class HartProfiler {
 
   exit(local: number, code: number): void {
     const e = this.slot(local).exits;
-    e.set(code, (e.get(code) ?? 0) + 1);
+    e[code] = (e[code] ?? 0) + 1;
   }
 
   /** HartStats for every local hart; the open interval is counted up to now. */
@@ -73,7 +81,7 @@ export class HartProfiler {
       timeMs[s.activity] += t - s.since;
       for (const k of HART_ACTIVITIES) timeMs[k] = Math.round(timeMs[k] * 1000) / 1000;
       const exits: Record<string, number> = {};
-      for (const [code, n] of s.exits) exits[exitReasonName(code)] = n;
+      s.exits.forEach((n, code) => (exits[exitReasonName(code)] = n));
       return { id: s.id, node: this.node, state: s.state, timeMs, exits };
     });
   }
@@ -81,7 +89,7 @@ export class HartProfiler {
   /** Node total of exits by reason name. */
   exitTotals(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const s of this.harts) for (const [code, n] of s.exits) out[exitReasonName(code)] = (out[exitReasonName(code)] ?? 0) + n;
+    for (const s of this.harts) s.exits.forEach((n, code) => (out[exitReasonName(code)] = (out[exitReasonName(code)] ?? 0) + n));
     return out;
   }
 }

@@ -53,7 +53,7 @@ function hartsSection(nodes: NodeStats[]): string {
     ]);
   }
   if (rows.length === 0) return section('HARTS', '  (no harts reported)');
-  return section('HARTS (share of wall time)', table(['hart', 'node', 'state', 'exec', 'dsm wait', 'mmio wait', 'idle', 'ready', 'exits', 'top exits'], rows));
+  return section('HARTS (share of wall time)', table(['hart', 'node', 'state', 'exec', 'dsm wait', 'mmio wait', 'sbi wait', 'idle', 'ready', 'exits', 'top exits'], rows));
 }
 
 function exitsSection(nodes: NodeStats[]): string {

@@ -22,12 +22,13 @@ import type { TimeSyncSnapshot } from '../cluster/time-sync.js';
 import type { ChannelCounters } from '../router/types.js';
 
 /**
- * Where a hart's wall time goes. `ready` is time a hart could run but another
+ * Where a hart's wall time goes. `sbiWait` is an SBI call that waits on
+ * other nodes (remote fences, IPIs and HSM calls to harts elsewhere). `ready` is time a hart could run but another
  * hart of the same node held the node's thread; a stopped (HSM) or paused
  * hart accrues `idle`.
  */
-export type HartActivity = 'exec' | 'dsmWait' | 'mmioWait' | 'idle' | 'ready';
-export const HART_ACTIVITIES: readonly HartActivity[] = ['exec', 'dsmWait', 'mmioWait', 'idle', 'ready'];
+export type HartActivity = 'exec' | 'dsmWait' | 'mmioWait' | 'sbiWait' | 'idle' | 'ready';
+export const HART_ACTIVITIES: readonly HartActivity[] = ['exec', 'dsmWait', 'mmioWait', 'sbiWait', 'idle', 'ready'];
 
 export interface HartStats {
   /** Global hart id (mhartid, cpu-index). */
@@ -114,5 +115,5 @@ export function deadNodeStats(node: number, now = Date.now()): NodeStats {
 }
 
 export function zeroHartTime(): Record<HartActivity, number> {
-  return { exec: 0, dsmWait: 0, mmioWait: 0, idle: 0, ready: 0 };
+  return { exec: 0, dsmWait: 0, mmioWait: 0, sbiWait: 0, idle: 0, ready: 0 };
 }

@@ -283,6 +283,21 @@ export class DsmEngine {
     };
   }
 
+  /**
+   * Fills owners[page] with the owning node of every page homed here, as the
+   * manager knows it; a home-owned page that was never touched (no frame) gets
+   * `untouched`. Other entries are left alone, so every node's answer can be
+   * laid over one array (the dashboard's page map).
+   */
+  homeOwners(owners: Uint8Array, untouched: number): void {
+    const n = Math.min(owners.length, this.pageCount);
+    for (let page = 0; page < n; page++) {
+      if (this.homeOf(page) !== this.nodeId) continue;
+      const o = this.directory.owner(page);
+      owners[page] = o === this.nodeId && !this.store.hasFrame(page) ? untouched : o;
+    }
+  }
+
   close(): void {
     this.closed = true;
     this.router.on(Channel.DSM, () => {});

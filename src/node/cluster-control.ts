@@ -4,6 +4,10 @@ import type { Topology } from '../cluster/topology.js';
 import type { ControlMessages } from './control-messages.js';
 import type { NodeVm, VmExit } from './node-vm.js';
 import type { HartRunState } from './hart-scheduler.js';
+import { deadNodeStats, type NodeStats } from '../control/stats-source.js';
+import { HotPageCounter } from '../control/stats-hot-pages.js';
+import { decodeOwnerRuns, NO_OWNER, pageMapFromOwners, type PageMap } from '../control/dashboard/page-map.js';
+import type { NodePageOwners } from './node-stats.js';
 
 export class UnsupportedCommandError extends Error {
   constructor(message: string) {
@@ -105,5 +109,25 @@ export class ClusterVmControl implements VmControl {
 
   forwarding(): Promise<unknown> {
     return this.control.queryAll('forwarding');
+  }
+
+  /** Every node's NodeStats; a node that does not answer is reported dead, not fatal. */
+  async stats(): Promise<NodeStats[]> {
+    const all = await this.control.queryEach('stats');
+    return all.map((s, n) => (s as NodeStats | null) ?? deadNodeStats(n));
+  }
+
+  /** Who owns each guest page, laid together from every manager's record, plus the cluster's hot pages. */
+  async pageMap(): Promise<PageMap> {
+    const all = (await this.control.queryEach('pages')) as (NodePageOwners | null)[];
+    const pageCount = this.vm.core.ramPages;
+    const owners = new Uint8Array(pageCount).fill(NO_OWNER);
+    for (const a of all) {
+      if (!a) continue;
+      const mine = decodeOwnerRuns(a.ownerRuns, pageCount);
+      for (let i = 0; i < pageCount; i++) if (mine[i] !== NO_OWNER) owners[i] = mine[i]!;
+    }
+    const hot = HotPageCounter.merge(all.map((a) => a?.hot ?? []));
+    return pageMapFromOwners(Math.floor(this.vm.opts.ramBase / 4096), owners, this.topo.description.nodes.length, hot);
   }
 }

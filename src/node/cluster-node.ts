@@ -19,6 +19,8 @@ import { ClusterVmControl, localCpus } from './cluster-control.js';
 import { QmpServer } from '../control/qmp-server.js';
 import type { VirtioDeviceSpec } from '../devices/virtio/options.js';
 import { attachVirtio, closeVirtio, virtioOwner, virtioSlots } from './virtio-setup.js';
+import { NodeStatsCollector } from './node-stats.js';
+import { ConsoleTap, startObservability, type Observability } from './observability.js';
 
 export interface ClusterNodeOptions {
   id: number;
@@ -28,6 +30,12 @@ export interface ClusterNodeOptions {
   nodeMemory?: number | undefined;
   /** QMP listen address (unix path or host:port) for this node. */
   qmp?: string | undefined;
+  /** Prometheus endpoint (HOST:PORT) serving the whole cluster's counters. */
+  metrics?: string | undefined;
+  metricsAllowRemote?: boolean;
+  /** Web dashboard (HOST:PORT); its console works on the node that owns the UART. */
+  dashboard?: string | undefined;
+  dashboardAllowRemote?: boolean;
   /** Every virtio device of the VM; this node builds those placed on it. */
   virtio?: VirtioDeviceSpec[];
   trace?: boolean;
@@ -97,6 +105,12 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     vm?.stop(e);
   };
   if (isConsoleNode) term = new TerminalConsole((b) => vm?.uart.input(b), () => stopAll({ kind: 'quit' }));
+  const tap = isConsoleNode && o.dashboard ? new ConsoleTap((b) => vm?.uart.input(b)) : undefined;
+  /** Guest console output on the console node: the terminal and any browser. */
+  const toConsole = (b: Uint8Array): void => {
+    term?.write(b);
+    tap?.output(b);
+  };
 
   vm = new NodeVm({
     placement,
@@ -104,7 +118,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     ramSize: desc.memory.size,
     clock,
     memory: (core) => new DsmGuestMemory(core, router, homeOf, o.nodeMemory ? Math.floor(o.nodeMemory / 4096) : null),
-    consoleOut: (b) => (term ? term.write(b) : control?.forwardConsole(consoleNode, b)),
+    consoleOut: (b) => (isConsoleNode ? toConsole(b) : control?.forwardConsole(consoleNode, b)),
     localUart: isConsoleNode,
     localPlic: o.id === 0,
     remoteMmio: (a, s, w, v) => forwarding.remoteMmio(a, s, w, v),
@@ -121,23 +135,49 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   forwarding.attach(vm);
   const req: BootRequest = { ...o.boot, harts: desc.smp, nodes: desc.nodes.length, ramBase, ramSize: desc.memory.size, virtio: virtioSlots(virtio) };
   const devices = await attachVirtio(vm, virtio, o.id, o.id === 0 ? vm.plic : forwarding.remoteIrqSink(), (b) =>
-    term ? term.write(b) : control?.forwardConsole(consoleNode, b),
+    isConsoleNode ? toConsole(b) : control?.forwardConsole(consoleNode, b),
   );
+  const dsmMemory = vm.memory as DsmGuestMemory;
+  const stats = new NodeStatsCollector(o.id, vm, dsmMemory.dsm, forwarding, router, time);
+  dsmMemory.onFault = (page) => stats.recordFault(page);
   let qmp: QmpServer | undefined;
   control = new ControlMessages(router, vm, {
     onBoot: (entry, fdtAddr) => bootInfo.resolve({ entry, fdtAddr }),
-    onConsole: (b) => term?.write(b),
+    onConsole: (b) => toConsole(b),
     onPause: (paused) => qmp?.emitEvent(paused ? 'STOP' : 'RESUME'),
-    query: (what) =>
-      what === 'cpus' ? localCpus(vm!) : what === 'dsm' ? (vm!.memory as DsmGuestMemory).dsm.stats() : { node: o.id, ...forwarding.snapshot(), time: time.snapshot() },
+    query: (what) => {
+      switch (what) {
+        case 'cpus':
+          return localCpus(vm!);
+        case 'dsm':
+          return dsmMemory.dsm.stats();
+        case 'forwarding':
+          return { node: o.id, ...forwarding.snapshot(), time: time.snapshot() };
+        case 'stats':
+          return stats.snapshot();
+        case 'pages':
+          return stats.pageOwners();
+      }
+    },
     log,
   });
   const lostNodes = new Set<number>();
+  const vmControl = new ClusterVmControl(vm, control, topo, o.id, (e) => stopAll(e), lostNodes);
   if (o.qmp) {
-    const vmControl = new ClusterVmControl(vm, control, topo, o.id, (e) => stopAll(e), lostNodes);
     qmp = new QmpServer({ control: vmControl, listen: o.qmp, log });
     vmControl.qmp = qmp;
     await qmp.start();
+  }
+  let web: Observability | undefined;
+  if (o.metrics || o.dashboard) {
+    web = await startObservability(vmControl, {
+      metrics: o.metrics,
+      metricsAllowRemote: o.metricsAllowRemote ?? false,
+      dashboard: o.dashboard,
+      dashboardAllowRemote: o.dashboardAllowRemote ?? false,
+      console: tap,
+      log,
+    });
   }
   router.onPeerLost((info) => {
     lostNodes.add(info.node);
@@ -167,9 +207,9 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   stopped = true;
   if (exit.kind === 'poweroff') qmp?.emitEvent('SHUTDOWN', { guest: true, reason: 'guest-shutdown' });
   await qmp?.close().catch(() => undefined);
+  await web?.close().catch(() => undefined);
   if (process.env.HYDRAVM_STATS_ON_EXIT) {
-    const mem = vm.memory as DsmGuestMemory;
-    const st = mem.dsm.stats();
+    const st = dsmMemory.dsm.stats();
     log(`stats: exits ${JSON.stringify([...vm.sched.exits])} exec ${vm.sched.timeMs.exec.toFixed(0)} ms; dsm faults ${JSON.stringify(st.faults)} ` +
       `p50/p99 us read ${st.latency.read.p50Us}/${st.latency.read.p99Us} write ${st.latency.write.p50Us}/${st.latency.write.p99Us} upgrade ${st.latency.upgrade.p50Us}/${st.latency.upgrade.p99Us}; ` +
       `frames ${st.framesHeld}; forwarding ${JSON.stringify(forwarding.snapshot().sent)}; instret ${[...Array(placement.count).keys()].map((i) => vm!.core.instret(i)).join(',')}`);

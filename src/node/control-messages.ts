@@ -8,7 +8,8 @@ import type { NodeVm, VmExit } from './node-vm.js';
  *   {op:"stop", exit}                the VM ended (poweroff, reset, quit, error) on some node
  *   {op:"pause"} / {op:"cont"}       QMP stop / cont, wherever it arrived
  *   {op:"console", data}             SBI console output of a hart on a node without the UART (base64)
- *   {op:"query", what}               request; reply = this node's JSON for "cpus", "dsm" or "forwarding"
+ *   {op:"query", what}               request; reply = this node's JSON for "cpus", "dsm", "forwarding",
+ *                                    "stats" (NodeStats) or "pages" (NodePageOwners)
  */
 export type ControlMessage =
   | { op: 'hello' }
@@ -19,7 +20,8 @@ export type ControlMessage =
   | { op: 'console'; data: string }
   | { op: 'query'; what: QueryKind };
 
-export type QueryKind = 'cpus' | 'dsm' | 'forwarding';
+export type QueryKind = 'cpus' | 'dsm' | 'forwarding' | 'stats' | 'pages';
+const QUERY_KINDS: readonly string[] = ['cpus', 'dsm', 'forwarding', 'stats', 'pages'];
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -44,7 +46,7 @@ function parse(msg: Uint8Array): ControlMessage {
     const b = v as { entry?: unknown; fdt?: unknown };
     if (typeof b.entry === 'number' && typeof b.fdt === 'number') return v as ControlMessage;
   }
-  if (op === 'query' && ['cpus', 'dsm', 'forwarding'].includes((v as { what?: string }).what ?? '')) return v as ControlMessage;
+  if (op === 'query' && QUERY_KINDS.includes((v as { what?: string }).what ?? '')) return v as ControlMessage;
   if (op === 'console' && typeof (v as { data?: unknown }).data === 'string') return v as ControlMessage;
   if (op === 'stop' && typeof (v as { exit?: { kind?: unknown } }).exit?.kind === 'string') return v as ControlMessage;
   throw new ControlProtocolError(`CONTROL message ${JSON.stringify(v).slice(0, 200)} is not a known operation`);
@@ -136,6 +138,20 @@ export class ControlMessages {
           : JSON.parse(dec.decode(await this.router.request(n, Channel.CONTROL, m, { timeout: 10_000 }))),
       ),
     );
+  }
+
+  /**
+   * Like queryAll, but a node that does not answer becomes null instead of
+   * failing the whole query (the stats views must survive a lost node).
+   */
+  async queryEach(what: QueryKind, timeoutMs = 5_000): Promise<unknown[]> {
+    const m = this.send({ op: 'query', what });
+    const all = await Promise.allSettled(
+      [...Array(this.router.nodeCount).keys()].map(async (n) =>
+        n === this.router.nodeId ? this.hooks.query?.(what) ?? null : JSON.parse(dec.decode(await this.router.request(n, Channel.CONTROL, m, { timeout: timeoutMs }))),
+      ),
+    );
+    return all.map((r) => (r.status === 'fulfilled' ? r.value : null));
   }
 
   /** Sends guest console output to the node that owns the UART (and the terminal). */

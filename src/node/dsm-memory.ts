@@ -14,6 +14,8 @@ const PAGE = 4096;
 export class DsmGuestMemory extends DsmAccessor {
   readonly dsm: DsmEngine;
   readonly pages: CorePageStore;
+  /** Called with the RAM page index of every fault the core reports (hot-page statistics). */
+  onFault: ((page: number) => void) | undefined;
 
   constructor(
     private readonly core: WasmCore,
@@ -33,6 +35,7 @@ export class DsmGuestMemory extends DsmAccessor {
     const page = Math.floor((gpa - this.ramBase) / PAGE);
     if (page < 0 || page >= this.core.ramPages) return false;
     const access = this.core.exitAccess(hart);
+    this.onFault?.(page);
     if (this.dsm.tryFaultSync(page, access)) return true;
     return this.dsm.handleFault(page, access).then(() => true);
   }

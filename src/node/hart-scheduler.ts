@@ -2,6 +2,13 @@ import {
   EXIT_BUDGET, EXIT_WFI, EXIT_SBI_CALL, EXIT_MMIO, EXIT_DSM_FAULT, EXIT_HALT, EXIT_INTERRUPT_CHECK,
 } from '../core/abi.js';
 import type { WasmCore } from './wasm-core.js';
+import type { HartActivity } from '../control/stats-source.js';
+
+/** Receives every change of a hart's activity (HartProfiler implements it). */
+export interface HartActivityObserver {
+  set(hart: number, activity: HartActivity, state: string): void;
+  exit(hart: number, code: number): void;
+}
 
 /**
  * Runs this node's harts on one thread (DESIGN 2, first version). Harts take
@@ -52,6 +59,9 @@ export class HartScheduler {
   /** Wall time each hart spent per activity, for the stats layer. */
   readonly timeMs = { exec: 0, idleWakeups: 0 };
   readonly exits = new Map<number, number>();
+  /** What a blocked hart waits for, by local index. */
+  private readonly blockedOn: HartActivity[];
+  private observer: HartActivityObserver | undefined;
 
   constructor(
     private readonly core: WasmCore,
@@ -63,6 +73,30 @@ export class HartScheduler {
     this.budget = opts.budget ?? 20_000;
     this.sliceMs = opts.sliceMs ?? 10;
     this.state = Array.from({ length: opts.harts }, () => 'stopped' as HartRunState);
+    this.blockedOn = Array.from({ length: opts.harts }, () => 'mmioWait' as HartActivity);
+  }
+
+  /** Starts reporting activity changes (the stats layer); harts are reported as they are now. */
+  observe(o: HartActivityObserver): void {
+    this.observer = o;
+    for (let h = 0; h < this.state.length; h++) this.note(h);
+  }
+
+  /** Tells the observer what hart h is doing now that it is not executing. */
+  private note(h: number): void {
+    const o = this.observer;
+    if (!o) return;
+    const s = this.state[h]!;
+    if (this.paused && s !== 'stopped') o.set(h, 'idle', 'paused');
+    else if (s === 'running') o.set(h, 'ready', 'running');
+    else if (s === 'blocked') {
+      const a = this.blockedOn[h]!;
+      o.set(h, a, a === 'dsmWait' ? 'dsm-wait' : a === 'mmioWait' ? 'mmio-wait' : 'sbi-wait');
+    } else o.set(h, 'idle', s);
+  }
+
+  private noteAll(): void {
+    if (this.observer) for (let h = 0; h < this.state.length; h++) this.note(h);
   }
 
   start(): void {
@@ -78,6 +112,7 @@ export class HartScheduler {
   /** QMP stop/cont: harts keep their states but do not execute. */
   setPaused(paused: boolean): void {
     this.paused = paused;
+    this.noteAll();
     if (!paused) this.kick();
   }
 
@@ -87,6 +122,7 @@ export class HartScheduler {
 
   setState(hart: number, s: HartRunState): void {
     this.state[hart] = s;
+    this.note(hart);
     if (s === 'running') this.kick();
   }
 
@@ -94,6 +130,7 @@ export class HartScheduler {
   wake(hart: number): void {
     if (this.state[hart] === 'idle') {
       this.state[hart] = 'running';
+      this.note(hart);
       this.timeMs.idleWakeups++;
       this.kick();
     }
@@ -123,6 +160,7 @@ export class HartScheduler {
     let any = true;
     while (any && performance.now() < end && this.running && !this.paused) {
       any = false;
+      this.wakeDueTimers();
       for (let h = 0; h < this.state.length; h++) {
         if (this.state[h] !== 'running') continue;
         any = true;
@@ -137,6 +175,24 @@ export class HartScheduler {
       this.pending = setImmediate(() => this.slice());
     } else {
       this.sleepUntilTimer();
+    }
+  }
+
+  /**
+   * While other harts run, nothing else would notice that an idle hart's
+   * timer came due: without this, a hart in WFI sleeps until an IPI, and a
+   * guest whose other CPUs spin on jiffies (which the sleeping CPU advances)
+   * never gets anywhere.
+   */
+  private wakeDueTimers(): void {
+    let now = -1;
+    for (let h = 0; h < this.state.length; h++) {
+      if (this.state[h] !== 'idle') continue;
+      if (now < 0) now = this.clock.ticks();
+      if (now >= Math.min(Number(this.core.getStimecmp(h)), Number(this.core.getMtimecmp(h)))) {
+        this.state[h] = 'running';
+        this.note(h);
+      }
     }
   }
 
@@ -155,6 +211,7 @@ export class HartScheduler {
     this.pending = setTimeout(() => {
       this.pending = undefined;
       for (let h = 0; h < this.state.length; h++) if (this.state[h] === 'idle') this.state[h] = 'running';
+      this.noteAll();
       this.slice();
     }, Math.max(0, Math.ceil(ms)));
   }
@@ -167,8 +224,18 @@ export class HartScheduler {
   private runHart: (hart: number, budget: number) => number = (h, b) => this.core.run(h, b);
 
   private step(h: number): void {
+    const o = this.observer;
+    if (o) o.set(h, 'exec', 'running');
     const reason = this.runHart(h, this.budget);
     this.exits.set(reason, (this.exits.get(reason) ?? 0) + 1);
+    if (o) {
+      o.exit(h, reason);
+      this.dispatch(h, reason);
+      this.note(h);
+    } else this.dispatch(h, reason);
+  }
+
+  private dispatch(h: number, reason: number): void {
     switch (reason) {
       case EXIT_BUDGET:
       case EXIT_INTERRUPT_CHECK:
@@ -177,12 +244,15 @@ export class HartScheduler {
         this.state[h] = 'idle';
         return;
       case EXIT_SBI_CALL:
+        this.blockedOn[h] = 'sbiWait';
         this.await(h, this.handlers.sbiCall(h));
         return;
       case EXIT_MMIO:
+        this.blockedOn[h] = 'mmioWait';
         this.await(h, this.handlers.mmio(h));
         return;
       case EXIT_DSM_FAULT:
+        this.blockedOn[h] = 'dsmWait';
         this.await(h, this.handlers.dsmFault(h));
         return;
       case EXIT_HALT:
@@ -201,6 +271,7 @@ export class HartScheduler {
       () => {
         // an HSM stop or QMP action during the wait wins over resuming
         if (this.state[h] === 'blocked') this.setState(h, before === 'blocked' ? 'running' : before!);
+        else this.note(h);
       },
       (err) => this.handlers.fatal(err),
     );

@@ -3,7 +3,8 @@
  * that echoes what is typed and runs `echo WORDS`, expanding $((A*B)) as a
  * POSIX shell would, so a test can tell real command output from the echo.
  */
-import type { DashboardConsole } from '../../src/control/dashboard/server.js';
+import { startDashboard, type Dashboard, type DashboardConsole } from '../../src/control/dashboard/server.js';
+import { FakeCluster } from '../../src/control/stats-fake.js';
 
 export class FakeShellConsole implements DashboardConsole {
   private readonly listeners = new Set<(b: Uint8Array) => void>();
@@ -49,5 +50,26 @@ export class FakeShellConsole implements DashboardConsole {
     const m = /^\s*echo\s+(.*)$/.exec(cmd);
     if (!m) return cmd.trim() === '' ? '' : `sh: ${cmd.trim().split(/\s+/)[0]}: not found\r\n`;
     return m[1]!.replace(/\$\(\((\d+)\s*\*\s*(\d+)\)\)/g, (_, a: string, b: string) => String(Number(a) * Number(b))) + '\r\n';
+  }
+}
+
+/** A dashboard over a synthetic 2-node cluster and a fake shell, closed after fn. */
+export async function withDashboard(fn: (d: Dashboard, shell: FakeShellConsole, fake: FakeCluster) => Promise<void>): Promise<void> {
+  const fake = new FakeCluster({ nodes: 2, hartsPerNode: 2 });
+  const shell = new FakeShellConsole();
+  const d = await startDashboard({
+    listen: '127.0.0.1:0',
+    source: async () => {
+      fake.advance();
+      return fake.nodes();
+    },
+    pages: async () => fake.pageMap(),
+    console: shell,
+    log: () => {},
+  });
+  try {
+    await fn(d, shell, fake);
+  } finally {
+    await d.close();
   }
 }

@@ -13,7 +13,7 @@ import { Opcode } from '../../src/control/dashboard/websocket.js';
 import { ListenAddressError } from '../../src/control/stats-listen.js';
 import { FakeCluster } from '../../src/control/stats-fake.js';
 import type { NodeStats } from '../../src/control/stats-source.js';
-import { FakeShellConsole } from './dashboard-fake-console.js';
+import { FakeShellConsole, withDashboard } from './dashboard-fake-console.js';
 import { RawWsClient } from './dashboard-ws-client.js';
 
 interface Reply {
@@ -38,25 +38,6 @@ function http(d: Dashboard, path: string, opts: { method?: string; host?: string
   });
 }
 
-async function withDashboard(fn: (d: Dashboard, shell: FakeShellConsole, fake: FakeCluster) => Promise<void>): Promise<void> {
-  const fake = new FakeCluster({ nodes: 2, hartsPerNode: 2 });
-  const shell = new FakeShellConsole();
-  const d = await startDashboard({
-    listen: '127.0.0.1:0',
-    source: async () => {
-      fake.advance();
-      return fake.nodes();
-    },
-    pages: async () => fake.pageMap(),
-    console: shell,
-    log: () => {},
-  });
-  try {
-    await fn(d, shell, fake);
-  } finally {
-    await d.close();
-  }
-}
 
 test('the page, its assets and the JSON API are served with security headers', async () => {
   await withDashboard(async (d) => {

@@ -37,8 +37,8 @@ test('HartProfiler charges each interval to the activity it was in, and counts e
   p.exit(1, 3);
   p.exit(1, 99);
   const [a, b] = p.snapshot();
-  assert.deepEqual(a!.timeMs, { exec: 35, dsmWait: 10, mmioWait: 0, idle: 0, ready: 0 });
-  assert.deepEqual(b!.timeMs, { exec: 0, dsmWait: 0, mmioWait: 5, idle: 40, ready: 0 });
+  assert.deepEqual(a!.timeMs, { exec: 35, dsmWait: 10, mmioWait: 0, sbiWait: 0, idle: 0, ready: 0 });
+  assert.deepEqual(b!.timeMs, { exec: 0, dsmWait: 0, mmioWait: 5, sbiWait: 0, idle: 40, ready: 0 });
   assert.equal(a!.id, 4);
   assert.equal(a!.node, 2);
   assert.equal(a!.state, 'running');
@@ -116,7 +116,7 @@ test('renderStats shows every section with figures from the nodes', () => {
   }
   assert.match(text, /2 nodes \(2 alive\), 4 harts/);
   // Hart time shares: the fake gives 60/20/5/10/5 percent.
-  assert.match(text, /^ {2}3 +1 +\w+ +60\.0% +20\.0% +5\.0% +10\.0% +5\.0%/m);
+  assert.match(text, /^ {2}3 +1 +\w+ +60\.0% +20\.0% +5\.0% +0\.0% +10\.0% +5\.0%/m);
   // Read faults on node 0 after 3 steps: local 8, remote 30; two steps in 2 s = 10 + 2 per second... (8+30 - (6+10)) / 2 s = 11/s
   assert.match(text, /node0 read +8 +30 +11\/s/);
   // Cluster exits: budget 400 per hart at step 3, four harts.

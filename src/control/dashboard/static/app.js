@@ -11,6 +11,7 @@ const ACTIVITIES = [
   ['exec', 'exec', '#4cd97b'],
   ['dsmWait', 'DSM wait', '#ff9f43'],
   ['mmioWait', 'MMIO wait', '#b38cff'],
+  ['sbiWait', 'SBI wait', '#ff6b9d'],
   ['idle', 'idle', '#3b4350'],
   ['ready', 'ready', '#4e9bff'],
 ];
@@ -381,7 +382,8 @@ function startConsole() {
     ui.consoleStatus.textContent = 'unavailable (xterm.js not installed on the server)';
     return;
   }
-  const term = new Terminal({ cols: 100, rows: 26, cursorBlink: true, scrollback: 5000, fontSize: 13, convertEol: false });
+  // early boot output (SBI earlycon) ends its lines with a bare LF
+  const term = new Terminal({ cols: 100, rows: 26, cursorBlink: true, scrollback: 5000, fontSize: 13, convertEol: true });
   term.open(ui.terminal);
   window.hydraTerm = term;
   let ws = null;
