@@ -33,6 +33,18 @@ export class BootError extends Error {
   }
 }
 
+/**
+ * The kernel command line when the user gave none. On a cluster, every CPU
+ * but 0 is nohz_full: a periodic tick on each CPU writes kernel pages the
+ * other CPUs read (jiffies, run-queue and load-balancing state), and each such
+ * page moves between nodes on every tick. With one task per CPU the tick
+ * stops, and the remote DSM faults of a CPU-bound workload drop about 3x
+ * (docs/cluster.md has the measurement). --append replaces all of it.
+ */
+export function defaultBootargs(harts: number, nodes: number): string {
+  return nodes > 1 && harts > 1 ? `${DEFAULT_BOOTARGS} nohz_full=1-${harts - 1}` : DEFAULT_BOOTARGS;
+}
+
 /** The device tree every node derives from the same request (so all agree on it). */
 export function machineDescFor(req: BootRequest, initrd?: AddrRange): MachineDesc {
   return describeMachine({
@@ -41,7 +53,7 @@ export function machineDescFor(req: BootRequest, initrd?: AddrRange): MachineDes
     ramSize: req.ramSize,
     nodes: req.nodes,
     mmu: 'sv39',
-    bootargs: req.append ?? DEFAULT_BOOTARGS,
+    bootargs: req.append ?? defaultBootargs(req.harts, req.nodes),
     boot: req.firmware === 'builtin' ? 'builtin-sbi' : 'firmware',
     devices: { virtio: req.virtio ?? [] },
     ...(initrd ? { initrd } : {}),

@@ -128,9 +128,11 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     remoteHarts: forwarding,
     onGuestStop: stopAll,
     trace: o.trace ?? false,
-    // short budgets and slices: peers' DSM requests wait for the slice to end
-    budget: Number(process.env.HYDRAVM_BUDGET ?? 2_000),
-    sliceMs: Number(process.env.HYDRAVM_SLICE_MS ?? 0.2),
+    // Short slices: a peer's DSM request waits for this node's slice to end.
+    // One core entry per slice (budget ~ slice x 100 MIPS): 0.1 ms / 10000 beat
+    // 0.2 / 2000 and 0.05 / 5000 on bench/cluster's workload (docs/cluster.md).
+    budget: Number(process.env.HYDRAVM_BUDGET ?? 10_000),
+    sliceMs: Number(process.env.HYDRAVM_SLICE_MS ?? 0.1),
   });
   forwarding.attach(vm);
   const req: BootRequest = { ...o.boot, harts: desc.smp, nodes: desc.nodes.length, ramBase, ramSize: desc.memory.size, virtio: virtioSlots(virtio) };
