@@ -70,6 +70,12 @@ export class NodeSbiMachine implements SbiMachine {
 
   /** Local harts are flushed right away: the caller is this thread, so no hart is mid-instruction. */
   remoteFence(harts: readonly number[], fence: RemoteFence): void | Promise<void> {
+    // A remote fence.i needs no message: the store that changed the code held
+    // the page MODIFIED, so every other node's copy, with its decoded code and
+    // fetch TLB entries, was already invalidated (DsmEngine -> flushPage).
+    // Linux sends one whenever it maps an executable page of an mm that ran
+    // elsewhere, ~200/s in a busy shell loop, each a round trip.
+    if (fence.kind === 'fence.i') return;
     const remote: number[] = [];
     for (const h of harts) {
       if (this.placement.isLocal(h)) this.fenceLocal(this.placement.local(h), fence);
