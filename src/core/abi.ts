@@ -10,7 +10,6 @@ export const EXIT_SBI_CALL = 2; // ecall from S-mode with the built-in SBI; pc a
 export const EXIT_MMIO = 3; // access outside RAM; see EXIT_* fields; host completes then re-enters
 export const EXIT_DSM_FAULT = 4; // guest page lacks rights; the instruction is retried on re-entry
 export const EXIT_HALT = 5; // HTIF tohost write or a fatal condition; see HART_EXIT_DATA
-export const EXIT_INTERRUPT_CHECK = 6; // the core wants the host to look at pending interrupts (optional)
 
 // ---- DSM access kinds (HART_EXIT_ACCESS for EXIT_DSM_FAULT) ----
 export const ACCESS_READ = 0;
@@ -46,6 +45,10 @@ export const HART_EXIT_DATA = 592; // u64 store data (MMIO write) / exit code (H
 export const HART_EXIT_SIZE = 600; // u32 access size in bytes (1, 2, 4, 8)
 export const HART_EXIT_WRITE = 604; // u32 1 = write, 0 = read
 export const HART_EXIT_ACCESS = 608; // u32 ACCESS_* for DSM faults
+// shootdown handshake, shared with the host threads (docs/core.md, "Threads")
+export const HART_IN_GUEST = 888; // u32 1 while run() may use cached translations (Atomics)
+export const HART_SD_ACK = 892; // u32 last shootdown epoch the hart serviced (Atomics.wait target)
+export const HART_EXIT_REQ = 900; // u32 non-zero: run() returns EXIT_BUDGET at its next checkpoint
 // The remainder of the hart (other CSRs, TLBs) is private to the core.
 
 // mip bits

@@ -12,6 +12,7 @@ import {
 } from './layout';
 import { flushHartTlb, updateTlbPtrs } from './mmu';
 import { readTime, updateTimers } from './trap';
+import { mipWrite } from './shootdown';
 
 const MSTATUS_WRITABLE: u64 = MS_SIE | MS_MIE | MS_SPIE | MS_MPIE | MS_SPP | MS_MPP | MS_FS | MS_MPRV |
   MS_SUM | MS_MXR | MS_TVM | MS_TW | MS_TSR;
@@ -153,7 +154,7 @@ export function csrWrite(h: usize, csr: u32, v: u64): bool {
     case 0x143: store<u64>(h + H_STVAL, v); break;
     case 0x144: {
       const m = load<u64>(h + H_MIDELEG) & 2; // only SSIP is writable through sip
-      store<u64>(h + HART_MIP, (load<u64>(h + HART_MIP) & ~m) | (v & m));
+      mipWrite(h, m, v);
       break;
     }
     case 0x14d: store<u64>(h + HART_STIMECMP, v); updateTimers(h); break;
@@ -180,7 +181,7 @@ export function csrWrite(h: usize, csr: u32, v: u64): bool {
     case 0x344: {
       let m: u64 = 0x202 | MIP_STIP; // SSIP, SEIP, STIP
       if ((load<u64>(h + H_MENVCFG) & ENVCFG_STCE) != 0) m &= ~<u64>MIP_STIP;
-      store<u64>(h + HART_MIP, (load<u64>(h + HART_MIP) & ~m) | (v & m));
+      mipWrite(h, m, v);
       break;
     }
     case 0xb02: store<u64>(h + HART_INSTRET, v); break;

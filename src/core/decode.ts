@@ -8,11 +8,17 @@ import {
   OP_SRAW, OP_MUL, OP_BEQ, OP_BNE, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU, OP_JAL, OP_J, OP_JALR,
   OP_JR, OP_LB, OP_SB, OP_FLW, OP_FLD, OP_FSW, OP_FSD, OP_AMO, OP_SYSTEM, OP_CSR, OP_FP,
   OP_MULW, OP_DIVW, OP_DIVUW, OP_REMW, OP_REMUW, OP_LI, OP_MV, OP_LD, OP_LW, OP_SW, OP_SD, OP_LOAD_RD0,
+  OP_FENCE, OP_FENCE_I,
 } from './ops';
 
+/**
+ * Publish one entry with a single 8-byte atomic store: harts on other threads
+ * read entries of the shared decode cache without a lock, and must see either
+ * OP_DECODE or the whole entry, never half of one.
+ */
 @inline function put(e: usize, op: u32, rd: u32, rs1: u32, rs2: u32, len: u32, imm: i32): void {
-  store<u32>(e, op | (rd << 8) | (rs1 << 13) | (rs2 << 18) | (len << 26)); // top byte = len * 4 = entry bytes
-  store<i32>(e, imm, 4);
+  const w = op | (rd << 8) | (rs1 << 13) | (rs2 << 18) | (len << 26); // top byte = len * 4 = entry bytes
+  atomic.store<u64>(e, (<u64><u32>imm << 32) | <u64>w);
 }
 
 @inline function illegal(e: usize, raw: u32, len: u32): void {
@@ -125,9 +131,11 @@ export function decode32(e: usize, insn: u32): void {
       }
       break;
     case 0x0f:
-      // FENCE and FENCE.I: memory is sequentially consistent here and the
-      // decode cache is kept coherent with stores, so both are no-ops.
-      if (f3 == 0 || f3 == 1) { put(e, OP_NOP, 0, 0, 0, 4, 0); return; }
+      // FENCE orders this hart's accesses against other threads' (a wasm
+      // atomic fence); FENCE.I leaves the current decoded window so that the
+      // next fetch looks the code page up again (docs/core.md, "Threads").
+      if (f3 == 0) { put(e, OP_FENCE, 0, 0, 0, 4, 0); return; }
+      if (f3 == 1) { put(e, OP_FENCE_I, 0, 0, 0, 4, 0); return; }
       break;
     case 0x73:
       if (f3 == 0) { put(e, OP_SYSTEM, 0, 0, 0, 4, <i32>insn); return; }

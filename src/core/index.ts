@@ -1,4 +1,4 @@
-// The core's exports: the wasm boundary the TypeScript host calls (DESIGN 2).
+// The core's exports: the wasm boundary the TypeScript host calls (docs/core.md).
 // All 64-bit addresses that the host passes often travel as (lo, hi) u32
 // pairs to avoid BigInt on hot paths; rare calls take i64 (BigInt in JS).
 import {
@@ -6,15 +6,16 @@ import {
   PAGE_STATE_MASK, PAGE_FLAG_CODE, PAGE_FRAME_SHIFT,
 } from './abi';
 import {
-  HART_SIZE, H_SBI, H_RESERVATION, H_HARTINDEX, H_MMIO_PENDING, NO_RESERVATION, SLOT_BYTES, G_SIZE,
-  G_FRAME_COUNT, G_TOHOST, setConfig, hartAddr, gRamPages, gPages, gFrames, gState, gHartCount,
-  gCodeSlotOf, gSlotCount,
+  HART_SIZE, H_SBI, H_RESERVATION, H_HARTINDEX, H_SD_ACK, H_EXIT_REQ, NO_RESERVATION, SLOT_BYTES, G_SIZE,
+  G_FRAME_COUNT, G_TOHOST, G_SD_EPOCH, G_LAST_TIME, REQ_FLUSH_PAGE, REQ_FLUSH_TLB, setConfig, saveConfig, loadConfig,
+  stateAddr, hartAddr, gRamPages, gPages, gFrames, gState, gHartCount,
 } from './layout';
-import { flushHartTlb, updateTlbPtrs, flushPage as flushPageImpl, invalidateCode as invalidateCodeImpl, frameAddr as frameAddrImpl } from './mmu';
+import { flushHartTlb, updateTlbPtrs, invalidateCode as invalidateCodeImpl, frameAddr as frameAddrImpl } from './mmu';
 import { csrRead, csrWrite } from './csr';
 import { finishMmioLoad, failMmio } from './memops';
 import { runHart } from './run';
-import { updateTimers, checkInterrupts } from './trap';
+import { updateTimers } from './trap';
+import { broadcast, requestOne, mipSet, mipClear } from './shootdown';
 
 @inline function alignUp(x: usize, a: usize): usize {
   return (x + a - 1) & ~(a - 1);
@@ -30,14 +31,15 @@ function ensureMemory(end: usize): bool {
 /**
  * Lay out wasm memory for `harts` harts and `ramPages` guest RAM pages starting
  * at guest page `ramBasePage`, with `codeSlots` decoded-code slots (16 KiB each).
- * Returns 0, or -1 if memory could not be grown. Call once.
+ * Returns 0, or -1 if memory could not be grown. Call once per memory; other
+ * instances over the same memory call attach().
  */
 export function configure(ramBasePage: i64, ramPages: u32, harts: u32, codeSlots: u32): i32 {
-  let p = alignUp(__heap_base, 65536);
-  const hartArea = p;
-  p += <usize>harts * HART_SIZE;
-  const state = p;
-  p += G_SIZE;
+  // the decode cache never evicts a slot a hart executes from: keep spares
+  if (codeSlots < harts + 8) codeSlots = harts + 8;
+  const state = stateAddr();
+  const hartArea = alignUp(state + G_SIZE, 65536);
+  let p = hartArea + <usize>harts * HART_SIZE;
   const pages = alignUp(p, 64);
   p = pages + (<usize>ramPages << 2);
   const codeSlotOf = alignUp(p, 64);
@@ -48,19 +50,32 @@ export function configure(ramBasePage: i64, ramPages: u32, harts: u32, codeSlots
   p = slots + <usize>codeSlots * SLOT_BYTES;
   const frames = alignUp(p, 65536);
   if (!ensureMemory(frames)) return -1;
-  memory.fill(hartArea, 0, frames - hartArea);
+  memory.fill(state, 0, frames - state);
   setConfig(<u64>ramBasePage, ramPages, harts, hartArea, pages, codeSlotOf, slotPage, slots, codeSlots, frames, state);
+  saveConfig();
   store<u64>(state + G_TOHOST, 0xffff_ffff_ffff_ffff);
   for (let i: u32 = 0; i < harts; i++) resetHart(<i32>i, 0x8000_0000, 3);
   return 0;
 }
 
-/** Architectural reset of one hart: M-mode (or `priv`) at `pc`, everything else cleared. */
+/** A thread's new instance over a memory that configure() laid out. */
+export function attach(): void {
+  loadConfig();
+}
+
+/**
+ * Architectural reset of one hart: M-mode (or `priv`) at `pc`, everything
+ * else cleared. The hart must not be running; its queued shootdown requests
+ * are dropped with its TLBs.
+ */
 export function resetHart(hart: i32, pc: i64, priv: i32): void {
   const h = hartAddr(hart);
   const sbi = load<u32>(h + H_SBI);
+  const exitReq = load<u32>(h + H_EXIT_REQ);
   memory.fill(h, 0, 4096);
   store<u32>(h + H_SBI, sbi);
+  store<u32>(h + H_EXIT_REQ, exitReq);
+  atomic.store<u32>(h + H_SD_ACK, atomic.load<u32>(gState + G_SD_EPOCH));
   store<u32>(h + HART_HARTID, <u32>hart);
   store<u32>(h + H_HARTINDEX, <u32>hart);
   store<u64>(h + HART_PC, <u64>pc);
@@ -96,15 +111,18 @@ export function setTohost(pa: i64): void {
   for (let i: u32 = 0; i < gHartCount; i++) flushHartTlb(hartAddr(<i32>i));
 }
 
-// ---- interrupts and timers ----
+// ---- interrupts and timers (atomic: the hart's thread may update mip meanwhile) ----
 export function setMip(hart: i32, bits: i32): void {
-  const h = hartAddr(hart);
-  store<u64>(h + HART_MIP, load<u64>(h + HART_MIP) | <u64><u32>bits);
+  mipSet(hartAddr(hart), <u64><u32>bits);
 }
 
 export function clearMip(hart: i32, bits: i32): void {
-  const h = hartAddr(hart);
-  store<u64>(h + HART_MIP, load<u64>(h + HART_MIP) & ~<u64><u32>bits);
+  mipClear(hartAddr(hart), <u64><u32>bits);
+}
+
+/** Ask a running hart to return from run() at its next checkpoint (pause, stop), or stop asking. */
+export function requestExit(hart: i32, on: i32): void {
+  atomic.store<u32>(hartAddr(hart) + H_EXIT_REQ, on != 0 ? 1 : 0);
 }
 
 export function setStimecmp(hart: i32, v: i64): void {
@@ -119,13 +137,6 @@ export function setMtimecmp(hart: i32, v: i64): void {
   updateTimers(h);
 }
 
-/** Recompute timer bits and take a pending enabled interrupt now (e.g. before a debugger looks). */
-export function pollInterrupts(hart: i32): i32 {
-  const h = hartAddr(hart);
-  updateTimers(h);
-  return checkInterrupts(h) ? 1 : 0;
-}
-
 // ---- MMIO ----
 export function completeMmioLoad(hart: i32, lo: u32, hi: u32): void {
   finishMmioLoad(hartAddr(hart), (<u64>hi << 32) | <u64>lo);
@@ -134,10 +145,6 @@ export function completeMmioLoad(hart: i32, lo: u32, hi: u32): void {
 /** Nothing answers at the last MMIO exit's address: raise a load or store access fault instead. */
 export function mmioAccessFault(hart: i32): void {
   failMmio(hartAddr(hart));
-}
-
-export function mmioLoadPending(hart: i32): i32 {
-  return <i32>load<u32>(hartAddr(hart) + H_MMIO_PENDING);
 }
 
 // ---- CSRs for the host (no privilege checks; 0 if the CSR does not exist) ----
@@ -183,17 +190,23 @@ export function getPage(page: u32): u32 {
 
 /**
  * Set the DSM state and frame of RAM page `page` (CODE flag is managed by the
- * core). Losing rights or changing frame flushes every cached view of the page.
+ * core). Losing rights or changing frame queues a shootdown of the page on
+ * every hart: the result is the epoch the host must see acknowledged (or the
+ * hart outside guest code) before it moves or reuses the frame; 0 = none.
  */
-export function setPage(page: u32, entry: u32): void {
+export function setPage(page: u32, entry: u32): u32 {
   const p = gPages + (<usize>page << 2);
-  const old = load<u32>(p);
+  let old = atomic.load<u32>(p);
+  while (true) {
+    const seen = atomic.cmpxchg<u32>(p, old, (entry & ~PAGE_FLAG_CODE) | (old & PAGE_FLAG_CODE));
+    if (seen == old) break;
+    old = seen;
+  }
   const oldState = old & PAGE_STATE_MASK;
   const newState = entry & PAGE_STATE_MASK;
   const frameChanged = (old >> PAGE_FRAME_SHIFT) != (entry >> PAGE_FRAME_SHIFT);
-  if (oldState != 0 && (newState < oldState || frameChanged)) flushPageImpl(page);
-  const keep = load<u32>(p) & PAGE_FLAG_CODE;
-  store<u32>(p, (entry & ~PAGE_FLAG_CODE) | keep);
+  if (oldState != 0 && (newState < oldState || frameChanged)) return flushPage(page);
+  return 0;
 }
 
 export function frameCount(): u32 {
@@ -217,9 +230,13 @@ export function growFrames(n: u32): i32 {
   return <i32>count;
 }
 
-/** DSM invalidate/downgrade: drop TLB entries, decoded code and LR reservations on the page. */
-export function flushPage(page: u32): void {
-  flushPageImpl(page);
+/**
+ * DSM invalidate/downgrade: drop decoded code now, and queue the drop of TLB
+ * entries and LR reservations on every hart. Returns the epoch to wait for.
+ */
+export function flushPage(page: u32): u32 {
+  invalidateCodeImpl(page);
+  return broadcast(REQ_FLUSH_PAGE | page);
 }
 
 /** The host wrote into the page (loader, DMA): forget its decoded code. */
@@ -227,13 +244,17 @@ export function invalidateCode(page: u32): void {
   invalidateCodeImpl(page);
 }
 
-/** Remote SFENCE.VMA: flush one hart's soft TLBs. */
-export function flushTlb(hart: i32): void {
-  flushHartTlb(hartAddr(hart));
+/** Remote SFENCE.VMA: queue a flush of one hart's soft TLBs. Returns the epoch to wait for. */
+export function flushTlb(hart: i32): u32 {
+  return requestOne(hart, REQ_FLUSH_TLB);
 }
 
-export function codeSlotsInUse(): u32 {
-  let n: u32 = 0;
-  for (let i: u32 = 0; i < gRamPages; i++) if (load<u32>(gCodeSlotOf + (<usize>i << 2)) != 0) n++;
-  return n < gSlotCount ? n : gSlotCount;
+/** Address of the node-wide latest mtime (u64) that the host's clock shares with the harts. */
+export function lastTimeAddr(): usize {
+  return gState + G_LAST_TIME;
+}
+
+/** Address of the shootdown epoch (u32) the host reads with Atomics. */
+export function epochAddr(): usize {
+  return gState + G_SD_EPOCH;
 }

@@ -1,8 +1,11 @@
 // Private layout of the core's wasm memory: hart-private fields beyond the
 // public ABI (abi.ts), the soft-TLB geometry, and the configuration globals
 // written once by configure(). Everything mutable lives in wasm memory and is
-// reached through a hart base address or the global state block, so several
-// threads could later share one memory (DESIGN 2, "Threads").
+// reached through a hart base address or the global state block, because every
+// thread of a node instantiates this module over one shared memory and
+// module globals are per instance (docs/core.md, "Threads").
+
+import { HART_IN_GUEST, HART_SD_ACK, HART_EXIT_REQ } from './abi';
 
 // ---- hart-private fields (bytes from hartBase), after the public ABI ----
 export const H_SATP: usize = 640;
@@ -43,10 +46,28 @@ export const H_SCRATCH_ENTRY: usize = 856; // 8-byte decoded entry for a page-cr
 export const H_HARTINDEX: usize = 864; // u32 index of this hart in the hart array
 export const H_MMIO_VA: usize = 872; // u64 virtual address of the last MMIO exit
 export const H_MMIO_PC: usize = 880; // u64 pc of the instruction that made the last MMIO exit
+// shootdowns and concurrency (docs/core.md, "Threads")
+export const H_IN_GUEST: usize = HART_IN_GUEST;
+export const H_SD_ACK: usize = HART_SD_ACK;
+export const H_CUR_SLOT: usize = 896; // u32 decode slot + 1 the hart executes from (hazard pointer), 0 none
+export const H_EXIT_REQ: usize = HART_EXIT_REQ;
+export const H_RING_HEAD: usize = 904; // u32 requests consumed by the hart
+export const H_RING_TAIL: usize = 908; // u32 requests produced by the host
+export const H_RES_VALUE: usize = 912; // u64 value LR read (SC compares against it)
+export const H_RING_OVERFLOW: usize = 920; // u32 1 = requests were lost: flush everything
+export const H_FENCE_WORD: usize = 924; // u32 target of the locked no-op that implements FENCE
+export const H_DECODE_TMP: usize = 928; // 8-byte entry built by the decoder, published with one store
 export const H_PMPCFG: usize = 1024; // 8 x u64 (pmpcfg0, 2, ..., 14)
 export const H_PMPADDR: usize = 1088; // 64 x u64
 export const H_TLB: usize = 4096; // 3 privilege sets x 3 kinds x TLB_ENTRIES x 16 bytes
+export const H_RING: usize = 40960; // RING_SIZE x u32 shootdown requests (after the TLBs)
 export const HART_SIZE: usize = 65536;
+
+// ---- shootdown requests: kind in bits 28..31, RAM page index in bits 0..27 ----
+export const RING_SIZE: u32 = 256;
+export const REQ_FLUSH_PAGE: u32 = 1 << 28; // drop TLB entries and the reservation on one page
+export const REQ_FLUSH_TLB: u32 = 2 << 28; // drop every TLB entry (remote sfence.vma)
+export const REQ_PAGE_MASK: u32 = 0x0fff_ffff;
 
 export const NO_RESERVATION: u64 = 0xffff_ffff_ffff_ffff;
 
@@ -89,11 +110,16 @@ export let gSlotCount: u32 = 0;
 export let gFrames: usize = 0; // frame pool base (frame i at gFrames + i * 4096)
 export let gState: usize = 0; // global mutable block, see G_*
 
-// global mutable block (in wasm memory, not module globals)
+// global mutable block (in wasm memory, not module globals), at a fixed
+// address so that a thread's new instance can attach() to a configured memory
 export const G_FRAME_COUNT: usize = 0; // u32 frames in the pool
 export const G_CLOCK: usize = 4; // u32 eviction clock hand over decode slots
 export const G_TOHOST: usize = 8; // u64 physical address of tohost, or all-ones
-export const G_SIZE: usize = 64;
+export const G_SD_EPOCH: usize = 16; // u32 shootdown epoch, bumped after requests are queued
+export const G_SLOT_LOCK: usize = 20; // u32 spinlock over decode-slot allocation and invalidation
+export const G_LAST_TIME: usize = 24; // u64 last mtime handed out by any thread (time never goes back)
+export const G_CFG: usize = 32; // configuration written by configure(), read by attach()
+export const G_SIZE: usize = 128;
 
 export function setConfig(
   ramBasePage: u64,
@@ -119,6 +145,37 @@ export function setConfig(
   gSlotCount = slotCount;
   gFrames = frames;
   gState = state;
+}
+
+/** Where the global block lives: fixed for a given build of the module. */
+export function stateAddr(): usize {
+  return (__heap_base + 63) & ~<usize>63;
+}
+
+/** Persist the configuration globals so that another instance can attach(). */
+export function saveConfig(): void {
+  const c = gState + G_CFG;
+  store<u64>(c, gRamBasePage);
+  store<u32>(c, gRamPages, 8);
+  store<u32>(c, gHartCount, 12);
+  store<u32>(c, <u32>gHarts, 16);
+  store<u32>(c, <u32>gPages, 20);
+  store<u32>(c, <u32>gCodeSlotOf, 24);
+  store<u32>(c, <u32>gSlotPage, 28);
+  store<u32>(c, <u32>gSlots, 32);
+  store<u32>(c, gSlotCount, 36);
+  store<u32>(c, <u32>gFrames, 40);
+}
+
+/** Load the configuration globals from a memory another instance configured. */
+export function loadConfig(): void {
+  const state = stateAddr();
+  const c = state + G_CFG;
+  setConfig(
+    load<u64>(c), load<u32>(c, 8), load<u32>(c, 12), <usize>load<u32>(c, 16), <usize>load<u32>(c, 20),
+    <usize>load<u32>(c, 24), <usize>load<u32>(c, 28), <usize>load<u32>(c, 32), load<u32>(c, 36),
+    <usize>load<u32>(c, 40), state,
+  );
 }
 
 @inline export function hartAddr(hart: i32): usize {

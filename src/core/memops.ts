@@ -7,7 +7,7 @@ import {
 } from './abi';
 import {
   H_STATUS, H_PA, H_RESERVATION, H_MMIO_PENDING, H_MMIO_RD, H_MMIO_KIND, H_MMIO_NEXTPC, NO_RESERVATION,
-  H_MMIO_VA, H_MMIO_PC,
+  H_MMIO_VA, H_MMIO_PC, H_RES_VALUE,
   ST_DSM, ST_MMIO, ST_TOHOST, RES_CONT, MS_FS, CAUSE_ILLEGAL, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
   CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, gState, G_TOHOST,
 } from './layout';
@@ -193,7 +193,76 @@ export function storeSlow(h: usize, va: u64, w: u32, v: u64, pc: u64): i32 {
   return load<u64>(h + HART_X + (<usize>r << 3));
 }
 
-/** LR, SC and AMOs. They need write rights (SC, AMO) and natural alignment. */
+/**
+ * The new value of an AMO that wasm has no single instruction for (min/max),
+ * or of any AMO in the read-modify-write fallback: f5 is the funct5 field.
+ */
+@inline function amoValue(f5: u32, old: u64, b: u64): u64 {
+  switch (f5) {
+    case 0: return old + b;
+    case 1: return b;
+    case 4: return old ^ b;
+    case 8: return old | b;
+    case 12: return old & b;
+    case 16: return <i64>old < <i64>b ? old : b;
+    case 20: return <i64>old > <i64>b ? old : b;
+    case 24: return old < b ? old : b;
+    default: return old > b ? old : b;
+  }
+}
+
+/** AMO on a 32-bit word, atomically against other harts' threads; returns the old value sign-extended. */
+function amo32(host: usize, f5: u32, src: u64): u64 {
+  const b = <u32>src;
+  let old: u32;
+  switch (f5) {
+    case 0: old = atomic.add<u32>(host, b); break;
+    case 1: old = atomic.xchg<u32>(host, b); break;
+    case 4: old = atomic.xor<u32>(host, b); break;
+    case 8: old = atomic.or<u32>(host, b); break;
+    case 12: old = atomic.and<u32>(host, b); break;
+    default: {
+      const bx = <u64><i64><i32>b;
+      old = atomic.load<u32>(host);
+      while (true) {
+        const nv = <u32>amoValue(f5, <u64><i64><i32>old, bx);
+        const seen = atomic.cmpxchg<u32>(host, old, nv);
+        if (seen == old) break;
+        old = seen;
+      }
+    }
+  }
+  return <u64><i64><i32>old;
+}
+
+/** AMO on a 64-bit word, atomically against other harts' threads; returns the old value. */
+function amo64(host: usize, f5: u32, b: u64): u64 {
+  switch (f5) {
+    case 0: return atomic.add<u64>(host, b);
+    case 1: return atomic.xchg<u64>(host, b);
+    case 4: return atomic.xor<u64>(host, b);
+    case 8: return atomic.or<u64>(host, b);
+    case 12: return atomic.and<u64>(host, b);
+    default: {
+      let old = atomic.load<u64>(host);
+      while (true) {
+        const seen = atomic.cmpxchg<u64>(host, old, amoValue(f5, old, b));
+        if (seen == old) return old;
+        old = seen;
+      }
+    }
+  }
+  return 0;
+}
+
+/**
+ * LR, SC and AMOs. They need write rights (SC, AMO) and natural alignment.
+ * Every one is a sequentially consistent wasm atomic, which satisfies any
+ * aq/rl combination. SC is a compare-exchange against the value LR read, as
+ * in QEMU: it also succeeds if other harts wrote the same value back in
+ * between (ABA), which no guest can tell from a reservation that survived
+ * (docs/core.md, "Threads").
+ */
 export function execAmo(h: usize, insn: u32, pc: u64, len: u32): i32 {
   const f5 = insn >> 27;
   const rd = (insn >> 7) & 31;
@@ -208,7 +277,9 @@ export function execAmo(h: usize, insn: u32, pc: u64, len: u32): i32 {
     if ((va & <u64>(size - 1)) != 0) return trapAt(h, CAUSE_MISALIGNED_LOAD, va, pc);
     const host = dataHost(h, va, size, ACCESS_READ);
     if (host == 0) return fail(h, va, pc, CAUSE_LOAD_ACCESS);
-    result = isW ? <u64><i64>load<i32>(host) : load<u64>(host);
+    const raw: u64 = isW ? <u64>atomic.load<u32>(host) : atomic.load<u64>(host);
+    result = isW ? <u64><i64><i32>raw : raw;
+    store<u64>(h + H_RES_VALUE, raw);
     store<u64>(h + H_RESERVATION, load<u64>(h + H_PA));
   } else {
     if (f5 != 3 && f5 != 0 && f5 != 1 && f5 != 4 && f5 != 8 && f5 != 12 && f5 != 16 && f5 != 20 && f5 != 24 && f5 != 28) {
@@ -219,32 +290,17 @@ export function execAmo(h: usize, insn: u32, pc: u64, len: u32): i32 {
     if (host == 0) return fail(h, va, pc, CAUSE_STORE_ACCESS);
     const src = xreg(h, rs2);
     if (f5 == 3) {
+      result = 1;
       if (load<u64>(h + H_RESERVATION) == load<u64>(h + H_PA)) {
-        if (isW) store<u32>(host, <u32>src);
-        else store<u64>(host, src);
-        result = 0;
-      } else {
-        result = 1;
+        const expect = load<u64>(h + H_RES_VALUE);
+        const ok = isW
+          ? atomic.cmpxchg<u32>(host, <u32>expect, <u32>src) == <u32>expect
+          : atomic.cmpxchg<u64>(host, expect, src) == expect;
+        if (ok) result = 0;
       }
       store<u64>(h + H_RESERVATION, NO_RESERVATION);
     } else {
-      const old: u64 = isW ? <u64><i64>load<i32>(host) : load<u64>(host);
-      const b: u64 = isW ? <u64><i64><i32>src : src;
-      let nv: u64;
-      switch (f5) {
-        case 0: nv = old + b; break;
-        case 1: nv = b; break;
-        case 4: nv = old ^ b; break;
-        case 8: nv = old | b; break;
-        case 12: nv = old & b; break;
-        case 16: nv = <i64>old < <i64>b ? old : b; break;
-        case 20: nv = <i64>old > <i64>b ? old : b; break;
-        case 24: nv = old < b ? old : b; break;
-        default: nv = old > b ? old : b; break;
-      }
-      if (isW) store<u32>(host, <u32>nv);
-      else store<u64>(host, nv);
-      result = old;
+      result = isW ? amo32(host, f5, src) : amo64(host, f5, src);
     }
   }
   if (rd != 0) store<u64>(h + HART_X + (<usize>rd << 3), result);

@@ -11,8 +11,9 @@ import {
   ST_OK, ST_DSM, ST_MMIO, ST_TOHOST, MS_MPRV, MS_MPP, MS_MPP_SHIFT, MS_SUM, MS_MXR,
   CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_PAGE, CAUSE_LOAD_PAGE,
   CAUSE_STORE_PAGE, gRamBasePage, gRamPages, gPages, gCodeSlotOf, gSlotPage, gSlots, gSlotCount,
-  gFrames, gState, gHarts, gHartCount, G_CLOCK, G_TOHOST, HART_SIZE,
+  gFrames, gState, gHarts, gHartCount, G_CLOCK, G_TOHOST, HART_SIZE, H_CUR_SLOT,
 } from './layout';
+import { slotLock, slotUnlock } from './shootdown';
 
 const PTE_V: u64 = 1;
 const PTE_R: u64 = 2;
@@ -139,7 +140,9 @@ export function translate(h: usize, va: u64, acc: u32, priv: u32): u32 {
       return accessFaultCause(acc);
     }
     if (load<u32>(gPages + (<usize>ramPageIndex(pteAddr) << 2)) & PAGE_FLAG_CODE) invalidateCode(<u32>ramPageIndex(pteAddr));
-    store<u64>(hw, want);
+    // another hart or the guest kernel may change the PTE meanwhile: the
+    // A/D update is atomic, and a lost race walks again
+    if (atomic.cmpxchg<u64>(hw, pte, want) != pte) return translate(h, va, acc, priv);
   }
   const pa = ((ppn | ((va >> 12) & lowMask)) << 12) | (va & 0xfff);
   store<u64>(h + H_PA, pa);
@@ -170,14 +173,18 @@ export function flushHartTlb(h: usize): void {
   store<u32>(t, pageIdx, 12);
 }
 
-/** Drop TLB entries of one hart that map RAM page `idx`; kinds: bit0 read, bit1 write, bit2 fetch. */
-function dropPageFromHart(h: usize, idx: u32, kinds: u32): void {
+/**
+ * Drop TLB entries of one hart that map RAM page `idx`; kinds: bit0 read, bit1
+ * write, bit2 fetch. Only the tag is written, with one atomic store, so a hart
+ * that reads its entry concurrently sees either the whole old entry or none.
+ */
+export function dropPageFromHart(h: usize, idx: u32, kinds: u32): void {
   for (let set: usize = 0; set < 3; set++) {
     for (let k: usize = 0; k < 3; k++) {
       if (((kinds >> <u32>k) & 1) == 0) continue;
       const base = h + H_TLB + set * TLB_SET_BYTES + k * TLB_KIND_BYTES;
       for (let t = base, end = base + TLB_KIND_BYTES; t < end; t += 16) {
-        if (load<u32>(t, 12) == idx && load<u64>(t) != TLB_INVALID_TAG) store<u64>(t, TLB_INVALID_TAG);
+        if (load<u32>(t, 12) == idx && load<u64>(t) != TLB_INVALID_TAG) atomic.store<u64>(t, TLB_INVALID_TAG);
       }
     }
   }
@@ -250,56 +257,105 @@ export function fetchHost(h: usize, va: u64): usize {
 }
 
 // ---- decoded-code slots ----
+// One cache per node, shared by its harts (as QEMU's TB cache is shared by its
+// vCPU threads). Lookups take no lock: a hart publishes the slot it is about to
+// execute from in H_CUR_SLOT (a hazard pointer) and re-reads the mapping.
+// Allocation and invalidation take the slot lock, unmap first, and never reuse
+// a slot that a hart has published: the two sides are a Dekker pair over
+// sequentially consistent atomics. Entries are 8 bytes published with one
+// store, so a racing reader sees a whole entry or OP_DECODE (decode again).
+
+@inline function setCodeFlag(idx: u32): void {
+  atomic.or<u32>(gPages + (<usize>idx << 2), PAGE_FLAG_CODE);
+}
+
+@inline function clearCodeFlag(idx: u32): void {
+  atomic.and<u32>(gPages + (<usize>idx << 2), ~PAGE_FLAG_CODE);
+}
+
+/** Unmap the slot of page idx (slot lock held). */
+function unmapLocked(idx: u32): void {
+  const p = gCodeSlotOf + (<usize>idx << 2);
+  const s = atomic.load<u32>(p);
+  if (s == 0) return;
+  atomic.store<u32>(p, 0);
+  store<u32>(gSlotPage + (<usize>(s - 1) << 2), 0);
+  clearCodeFlag(idx);
+}
 
 /** Forget the decoded code of RAM page idx (its bytes changed or may change). */
 export function invalidateCode(idx: u32): void {
-  const p = gCodeSlotOf + (<usize>idx << 2);
-  const s = load<u32>(p);
-  if (s == 0) return;
-  store<u32>(p, 0);
-  store<u32>(gSlotPage + (<usize>(s - 1) << 2), 0);
-  const pe = gPages + (<usize>idx << 2);
-  store<u32>(pe, load<u32>(pe) & ~PAGE_FLAG_CODE);
+  if (atomic.load<u32>(gCodeSlotOf + (<usize>idx << 2)) == 0) return;
+  slotLock();
+  unmapLocked(idx);
+  slotUnlock();
 }
 
-/** Decode slot base for RAM page idx, allocating (and evicting) if needed. */
-export function codeSlot(idx: u32): usize {
-  const p = gCodeSlotOf + (<usize>idx << 2);
-  const s = load<u32>(p);
-  if (s != 0) return gSlots + <usize>(s - 1) * SLOT_BYTES;
-  // prefer a free slot near the clock hand, else evict the one under it
-  let hand = load<u32>(gState + G_CLOCK);
-  let victim = hand;
+/** Has a hart other than `self` published slot + 1 == slot1 as the one it executes from? */
+function hazarded(slot1: u32, self: usize): bool {
+  for (let i: u32 = 0; i < gHartCount; i++) {
+    const o = gHarts + <usize>i * HART_SIZE;
+    if (o != self && atomic.load<u32>(o + H_CUR_SLOT) == slot1) return true;
+  }
+  return false;
+}
+
+/** A slot to (re)use: a free one near the clock hand, else the first unpublished one from the hand. */
+function pickVictim(self: usize): u32 {
+  const hand = load<u32>(gState + G_CLOCK);
   for (let k: u32 = 0; k < 8; k++) {
     const c = (hand + k) % gSlotCount;
-    if (load<u32>(gSlotPage + (<usize>c << 2)) == 0) {
-      victim = c;
-      break;
-    }
+    if (load<u32>(gSlotPage + (<usize>c << 2)) == 0 && !hazarded(c + 1, self)) return c;
+  }
+  for (let k: u32 = 0; k < gSlotCount; k++) {
+    const c = (hand + k) % gSlotCount;
+    if (!hazarded(c + 1, self)) return c;
+  }
+  return hand; // unreachable: configure() keeps more slots than harts
+}
+
+@inline function slotBase(s1: u32): usize {
+  return gSlots + <usize>(s1 - 1) * SLOT_BYTES;
+}
+
+/** Decode slot base for RAM page idx, allocating (and evicting) if needed; h executes from it next. */
+export function codeSlot(h: usize, idx: u32): usize {
+  const p = gCodeSlotOf + (<usize>idx << 2);
+  while (true) {
+    const s = atomic.load<u32>(p);
+    if (s == 0) break;
+    atomic.store<u32>(h + H_CUR_SLOT, s);
+    if (atomic.load<u32>(p) == s) return slotBase(s);
+  }
+  slotLock();
+  const again = atomic.load<u32>(p);
+  if (again != 0) {
+    atomic.store<u32>(h + H_CUR_SLOT, again);
+    slotUnlock();
+    return slotBase(again);
+  }
+  let victim: u32 = 0;
+  while (true) {
+    victim = pickVictim(h);
+    const old = load<u32>(gSlotPage + (<usize>victim << 2));
+    if (old != 0) unmapLocked(old - 1);
+    // a hart that published the victim just before the unmap keeps it; it stays free for later
+    if (!hazarded(victim + 1, h)) break;
   }
   store<u32>(gState + G_CLOCK, (victim + 1) % gSlotCount);
-  const old = load<u32>(gSlotPage + (<usize>victim << 2));
-  if (old != 0) invalidateCode(old - 1);
   const base = gSlots + <usize>victim * SLOT_BYTES;
   memory.fill(base, 0, SLOT_BYTES);
   store<u32>(gSlotPage + (<usize>victim << 2), idx + 1);
-  store<u32>(p, victim + 1);
-  const pe = gPages + (<usize>idx << 2);
-  store<u32>(pe, load<u32>(pe) | PAGE_FLAG_CODE);
-  // stores to a code page must take the slow path from now on
+  atomic.store<u32>(h + H_CUR_SLOT, victim + 1);
+  setCodeFlag(idx); // before the slot is visible, so a store that sees the slot also sees the flag
+  atomic.store<u32>(p, victim + 1);
+  slotUnlock();
+  // stores to a code page must take the slow path from now on. Other harts'
+  // entries are dropped without waiting, as QEMU's tlb_reset_dirty does: a
+  // store already past its TLB check may still land unseen by the decoder,
+  // which is allowed until this hart executes FENCE.I after synchronizing.
   dropPageEverywhere(idx, 2);
   return base;
-}
-
-/** DSM invalidate/downgrade or host write: drop TLB entries, decoded code and reservations on page idx. */
-export function flushPage(idx: u32): void {
-  dropPageEverywhere(idx, 7);
-  invalidateCode(idx);
-  for (let i: u32 = 0; i < gHartCount; i++) {
-    const h = gHarts + <usize>i * HART_SIZE;
-    const r = load<u64>(h + H_RESERVATION);
-    if (r != NO_RESERVATION && ramPageIndex(r) == <u64>idx) store<u64>(h + H_RESERVATION, NO_RESERVATION);
-  }
 }
 
 export { ST_TOHOST };

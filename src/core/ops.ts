@@ -2,7 +2,7 @@
 // switch in run.ts compiles to one br_table. Compressed instructions decode
 // to the same ids with length 2.
 export const OP_DECODE: u32 = 0; // entry not decoded yet
-export const OP_NOP: u32 = 1; // also every ALU op with rd = x0, FENCE, FENCE.I
+export const OP_NOP: u32 = 1; // also every ALU op with rd = x0
 export const OP_ILLEGAL: u32 = 2; // imm = raw instruction bits (for mtval)
 export const OP_CROSS: u32 = 3; // 32-bit instruction straddling a page boundary
 export const OP_LUI: u32 = 4;
@@ -81,4 +81,6 @@ export const OP_FP: u32 = 75; // OP-FP and fused multiply-add; imm = raw instruc
 export const OP_LI: u32 = 76; // ADDI rd, x0, imm
 export const OP_MV: u32 = 77; // ADDI rd, rs1, 0 / ADD rd, x0, rs2 (source in rs1)
 export const OP_LOAD_RD0: u32 = 78; // load with rd = x0; rs2 field = funct3
-export const OP_COUNT: u32 = 79;
+export const OP_FENCE: u32 = 79; // FENCE: an atomic fence between threads
+export const OP_FENCE_I: u32 = 80; // FENCE.I: leave the decoded window
+export const OP_COUNT: u32 = 81;

@@ -9,9 +9,9 @@ import {
 } from './abi';
 import {
   H_TLB_R, H_TLB_W, H_CODE_BASE, H_CODE_HOST, H_STATUS, H_RUN_COUNT, H_SCRATCH_ENTRY, H_MMIO_PENDING,
-  H_RESERVATION, NO_RESERVATION, TLB_MASK, RES_CONT, RES_FETCH_OK, ST_DSM, MS_FS, CAUSE_ILLEGAL,
-  hartAddr, gHartCount, SLOT_BYTES,
+  H_EXIT_REQ, H_FENCE_WORD, TLB_MASK, RES_CONT, RES_FETCH_OK, ST_DSM, MS_FS, CAUSE_ILLEGAL, hartAddr, SLOT_BYTES,
 } from './layout';
+import { enterGuest, leaveGuest, requestsPending, serviceRequests } from './shootdown';
 import {
   OP_DECODE, OP_NOP, OP_ILLEGAL, OP_CROSS, OP_LUI, OP_AUIPC, OP_ADDI, OP_SLTI, OP_SLTIU, OP_XORI,
   OP_ORI, OP_ANDI, OP_SLLI, OP_SRLI, OP_SRAI, OP_ADDIW, OP_SLLIW, OP_SRLIW, OP_SRAIW, OP_ADD, OP_SUB,
@@ -19,7 +19,7 @@ import {
   OP_SRAW, OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU, OP_DIV, OP_DIVU, OP_REM, OP_REMU, OP_MULW, OP_DIVW,
   OP_DIVUW, OP_REMW, OP_REMUW, OP_BEQ, OP_BNE, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU, OP_JAL, OP_J, OP_JALR,
   OP_JR, OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU, OP_SB, OP_SH, OP_SW, OP_SD, OP_FLW, OP_FLD,
-  OP_FSW, OP_FSD, OP_AMO, OP_SYSTEM, OP_CSR, OP_FP, OP_LI, OP_MV, OP_LOAD_RD0,
+  OP_FSW, OP_FSD, OP_AMO, OP_SYSTEM, OP_CSR, OP_FP, OP_LI, OP_MV, OP_LOAD_RD0, OP_FENCE, OP_FENCE_I,
 } from './ops';
 import { decode16, decode32 } from './decode';
 import { fetchHost, fetchPageIndex, codeSlot } from './mmu';
@@ -29,8 +29,11 @@ import { takeTrap, checkInterrupts, updateTimers } from './trap';
 import { execFp } from './fpu';
 
 const RES_CROSS_OK: i32 = -4;
-/** Timers are re-read and interrupts re-checked at least this often (instructions). */
-const CHUNK: i32 = 4096;
+/**
+ * Timers, interrupts and shootdown requests are checked at least this often
+ * (instructions): it bounds how long a DSM downgrade waits for this hart.
+ */
+const CHUNK: i32 = 2048;
 
 // ---- M extension helpers (RISC-V semantics: no traps on division) ----
 @inline function mulhu(a: u64, b: u64): u64 {
@@ -93,7 +96,7 @@ function fetchRefill(h: usize, pc: u64): i32 {
     takeTrap(h, st, pc, pc);
     return RES_CONT;
   }
-  store<u32>(h + H_CODE_BASE, <u32>codeSlot(fetchPageIndex(h, pc)));
+  store<u32>(h + H_CODE_BASE, <u32>codeSlot(h, fetchPageIndex(h, pc)));
   store<u32>(h + H_CODE_HOST, <u32>(host & ~<usize>0xfff));
   return RES_FETCH_OK;
 }
@@ -121,10 +124,8 @@ function decodeEntry(h: usize, e: usize, pc: u64): void {
   const host = <usize>load<u32>(h + H_CODE_HOST) + off;
   const lo = <u32>load<u16>(host);
   if ((lo & 3) != 3) decode16(e, lo);
-  else if (off == 0xffe) {
-    store<u32>(e, OP_CROSS | (16 << 24));
-    store<i32>(e, 0, 4);
-  } else decode32(e, load<u32>(host));
+  else if (off == 0xffe) atomic.store<u64>(e, <u64>(OP_CROSS | (16 << 24)));
+  else decode32(e, load<u32>(host));
 }
 
 function runChunk(h: usize, maxN: i32): i32 {
@@ -176,11 +177,16 @@ function runChunk(h: usize, maxN: i32): i32 {
         break;
       }
     }
-    const w = load<u32>(e);
-    const imm = load<i32>(e, 4);
+    const ent = load<u64>(e); // one load: another thread may be publishing this entry
+    const w = <u32>ent;
+    const imm = <i32>(ent >> 32);
     switch (w & 0xff) {
       case OP_DECODE: decodeEntry(h, e, (pageV + (<u64>(e - codeBase) >> 2))); continue;
       case OP_NOP: break;
+      // a sequentially consistent RMW on a hart-private word is a full fence
+      // (x86 lock prefix); Binaryen rejects wasm's own atomic.fence as emitted by asc
+      case OP_FENCE: atomic.or<u32>(h + H_FENCE_WORD, 0); break;
+      case OP_FENCE_I: pc = (pageV + (<u64>(e - codeBase) >> 2)) + 4; pcLive = true; e = 0; break;
       case OP_CROSS: pc = (pageV + (<u64>(e - codeBase) >> 2)); pcLive = true; cross = true; e = 0; continue;
       case OP_LUI: store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>imm); break;
       case OP_AUIPC: store<u64>(h + ((w >> 5) & 0xf8), (pageV + (<u64>(e - codeBase) >> 2)) + <u64><i64>imm); break;
@@ -588,9 +594,14 @@ function runChunk(h: usize, maxN: i32): i32 {
   return result;
 }
 
-/** Execute up to about `budget` instructions on `hart`; returns an EXIT_* reason. */
+/**
+ * Execute up to about `budget` instructions on `hart`; returns an EXIT_* reason.
+ * Between chunks the hart services shootdown requests and returns early (with
+ * EXIT_BUDGET) when the host asked for it through H_EXIT_REQ.
+ */
 export function runHart(hart: i32, budget: i32): i32 {
   const h = hartAddr(hart);
+  enterGuest(h);
   store<u32>(h + H_MMIO_PENDING, 0); // an uncompleted MMIO load simply re-executes
   updateTimers(h);
   checkInterrupts(h);
@@ -601,12 +612,11 @@ export function runHart(hart: i32, budget: i32): i32 {
     if (chunk > CHUNK) chunk = CHUNK;
     result = runChunk(h, chunk);
     done += load<i32>(h + H_RUN_COUNT);
-    if (result != EXIT_BUDGET) break;
+    if (requestsPending(h)) serviceRequests(h);
+    if (result != EXIT_BUDGET || atomic.load<u32>(h + H_EXIT_REQ) != 0) break;
     updateTimers(h);
     checkInterrupts(h);
   }
-  // Harts of one node run in turns: a reservation must not survive a turn,
-  // or another hart's store in between would go unnoticed by SC.
-  if (gHartCount > 1) store<u64>(h + H_RESERVATION, NO_RESERVATION);
+  leaveGuest(h);
   return result;
 }

@@ -6,21 +6,30 @@ import {
 } from './abi';
 import {
   H_MEDELEG, H_MIDELEG, H_MTVEC, H_STVEC, H_MEPC, H_SEPC, H_MCAUSE, H_SCAUSE, H_MTVAL, H_STVAL,
-  H_MENVCFG, H_SBI, H_LAST_TIME, MS_SIE, MS_MIE, MS_SPIE, MS_MPIE, MS_SPP, MS_MPP, MS_MPP_SHIFT,
+  H_MENVCFG, H_SBI, G_LAST_TIME, gState, MS_SIE, MS_MIE, MS_SPIE, MS_MPIE, MS_SPP, MS_MPP, MS_MPP_SHIFT,
   ENVCFG_STCE,
 } from './layout';
 import { updateTlbPtrs } from './mmu';
+import { mipWrite } from './shootdown';
 
 @external('env', 'hostTime')
 declare function hostTime(): f64;
 
-/** Current mtime (10 MHz ticks), never decreasing for this hart. */
+/**
+ * Current mtime (10 MHz ticks). One value per node never decreases, whichever
+ * thread reads it: a hart never sees a time older than one another hart (or
+ * the host) has already handed out.
+ */
 export function readTime(h: usize): u64 {
-  let t = <u64>hostTime();
-  const last = load<u64>(h + H_LAST_TIME);
-  if (t < last) t = last;
-  store<u64>(h + H_LAST_TIME, t);
-  return t;
+  const t = <u64>hostTime();
+  const p = gState + G_LAST_TIME;
+  let last = atomic.load<u64>(p);
+  while (t > last) {
+    const seen = atomic.cmpxchg<u64>(p, last, t);
+    if (seen == last) return t;
+    last = seen;
+  }
+  return last;
 }
 
 /** Enter the trap handler for `cause` (bit 63 = interrupt) raised at `epc`. */
@@ -93,12 +102,11 @@ export function checkInterrupts(h: usize): bool {
 /** Recompute MTIP (mtimecmp) and, under Sstc or the built-in SBI, STIP (stimecmp). */
 export function updateTimers(h: usize): void {
   const t = readTime(h);
-  let mip = load<u64>(h + HART_MIP);
-  if (t >= load<u64>(h + HART_MTIMECMP)) mip |= MIP_MTIP;
-  else mip &= ~<u64>MIP_MTIP;
+  let mask: u64 = MIP_MTIP;
+  let bits: u64 = t >= load<u64>(h + HART_MTIMECMP) ? MIP_MTIP : 0;
   if ((load<u64>(h + H_MENVCFG) & ENVCFG_STCE) != 0 || load<u32>(h + H_SBI) != 0) {
-    if (t >= load<u64>(h + HART_STIMECMP)) mip |= MIP_STIP;
-    else mip &= ~<u64>MIP_STIP;
+    mask |= MIP_STIP;
+    if (t >= load<u64>(h + HART_STIMECMP)) bits |= MIP_STIP;
   }
-  store<u64>(h + HART_MIP, mip);
+  if ((load<u64>(h + HART_MIP) & mask) != bits) mipWrite(h, mask, bits);
 }

@@ -1,5 +1,5 @@
 import {
-  EXIT_BUDGET, EXIT_WFI, EXIT_SBI_CALL, EXIT_MMIO, EXIT_DSM_FAULT, EXIT_HALT, EXIT_INTERRUPT_CHECK,
+  EXIT_BUDGET, EXIT_WFI, EXIT_SBI_CALL, EXIT_MMIO, EXIT_DSM_FAULT, EXIT_HALT,
 } from '../core/abi.js';
 import type { WasmCore } from './wasm-core.js';
 import type { HartActivity } from '../control/stats-source.js';
@@ -238,7 +238,6 @@ export class HartScheduler {
   private dispatch(h: number, reason: number): void {
     switch (reason) {
       case EXIT_BUDGET:
-      case EXIT_INTERRUPT_CHECK:
         return;
       case EXIT_WFI:
         this.state[h] = 'idle';

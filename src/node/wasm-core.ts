@@ -1,7 +1,9 @@
 /**
- * The host side of the wasm core (DESIGN 2): loads build/core.wasm, supplies
+ * The host side of the wasm core (docs/core.md): loads build/core.wasm, supplies
  * the clock, and gives typed access to harts, exits, the page-state table and
- * frames. One WasmCore holds every local hart of a node.
+ * frames. The core's memory is a shared WebAssembly.Memory: the node's main
+ * thread creates and configures it (WasmCore.create), and each hart thread
+ * attaches its own instance to it (WasmCore.attach).
  *
  * 64-bit guest values are bigint. Page numbers passed to page functions are
  * RAM page indexes (0 = first page of guest RAM), not guest-physical pages.
@@ -12,7 +14,7 @@ import { dirname, resolve } from 'node:path';
 import {
   HART_X, HART_F, HART_PC, HART_PRIV, HART_MSTATUS, HART_MIP, HART_MIE, HART_STIMECMP, HART_MTIMECMP,
   HART_INSTRET, HART_EXIT_ADDR, HART_EXIT_DATA, HART_EXIT_SIZE, HART_EXIT_WRITE, HART_EXIT_ACCESS,
-  HART_FFLAGS, HART_FRM, HART_HARTID,
+  HART_FFLAGS, HART_FRM, HART_HARTID, HART_IN_GUEST, HART_SD_ACK,
 } from '../core/abi.js';
 
 export class CoreLoadError extends Error {
@@ -29,9 +31,32 @@ export class CoreMemoryError extends Error {
   }
 }
 
+/** A hart did not acknowledge a shootdown: its thread is stuck or dead. */
+export class ShootdownTimeoutError extends Error {
+  constructor(readonly hart: number, readonly waitedMs: number) {
+    super(`hart ${hart} did not acknowledge a TLB/code shootdown within ${waitedMs} ms; its thread is stuck or dead`);
+    this.name = 'ShootdownTimeoutError';
+  }
+}
+
+/** Everything a hart thread needs to attach its own instance to a node's core. */
+export interface CoreShare {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  ramBase: number;
+  ramSize: number;
+  harts: number;
+}
+
+const WASM_PAGE = 65536;
+/** The most a wasm32 memory can hold (64 Ki pages of 64 KiB). */
+const MAX_WASM_PAGES = 65536;
+const SHOOTDOWN_TIMEOUT_MS = 10_000;
+
 interface CoreExports {
   memory: WebAssembly.Memory;
   configure(ramBasePage: bigint, ramPages: number, harts: number, codeSlots: number): number;
+  attach(): void;
   resetHart(hart: number, pc: bigint, priv: number): void;
   hartBase(hart: number): number;
   run(hart: number, budget: number): number;
@@ -41,23 +66,32 @@ interface CoreExports {
   clearMip(hart: number, bits: number): void;
   setStimecmp(hart: number, v: bigint): void;
   setMtimecmp(hart: number, v: bigint): void;
-  pollInterrupts(hart: number): number;
+  requestExit(hart: number, on: number): void;
   completeMmioLoad(hart: number, lo: number, hi: number): void;
-  mmioLoadPending(hart: number): number;
   mmioAccessFault(hart: number): void;
   readCsr(hart: number, csr: number): bigint;
   writeCsr(hart: number, csr: number, v: bigint): number;
   setPriv(hart: number, priv: number): void;
   setMstatus(hart: number, v: bigint): void;
   getPage(page: number): number;
-  setPage(page: number, entry: number): void;
+  setPage(page: number, entry: number): number;
   frameCount(): number;
   frameAddr(frame: number): number;
   growFrames(n: number): number;
-  flushPage(page: number): void;
+  flushPage(page: number): number;
   invalidateCode(page: number): void;
-  flushTlb(hart: number): void;
-  codeSlotsInUse(): number;
+  flushTlb(hart: number): number;
+  epochAddr(): number;
+  lastTimeAddr(): number;
+}
+
+/** Shootdowns this core instance requested and how long their acknowledgements took. */
+export interface ShootdownStats {
+  count: number;
+  /** Of which some hart was in guest code, so the requester waited. */
+  waited: number;
+  totalMs: number;
+  maxMs: number;
 }
 
 export interface WasmCoreOptions {
@@ -73,6 +107,27 @@ export interface WasmCoreOptions {
   time?: () => number;
   /** Path of core.wasm; default build/core.wasm at the repository root. */
   wasmPath?: string;
+}
+
+const modules = new Map<string, WebAssembly.Module>();
+
+/** The compiled core, once per path and process (a Module can be sent to worker threads). */
+export function coreModule(path?: string): WebAssembly.Module {
+  const p = path ?? defaultWasmPath();
+  let m = modules.get(p);
+  if (!m) {
+    if (!existsSync(p)) throw new CoreLoadError(`core wasm ${p} is missing; build it with "npm run build:core"`);
+    m = new WebAssembly.Module(readFileSync(p));
+    modules.set(p, m);
+  }
+  return m;
+}
+
+/** Wasm pages a configuration needs at most: layout plus one frame per RAM page, and room for spare frames. */
+function maxPagesFor(ramSize: number, harts: number, codeSlots: number): number {
+  const ramPages = ramSize / 4096;
+  const bytes = 2 * WASM_PAGE + harts * WASM_PAGE + ramPages * 8 + codeSlots * (16384 + 4) + ramSize * 1.25 + 64 * WASM_PAGE;
+  return Math.min(MAX_WASM_PAGES, Math.ceil(bytes / WASM_PAGE));
 }
 
 function defaultWasmPath(): string {
@@ -99,18 +154,50 @@ export class WasmCore {
   private readonly ex: CoreExports;
   private readonly hartBases: number[];
   private dv: DataView;
+  private i32: Int32Array;
   private readonly timeSource: () => number;
+  private readonly module: WebAssembly.Module;
+  private readonly mem: WebAssembly.Memory;
+  readonly shootdowns: ShootdownStats = { count: 0, waited: 0, totalMs: 0, maxMs: 0 };
 
-  private constructor(ex: CoreExports, opts: WasmCoreOptions, time: () => number) {
+  private constructor(ex: CoreExports, module: WebAssembly.Module, memory: WebAssembly.Memory, opts: WasmCoreOptions, time: () => number) {
     this.ex = ex;
+    this.module = module;
+    this.mem = memory;
     this.timeSource = time;
     this.ramBase = opts.ramBase;
     this.ramSize = opts.ramSize;
     this.ramPages = opts.ramSize / 4096;
     this.harts = opts.harts;
-    this.dv = new DataView(ex.memory.buffer);
+    this.dv = new DataView(memory.buffer);
+    this.i32 = new Int32Array(memory.buffer);
     this.hartBases = [];
-    for (let i = 0; i < opts.harts; i++) this.hartBases.push(ex.hartBase(i));
+    for (let i = 0; i < opts.harts; i++) this.hartBases.push(ex.hartBase(i) >>> 0);
+  }
+
+  private static instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory, time: () => number): CoreExports {
+    const instance = new WebAssembly.Instance(module, {
+      env: {
+        memory,
+        hostTime: (): number => time(),
+        abort: (_m: number, _f: number, line: number, col: number): never => {
+          throw new Error(`core aborted at ${line}:${col}`);
+        },
+      },
+    });
+    return instance.exports as unknown as CoreExports;
+  }
+
+  /** A hart thread's own instance over a core another thread created. */
+  static attach(share: CoreShare, time: () => number): WasmCore {
+    const ex = WasmCore.instantiate(share.module, share.memory, time);
+    ex.attach();
+    return new WasmCore(ex, share.module, share.memory, share, time);
+  }
+
+  /** What a hart thread needs to attach (structured-cloneable). */
+  share(): CoreShare {
+    return { module: this.module, memory: this.mem, ramBase: this.ramBase, ramSize: this.ramSize, harts: this.harts };
   }
 
   static create(opts: WasmCoreOptions): WasmCore {
@@ -122,34 +209,51 @@ export class WasmCore {
     if (!Number.isInteger(opts.harts) || opts.harts < 1 || opts.harts > 1024) {
       throw new CoreLoadError(`hart count ${opts.harts} must be an integer in 1..1024`);
     }
-    const path = opts.wasmPath ?? defaultWasmPath();
-    if (!existsSync(path)) {
-      throw new CoreLoadError(`core wasm ${path} is missing; build it with "npm run build:core"`);
-    }
+    const module = coreModule(opts.wasmPath);
     const time = opts.time ?? uptimeTicks;
-    const module = new WebAssembly.Module(readFileSync(path));
-    const instance = new WebAssembly.Instance(module, {
-      env: {
-        hostTime: (): number => time(),
-        abort: (_m: number, _f: number, line: number, col: number): never => {
-          throw new Error(`core aborted at ${line}:${col}`);
-        },
-      },
-    });
-    const ex = instance.exports as unknown as CoreExports;
-    const rc = ex.configure(BigInt(opts.ramBase / 4096), opts.ramSize / 4096, opts.harts, opts.codeSlots ?? 1024);
+    const codeSlots = opts.codeSlots ?? 1024;
+    let memory: WebAssembly.Memory;
+    try {
+      memory = new WebAssembly.Memory({ initial: 64, maximum: maxPagesFor(opts.ramSize, opts.harts, codeSlots), shared: true });
+    } catch (e) {
+      throw new CoreMemoryError(`cannot reserve a shared wasm memory for ${opts.ramSize} bytes of RAM: ${(e as Error).message}`);
+    }
+    const ex = WasmCore.instantiate(module, memory, time);
+    const rc = ex.configure(BigInt(opts.ramBase / 4096), opts.ramSize / 4096, opts.harts, codeSlots);
     if (rc !== 0) throw new CoreMemoryError(`cannot lay out core memory for ${opts.ramSize} bytes of RAM`);
-    return new WasmCore(ex, opts, time);
+    return new WasmCore(ex, module, memory, opts, time);
   }
 
   private view(): DataView {
-    if (this.dv.buffer !== this.ex.memory.buffer) this.dv = new DataView(this.ex.memory.buffer);
+    if (this.dv.buffer.byteLength !== this.mem.buffer.byteLength) this.dv = new DataView(this.mem.buffer);
     return this.dv;
   }
 
-  /** The wasm memory (its buffer changes when frames are added). */
+  private ints(): Int32Array {
+    if (this.i32.buffer.byteLength !== this.mem.buffer.byteLength) this.i32 = new Int32Array(this.mem.buffer);
+    return this.i32;
+  }
+
+  /** The shared wasm memory (its buffer changes when frames are added). */
   get memory(): WebAssembly.Memory {
-    return this.ex.memory;
+    return this.mem;
+  }
+
+  /**
+   * Raises the node-wide latest time to t if it is behind, and returns the
+   * latest: the host's readings and every hart's then never go backwards
+   * relative to each other.
+   */
+  publishTime(t: number): number {
+    const cells = new BigInt64Array(this.mem.buffer, this.ex.lastTimeAddr() >>> 0, 1);
+    const want = BigInt(Math.floor(t));
+    let last = Atomics.load(cells, 0);
+    while (want > last) {
+      const seen = Atomics.compareExchange(cells, 0, last, want);
+      if (seen === last) return t;
+      last = seen;
+    }
+    return Number(last);
   }
 
   /** The clock the core uses for mtime and the time CSR (10 MHz ticks). */
@@ -277,9 +381,9 @@ export class WasmCore {
   getMtimecmp(hart: number): bigint {
     return this.view().getBigUint64(this.hartBases[hart]! + HART_MTIMECMP, true);
   }
-  /** Recompute timer interrupts and take a pending one now; true if a trap was taken. */
-  pollInterrupts(hart: number): boolean {
-    return this.ex.pollInterrupts(hart) !== 0;
+  /** Ask a hart running on another thread to return from run() at its next checkpoint (or stop asking). */
+  requestExit(hart: number, on: boolean): void {
+    this.ex.requestExit(hart, on ? 1 : 0);
   }
   setSbiEnabled(hart: number, on: boolean): void {
     this.ex.setSbiEnabled(hart, on ? 1 : 0);
@@ -293,9 +397,13 @@ export class WasmCore {
   getPage(page: number): number {
     return this.ex.getPage(page) >>> 0;
   }
-  /** state | frame << PAGE_FRAME_SHIFT; losing rights or changing frame flushes the page everywhere. */
+  /**
+   * state | frame << PAGE_FRAME_SHIFT. Losing rights or changing frame flushes
+   * the page everywhere: this returns once no hart can still use the old
+   * rights or frame.
+   */
   setPage(page: number, entry: number): void {
-    this.ex.setPage(page, entry >>> 0);
+    this.awaitShootdown(this.ex.setPage(page, entry >>> 0));
   }
   frameCount(): number {
     return this.ex.frameCount();
@@ -312,18 +420,52 @@ export class WasmCore {
   }
   /** A live view of one frame's 4096 bytes (invalid after the next growFrames). */
   frameBytes(frame: number): Uint8Array {
-    return new Uint8Array(this.ex.memory.buffer, this.ex.frameAddr(frame), 4096);
+    // wasm returns addresses as i32: above 2 GiB they come back negative
+    return new Uint8Array(this.mem.buffer, this.ex.frameAddr(frame) >>> 0, 4096);
   }
+  /** Drops every cached view of the page on every hart; returns once they are gone. */
   flushPage(page: number): void {
-    this.ex.flushPage(page);
+    this.awaitShootdown(this.ex.flushPage(page));
   }
   invalidateCode(page: number): void {
     this.ex.invalidateCode(page);
   }
+  /** Remote sfence.vma: returns once the hart no longer uses any old translation. */
   flushTlb(hart: number): void {
-    this.ex.flushTlb(hart);
+    this.awaitShootdown(this.ex.flushTlb(hart) >>> 0, hart);
   }
-  codeSlotsInUse(): number {
-    return this.ex.codeSlotsInUse();
+
+  /**
+   * Waits until every hart (or `only`) has serviced shootdown `epoch` or is
+   * outside guest code. Harts check at least every 2048 instructions, so this
+   * blocks the calling thread for microseconds; a hart that never answers is
+   * a dead or stuck thread, and that is fatal.
+   */
+  private awaitShootdown(epoch: number, only?: number): void {
+    if (epoch === 0) return;
+    const ints = this.ints();
+    const t0 = performance.now();
+    let waited = false;
+    for (let i = 0; i < this.harts; i++) {
+      if (only !== undefined && i !== only) continue;
+      const inGuest = (this.hartBases[i]! + HART_IN_GUEST) >> 2;
+      const ackAt = (this.hartBases[i]! + HART_SD_ACK) >> 2;
+      for (;;) {
+        const ack = Atomics.load(ints, ackAt);
+        if (Atomics.load(ints, inGuest) === 0 || ((ack - epoch) | 0) >= 0) break;
+        waited = true;
+        Atomics.wait(ints, ackAt, ack, 20);
+        const ms = performance.now() - t0;
+        if (ms > SHOOTDOWN_TIMEOUT_MS) throw new ShootdownTimeoutError(i, Math.round(ms));
+      }
+    }
+    const ms = performance.now() - t0;
+    const s = this.shootdowns;
+    s.count++;
+    if (waited) {
+      s.waited++;
+      s.totalMs += ms;
+      if (ms > s.maxMs) s.maxMs = ms;
+    }
   }
 }

@@ -75,7 +75,9 @@ export async function loadFpuWasm(): Promise<FpuWasm> {
     rmSync(`${stem}.js`, { force: true });
     rmSync(`${stem}.d.ts`, { force: true });
   }
-  const { instance } = await WebAssembly.instantiate(readFileSync(out), { env: { abort: () => { throw new Error('abort'); } } });
+  // asconfig.json makes every core build import a shared memory, this one too
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 1024, shared: true });
+  const { instance } = await WebAssembly.instantiate(readFileSync(out), { env: { memory, abort: () => { throw new Error('abort'); } } });
   const x = instance.exports as unknown as RawExports;
   return {
     exec: (insn, frm, a, b, c) => x.exec(insn, frm, BigInt.asIntN(64, a), BigInt.asIntN(64, b), BigInt.asIntN(64, c)) === 1,
