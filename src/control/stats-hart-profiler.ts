@@ -60,6 +60,19 @@ export class HartProfiler implements HartActivityObserver {
     if (state !== undefined) s.state = state;
   }
 
+  moveTime(local: number, from: HartActivity, to: HartActivity, ms: number): void {
+    const s = this.slot(local);
+    // the open interval of `from` is charged at the next switch: take from it first
+    const t = this.now();
+    if (s.activity === from) {
+      s.timeMs[from] += t - s.since;
+      s.since = t;
+    }
+    const m = Math.min(ms, s.timeMs[from]);
+    s.timeMs[from] -= m;
+    s.timeMs[to] += m;
+  }
+
   setState(local: number, state: string): void {
     this.slot(local).state = state;
   }

@@ -1,17 +1,19 @@
-import {
-  EXIT_BUDGET, EXIT_WFI, EXIT_SBI_CALL, EXIT_MMIO, EXIT_DSM_FAULT, EXIT_HALT,
-} from '../core/abi.js';
+import { EXIT_BUDGET, EXIT_WFI } from '../core/abi.js';
 import type { WasmCore } from './wasm-core.js';
+import { handleHostExit, type HartRunner } from './hart-runner.js';
 import type { HartActivity } from '../control/stats-source.js';
 
 /** Receives every change of a hart's activity (HartProfiler implements it). */
 export interface HartActivityObserver {
   set(hart: number, activity: HartActivity, state: string): void;
   exit(hart: number, code: number): void;
+  /** Re-charges time measured elsewhere (a hart thread's WFI sleep) from one activity to another. */
+  moveTime?(hart: number, from: HartActivity, to: HartActivity, ms: number): void;
 }
 
 /**
- * Runs this node's harts on one thread (DESIGN 2, first version). Harts take
+ * Runs this node's harts on the main thread (--single-thread and --trace;
+ * the default is ThreadedHartRunner, one host thread per hart). Harts take
  * turns in short budgets; between slices the Node event loop runs, so sockets,
  * stdin and timers are serviced. A hart that exits with something the host
  * must finish asynchronously (a remote MMIO access, a DSM fault, a forwarded
@@ -48,7 +50,7 @@ export interface SchedulerOptions {
   harts: number;
 }
 
-export class HartScheduler {
+export class HartScheduler implements HartRunner {
   readonly state: HartRunState[];
   private readonly budget: number;
   private readonly sliceMs: number;
@@ -236,29 +238,18 @@ export class HartScheduler {
   }
 
   private dispatch(h: number, reason: number): void {
-    switch (reason) {
-      case EXIT_BUDGET:
-        return;
-      case EXIT_WFI:
-        this.state[h] = 'idle';
-        return;
-      case EXIT_SBI_CALL:
-        this.blockedOn[h] = 'sbiWait';
-        this.await(h, this.handlers.sbiCall(h));
-        return;
-      case EXIT_MMIO:
-        this.blockedOn[h] = 'mmioWait';
-        this.await(h, this.handlers.mmio(h));
-        return;
-      case EXIT_DSM_FAULT:
-        this.blockedOn[h] = 'dsmWait';
-        this.await(h, this.handlers.dsmFault(h));
-        return;
-      case EXIT_HALT:
-        this.handlers.halt(h, this.core.exitData(h));
-        return;
-      default:
-        this.handlers.fatal(new Error(`core returned unknown exit reason ${reason} on hart ${h}`));
+    if (reason === EXIT_BUDGET) return;
+    if (reason === EXIT_WFI) {
+      this.state[h] = 'idle';
+      return;
+    }
+    try {
+      const x = handleHostExit(this.handlers, h, reason, () => this.core.exitData(h));
+      if (!x) return;
+      this.blockedOn[h] = x.activity;
+      this.await(h, x.pending);
+    } catch (e) {
+      this.handlers.fatal(e);
     }
   }
 

@@ -2,7 +2,7 @@ import { MIP_MSIP, MIP_SSIP, MIP_STIP, MIP_MEIP, MIP_SEIP } from '../core/abi.js
 import type { AclintHarts } from '../devices/aclint.js';
 import type { SbiHart } from '../sbi/types.js';
 import type { WasmCore } from './wasm-core.js';
-import type { HartScheduler } from './hart-scheduler.js';
+import type { HartRunner } from './hart-runner.js';
 import type { GuestClock } from './clock.js';
 
 /**
@@ -39,7 +39,7 @@ export class HartPlacement {
 export class LocalHartLines {
   constructor(
     private readonly core: WasmCore,
-    private readonly sched: HartScheduler,
+    private readonly sched: HartRunner,
     readonly placement: HartPlacement,
   ) {}
 
@@ -66,7 +66,7 @@ export class LocalHartLines {
 }
 
 /** ACLINT view of local harts: mtimecmp lives in the core so it can raise MTIP itself. */
-export function localAclintHarts(core: WasmCore, lines: LocalHartLines, clock: GuestClock, sched: HartScheduler): AclintHarts {
+export function localAclintHarts(core: WasmCore, lines: LocalHartLines, clock: GuestClock, sched: HartRunner): AclintHarts {
   const p = lines.placement;
   return {
     hartCount: p.total,

@@ -14,6 +14,8 @@ import type { IrqSink } from '../devices/irq.js';
 import { WasmCore } from './wasm-core.js';
 import { GuestClock } from './clock.js';
 import { HartScheduler } from './hart-scheduler.js';
+import type { HartRunner } from './hart-runner.js';
+import { ThreadedHartRunner } from './threaded-runner.js';
 import { HartPlacement, LocalHartLines, localAclintHarts, sbiHart } from './local-harts.js';
 import { NodeSbiMachine, type RemoteHarts } from './sbi-machine.js';
 import { delegateToSupervisor } from './delegation.js';
@@ -51,6 +53,11 @@ export interface NodeVmOptions {
   /** Guest-initiated poweroff/reset: the cluster layer tells every node, then stops this one. */
   onGuestStop?: (e: VmExit) => void;
   trace?: boolean;
+  /**
+   * Run every hart on the main thread, in turns (debugging; --trace implies
+   * it). The default is one host thread per hart.
+   */
+  singleThread?: boolean;
   /** Instructions per run() call. */
   budget?: number;
   /** Milliseconds of execution between event-loop turns. */
@@ -67,7 +74,7 @@ export class NodeVm {
   readonly clock: GuestClock;
   readonly bus: MmioBus;
   readonly log: DeviceLog;
-  readonly sched: HartScheduler;
+  readonly sched: HartRunner;
   readonly lines: LocalHartLines;
   readonly memory: GuestMemory & { resolveFault(hart: number): boolean | Promise<boolean> };
   readonly uart: Uart16550;
@@ -93,18 +100,24 @@ export class NodeVm {
     this.memory = opts.memory(this.core);
     this.done = new Promise((r) => (this.finish = r));
     this.log = new DeviceLog({ sink: (line) => process.stderr.write(`hydravm: guest: ${line}\n`) });
-    this.sched = new HartScheduler(
-      this.core,
-      {
-        sbiCall: (h) => this.onSbi(h),
-        mmio: (h) => this.onMmio(h),
-        dsmFault: (h) => this.onDsmFault(h),
-        halt: (h, v) => this.onHalt(h, v),
-        fatal: (e) => this.stop({ kind: 'error', error: e instanceof Error ? e : new Error(String(e)) }),
-      },
-      { harts: p.count, ...(opts.budget ? { budget: opts.budget } : {}), ...(opts.sliceMs ? { sliceMs: opts.sliceMs } : {}) },
-      this.clock,
-    );
+    this.clock.setFloor((t) => this.core.publishTime(t));
+    const handlers = {
+      sbiCall: (h: number) => this.onSbi(h),
+      mmio: (h: number) => this.onMmio(h),
+      dsmFault: (h: number) => this.onDsmFault(h),
+      halt: (h: number, v: bigint) => this.onHalt(h, v),
+      fatal: (e: unknown) => this.stop({ kind: 'error', error: e instanceof Error ? e : new Error(String(e)) }),
+    };
+    if (opts.singleThread || opts.trace) {
+      this.sched = new HartScheduler(
+        this.core,
+        handlers,
+        { harts: p.count, ...(opts.budget ? { budget: opts.budget } : {}), ...(opts.sliceMs ? { sliceMs: opts.sliceMs } : {}) },
+        this.clock,
+      );
+    } else {
+      this.sched = new ThreadedHartRunner(this.core, this.clock, handlers, { harts: p.count });
+    }
     this.lines = new LocalHartLines(this.core, this.sched, p);
     this.bus = new MmioBus(this.log);
     this.plic = new Plic({
@@ -177,6 +190,7 @@ export class NodeVm {
     const { Tracer, physicalFetcher } = await import('./tracer.js');
     const mem = this.memory as unknown as { readSync?: (gpa: number, n: number) => Uint8Array };
     const fetch = mem.readSync ? physicalFetcher(mem as Parameters<typeof physicalFetcher>[0], this.core) : () => undefined;
+    if (!(this.sched instanceof HartScheduler)) throw new Error('--trace steps harts on the main thread: it needs the single-thread runner');
     new Tracer(this.core, fetch).install(this.sched);
   }
 

@@ -6,7 +6,7 @@ import { HsmStateTable } from '../sbi/hsm-state.js';
 import type { GuestMemory } from '../dsm/guest-memory.js';
 import { MIP_SSIP, MIP_STIP } from '../core/abi.js';
 import type { WasmCore } from './wasm-core.js';
-import type { HartScheduler } from './hart-scheduler.js';
+import type { HartRunner } from './hart-runner.js';
 import type { HartPlacement, LocalHartLines } from './local-harts.js';
 import { delegateToSupervisor } from './delegation.js';
 
@@ -37,7 +37,7 @@ export class NodeSbiMachine implements SbiMachine {
 
   constructor(
     private readonly core: WasmCore,
-    private readonly sched: HartScheduler,
+    private readonly sched: HartRunner,
     private readonly lines: LocalHartLines,
     private readonly placement: HartPlacement,
     readonly memory: GuestMemory,

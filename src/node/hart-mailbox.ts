@@ -1,0 +1,116 @@
+/**
+ * The shared-memory mailbox between a node's main thread and its hart
+ * threads (docs/core.md, "Threads"). One Int32Array over a SharedArrayBuffer:
+ * a block of MB_STRIDE words per hart, then the node-wide words. Everything
+ * that crosses threads on the hot path goes through Atomics on these words,
+ * never through postMessage.
+ *
+ *   hart thread                              main thread
+ *   run() -> exit that needs the host
+ *   EXIT = code, STATE = EXITED, notify ---> waitAsync(STATE) wakes
+ *   wait(RESUME)                             handler (MMIO, SBI, DSM fault)
+ *                                            STATE = RUNNING
+ *   <------------------------------------- RESUME++, notify
+ *   run() again
+ */
+
+/** Words per hart. */
+export const MB_STRIDE = 16;
+/** Per-hart word: who owns the hart now (MbState). */
+export const MB_STATE = 0;
+/** Per-hart word: the EXIT_* code the hart thread posted. */
+export const MB_EXIT = 1;
+/** Per-hart word: bumped by the main thread to let an exited hart go on. */
+export const MB_RESUME = 2;
+/** Per-hart word: what the main thread wants of the hart (MbCommand). */
+export const MB_CMD = 3;
+/** Per-hart word: bumped whenever MB_CMD, pause or quit change (a parked hart waits on it). */
+export const MB_CMD_SEQ = 4;
+/** Per-hart word: bumped by wake() (an interrupt line rose, a timer changed). */
+export const MB_WAKE = 5;
+/** Per-hart word: 1 while the hart sleeps in WFI on its own thread. */
+export const MB_IDLE = 6;
+/** Per-hart word: 1 = sleep until an interrupt before running (SBI retentive suspend). */
+export const MB_SUSPEND = 7;
+
+/** Node-wide words, after the harts' blocks. */
+export const MB_PAUSED = 0;
+export const MB_QUIT = 1;
+const MB_GLOBALS = 4;
+
+export const enum MbState {
+  Running = 0,
+  Exited = 1,
+  Parked = 2,
+}
+
+export const enum MbCommand {
+  Run = 0,
+  Stopped = 1,
+}
+
+/** Per-hart Float64 counters the hart thread keeps: milliseconds asleep in WFI, run() calls. */
+export const ST_STRIDE = 2;
+export const ST_IDLE_MS = 0;
+export const ST_RUNS = 1;
+
+export interface MailboxShare {
+  words: SharedArrayBuffer;
+  stats: SharedArrayBuffer;
+  harts: number;
+}
+
+export class HartMailbox {
+  readonly words: Int32Array;
+  readonly stats: Float64Array;
+
+  constructor(readonly share: MailboxShare) {
+    this.words = new Int32Array(share.words);
+    this.stats = new Float64Array(share.stats);
+  }
+
+  static create(harts: number): HartMailbox {
+    return new HartMailbox({
+      words: new SharedArrayBuffer((harts * MB_STRIDE + MB_GLOBALS) * 4),
+      stats: new SharedArrayBuffer(harts * ST_STRIDE * 8),
+      harts,
+    });
+  }
+
+  /** Index of a per-hart word. */
+  at(hart: number, word: number): number {
+    return hart * MB_STRIDE + word;
+  }
+
+  /** Index of a node-wide word. */
+  global(word: number): number {
+    return this.share.harts * MB_STRIDE + word;
+  }
+
+  load(hart: number, word: number): number {
+    return Atomics.load(this.words, this.at(hart, word));
+  }
+
+  store(hart: number, word: number, v: number): void {
+    Atomics.store(this.words, this.at(hart, word), v);
+  }
+
+  /** Adds one to a sequence word and wakes whoever waits on it. */
+  bump(hart: number, word: number): void {
+    const i = this.at(hart, word);
+    Atomics.add(this.words, i, 1);
+    Atomics.notify(this.words, i);
+  }
+
+  flag(word: number): boolean {
+    return Atomics.load(this.words, this.global(word)) !== 0;
+  }
+
+  setFlag(word: number, on: boolean): void {
+    Atomics.store(this.words, this.global(word), on ? 1 : 0);
+  }
+
+  stat(hart: number, which: number): number {
+    return this.stats[hart * ST_STRIDE + which]!;
+  }
+}

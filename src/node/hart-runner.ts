@@ -1,0 +1,51 @@
+import { EXIT_SBI_CALL, EXIT_MMIO, EXIT_DSM_FAULT, EXIT_HALT } from '../core/abi.js';
+import type { HartActivity } from '../control/stats-source.js';
+import type { ExitHandlers, HartActivityObserver, HartRunState } from './hart-scheduler.js';
+
+/**
+ * What the rest of a node needs from whatever runs its harts: the threaded
+ * runner (one host thread per hart, the default) or the single-thread
+ * scheduler (--single-thread, and --trace, which steps on the main thread).
+ */
+export interface HartRunner {
+  /** The run state of every local hart, as the SBI and QMP see it. */
+  readonly state: readonly HartRunState[];
+  readonly exits: Map<number, number>;
+  readonly timeMs: { exec: number; idleWakeups: number };
+  readonly isPaused: boolean;
+  start(): void;
+  stop(): void;
+  setPaused(paused: boolean): void;
+  setState(hart: number, s: HartRunState): void;
+  /** Something may have made an idle hart's interrupt pending (IPI, PLIC line, timer change). */
+  wake(hart: number): void;
+  observe(o: HartActivityObserver): void;
+}
+
+/** An exit the host must finish, and what the hart waits for meanwhile. */
+export interface HostExit {
+  activity: HartActivity;
+  /** undefined: finished already; a promise: the hart waits for it. */
+  pending: void | Promise<void>;
+}
+
+/**
+ * Sends an exit that needs the host to its handler. Returns undefined for a
+ * reason the caller handles itself (budget, WFI) and throws for a reason the
+ * core never produces.
+ */
+export function handleHostExit(handlers: ExitHandlers, hart: number, reason: number, exitData: () => bigint): HostExit | undefined {
+  switch (reason) {
+    case EXIT_SBI_CALL:
+      return { activity: 'sbiWait', pending: handlers.sbiCall(hart) };
+    case EXIT_MMIO:
+      return { activity: 'mmioWait', pending: handlers.mmio(hart) };
+    case EXIT_DSM_FAULT:
+      return { activity: 'dsmWait', pending: handlers.dsmFault(hart) };
+    case EXIT_HALT:
+      handlers.halt(hart, exitData());
+      return { activity: 'idle', pending: undefined };
+    default:
+      throw new Error(`core returned unknown exit reason ${reason} on hart ${hart}`);
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * A hart's own host thread (docs/core.md, "Threads"): attaches an instance of
+ * the core to the node's shared memory and runs one hart, as QEMU's MTTCG runs
+ * one thread per vCPU. Local RAM accesses, AMOs, timers and WFI sleeps stay on
+ * this thread; exits that need the host (MMIO, SBI, DSM faults, HALT) go to the
+ * main thread through the mailbox and this thread waits for the reply.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { EXIT_BUDGET, EXIT_WFI, MIP_MTIP, MIP_STIP } from '../core/abi.js';
+import { WasmCore, type CoreShare } from './wasm-core.js';
+import { GuestClock, type ClockShare } from './clock.js';
+import {
+  HartMailbox, MB_CMD, MB_CMD_SEQ, MB_EXIT, MB_IDLE, MB_PAUSED, MB_QUIT, MB_RESUME, MB_STATE, MB_SUSPEND, MB_WAKE,
+  MbCommand, MbState, ST_IDLE_MS, ST_RUNS, ST_STRIDE, type MailboxShare,
+} from './hart-mailbox.js';
+
+export interface HartThreadData {
+  core: CoreShare;
+  clock: ClockShare;
+  mailbox: MailboxShare;
+  /** Local hart index in the core. */
+  hart: number;
+  /** Instructions per run() call; run() also returns early on exits and pause requests. */
+  budget: number;
+}
+
+const TICKS_PER_MS = 10_000;
+
+class HartThread {
+  private readonly core: WasmCore;
+  private readonly clock: GuestClock;
+  private readonly mb: HartMailbox;
+  private readonly w: Int32Array;
+
+  constructor(private readonly d: HartThreadData) {
+    this.clock = GuestClock.attach(d.clock);
+    this.core = WasmCore.attach(d.core, () => this.clock.ticks());
+    this.mb = new HartMailbox(d.mailbox);
+    this.w = this.mb.words;
+  }
+
+  loop(): void {
+    const h = this.d.hart;
+    const mb = this.mb;
+    const stats = mb.stats;
+    for (;;) {
+      if (mb.flag(MB_QUIT)) return;
+      const cmdSeq = mb.load(h, MB_CMD_SEQ);
+      if (mb.flag(MB_PAUSED) || mb.load(h, MB_CMD) === MbCommand.Stopped) {
+        mb.store(h, MB_STATE, MbState.Parked);
+        Atomics.wait(this.w, mb.at(h, MB_CMD_SEQ), cmdSeq);
+        continue;
+      }
+      mb.store(h, MB_STATE, MbState.Running);
+      if (mb.load(h, MB_SUSPEND) !== 0) {
+        mb.store(h, MB_SUSPEND, 0);
+        this.sleepUntilInterrupt(cmdSeq);
+        continue;
+      }
+      const reason = this.core.run(h, this.d.budget);
+      stats[h * ST_STRIDE + ST_RUNS] = stats[h * ST_STRIDE + ST_RUNS]! + 1;
+      if (reason === EXIT_BUDGET) continue;
+      if (reason === EXIT_WFI) {
+        this.sleepUntilInterrupt(cmdSeq);
+        continue;
+      }
+      // the host must finish this exit: hand the hart over and wait
+      const resume = mb.load(h, MB_RESUME);
+      mb.store(h, MB_EXIT, reason);
+      mb.store(h, MB_STATE, MbState.Exited);
+      Atomics.notify(this.w, mb.at(h, MB_STATE));
+      while (mb.load(h, MB_RESUME) === resume) Atomics.wait(this.w, mb.at(h, MB_RESUME), resume);
+    }
+  }
+
+  /**
+   * WFI on this thread: sleep until an enabled interrupt is pending, an
+   * enabled timer comes due, or the main thread changes something (wake,
+   * pause, stop, quit). Timers need no other thread: the deadline is known.
+   */
+  private sleepUntilInterrupt(cmdSeq: number): void {
+    const h = this.d.hart;
+    const mb = this.mb;
+    const core = this.core;
+    const t0 = performance.now();
+    for (;;) {
+      const seq = mb.load(h, MB_WAKE);
+      if (mb.load(h, MB_CMD_SEQ) !== cmdSeq || mb.flag(MB_QUIT)) break;
+      const mie = core.getMie(h);
+      if ((core.getMip(h) & mie) !== 0n) break;
+      let deadline = Infinity;
+      if (mie & BigInt(MIP_MTIP)) deadline = Math.min(deadline, Number(core.getMtimecmp(h)));
+      if (mie & BigInt(MIP_STIP)) deadline = Math.min(deadline, Number(core.getStimecmp(h)));
+      const now = this.clock.ticks();
+      if (deadline <= now) break;
+      mb.store(h, MB_IDLE, 1);
+      const ms = deadline >= 2 ** 63 ? undefined : (deadline - now) / TICKS_PER_MS;
+      Atomics.wait(this.w, mb.at(h, MB_WAKE), seq, ms);
+      mb.store(h, MB_IDLE, 0);
+    }
+    mb.stats[h * ST_STRIDE + ST_IDLE_MS] = mb.stats[h * ST_STRIDE + ST_IDLE_MS]! + performance.now() - t0;
+  }
+}
+
+if (parentPort) {
+  new HartThread(workerData as HartThreadData).loop();
+}

@@ -1,0 +1,241 @@
+import { Worker } from 'node:worker_threads';
+import type { WasmCore } from './wasm-core.js';
+import type { GuestClock } from './clock.js';
+import type { ExitHandlers, HartActivityObserver, HartRunState } from './hart-scheduler.js';
+import { handleHostExit, type HartRunner } from './hart-runner.js';
+import {
+  HartMailbox, MB_CMD, MB_CMD_SEQ, MB_EXIT, MB_IDLE, MB_PAUSED, MB_QUIT, MB_RESUME, MB_STATE, MB_SUSPEND, MB_WAKE,
+  MbCommand, MbState, ST_IDLE_MS,
+} from './hart-mailbox.js';
+import type { HartThreadData } from './hart-thread.js';
+
+/** A hart thread died or threw: the VM cannot go on without that hart. */
+export class HartThreadError extends Error {
+  constructor(readonly hart: number, cause: unknown) {
+    super(`hart thread ${hart} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'HartThreadError';
+  }
+}
+
+export interface ThreadedRunnerOptions {
+  harts: number;
+  /** Instructions per run() call on a hart thread. */
+  budget?: number;
+}
+
+/** Exit round trips (hart thread -> main -> hart thread) measured on the main thread. */
+export interface ExitTiming {
+  count: number;
+  totalMs: number;
+}
+
+/** Atomics.waitAsync: in Node 20's V8, not yet in TypeScript's ES2022 lib. */
+type WaitAsync = (a: Int32Array, i: number, v: number) => { async: false; value: string } | { async: true; value: Promise<string> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+/** How often worker-side idle time is folded into the activity profile. */
+const PROFILE_SYNC_MS = 250;
+
+/**
+ * One host thread per local hart (docs/core.md, "Threads"). The main thread
+ * keeps the router, the DSM, the devices and the SBI; it learns of hart exits
+ * through Atomics.waitAsync on the mailbox, runs the same exit handlers as the
+ * single-thread scheduler, and lets the hart go on. A hart asleep in WFI
+ * sleeps on its own thread; wake() rings it.
+ */
+export class ThreadedHartRunner implements HartRunner {
+  readonly exits = new Map<number, number>();
+  readonly timeMs = { exec: 0, idleWakeups: 0 };
+  readonly exitTiming: ExitTiming = { count: 0, totalMs: 0 };
+  private readonly mb: HartMailbox;
+  private readonly workers: Worker[] = [];
+  private readonly blocked: boolean[];
+  private readonly stopped: boolean[];
+  private readonly exitAt: number[];
+  private readonly idleSeen: number[];
+  private observer: HartActivityObserver | undefined;
+  private profileTimer: ReturnType<typeof setInterval> | undefined;
+  private running = false;
+  private paused = false;
+
+  constructor(
+    private readonly core: WasmCore,
+    private readonly clock: GuestClock,
+    private readonly handlers: ExitHandlers,
+    private readonly opts: ThreadedRunnerOptions,
+  ) {
+    this.mb = HartMailbox.create(opts.harts);
+    this.blocked = new Array<boolean>(opts.harts).fill(false);
+    this.stopped = new Array<boolean>(opts.harts).fill(true);
+    this.exitAt = new Array<number>(opts.harts).fill(0);
+    this.idleSeen = new Array<number>(opts.harts).fill(0);
+    for (let h = 0; h < opts.harts; h++) this.mb.store(h, MB_CMD, MbCommand.Stopped);
+  }
+
+  get state(): HartRunState[] {
+    return this.blocked.map((b, h) => {
+      if (this.stopped[h]) return 'stopped';
+      if (b) return 'blocked';
+      return this.mb.load(h, MB_IDLE) !== 0 ? 'idle' : 'running';
+    });
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const url = new URL('./hart-thread.js', import.meta.url);
+    for (let h = 0; h < this.opts.harts; h++) {
+      const data: HartThreadData = {
+        core: this.core.share(),
+        clock: this.clock.share(),
+        mailbox: this.mb.share,
+        hart: h,
+        budget: this.opts.budget ?? 500_000,
+      };
+      const w = new Worker(url, { workerData: data });
+      w.on('error', (e) => this.fail(h, e));
+      w.on('exit', (code) => {
+        if (this.running) this.fail(h, new Error(`thread exited with code ${code}`));
+      });
+      this.workers.push(w);
+      this.watch(h);
+    }
+    if (this.observer) this.profileTimer = setInterval(() => this.syncProfile(), PROFILE_SYNC_MS).unref();
+  }
+
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.mb.setFlag(MB_QUIT, true);
+    for (let h = 0; h < this.opts.harts; h++) {
+      this.core.requestExit(h, true);
+      this.mb.bump(h, MB_CMD_SEQ);
+      this.mb.bump(h, MB_WAKE);
+      this.mb.bump(h, MB_RESUME);
+    }
+    if (this.profileTimer) clearInterval(this.profileTimer);
+    for (const w of this.workers) void w.terminate();
+  }
+
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    this.mb.setFlag(MB_PAUSED, paused);
+    for (let h = 0; h < this.opts.harts; h++) {
+      this.core.requestExit(h, paused);
+      this.mb.bump(h, MB_CMD_SEQ);
+      this.mb.bump(h, MB_WAKE);
+      this.note(h);
+    }
+  }
+
+  /**
+   * HSM and SBI state changes, made on the main thread while the hart is
+   * stopped or exited (hart_stop and suspend come from the hart's own call).
+   */
+  setState(hart: number, s: HartRunState): void {
+    if (s === 'stopped') {
+      this.stopped[hart] = true;
+      this.mb.store(hart, MB_CMD, MbCommand.Stopped);
+    } else {
+      this.stopped[hart] = false;
+      if (s === 'idle') this.mb.store(hart, MB_SUSPEND, 1);
+      this.mb.store(hart, MB_CMD, MbCommand.Run);
+    }
+    this.mb.bump(hart, MB_CMD_SEQ);
+    this.note(hart);
+  }
+
+  wake(hart: number): void {
+    if (this.mb.load(hart, MB_IDLE) !== 0) this.timeMs.idleWakeups++;
+    this.mb.bump(hart, MB_WAKE);
+  }
+
+  observe(o: HartActivityObserver): void {
+    this.observer = o;
+    for (let h = 0; h < this.opts.harts; h++) this.note(h);
+    if (this.running && !this.profileTimer) this.profileTimer = setInterval(() => this.syncProfile(), PROFILE_SYNC_MS).unref();
+  }
+
+  /** What hart h is doing, for the profiler: exec covers WFI sleeps until syncProfile moves them. */
+  private note(h: number): void {
+    const o = this.observer;
+    if (!o) return;
+    if (this.stopped[h]) o.set(h, 'idle', 'stopped');
+    else if (this.paused) o.set(h, 'idle', 'paused');
+    else if (!this.blocked[h]) o.set(h, 'exec', 'running');
+  }
+
+  /** Moves the WFI sleep each hart thread measured out of exec and into idle. */
+  private syncProfile(): void {
+    const o = this.observer;
+    if (!o?.moveTime) return;
+    for (let h = 0; h < this.opts.harts; h++) {
+      const idle = this.mb.stat(h, ST_IDLE_MS);
+      const d = idle - this.idleSeen[h]!;
+      if (d > 0) o.moveTime(h, 'exec', 'idle', d);
+      this.idleSeen[h] = idle;
+    }
+  }
+
+  /** Waits (without blocking the event loop) for hart h to post an exit. */
+  private watch(h: number): void {
+    if (!this.running) return;
+    const i = this.mb.at(h, MB_STATE);
+    const st = Atomics.load(this.mb.words, i);
+    if (st === MbState.Exited) {
+      this.onExit(h);
+      return;
+    }
+    const r = waitAsync(this.mb.words, i, st);
+    if (r.async) void r.value.then(() => this.watch(h));
+    else this.watch(h);
+  }
+
+  private onExit(h: number): void {
+    const reason = this.mb.load(h, MB_EXIT);
+    this.exitAt[h] = performance.now();
+    this.exits.set(reason, (this.exits.get(reason) ?? 0) + 1);
+    this.observer?.exit(h, reason);
+    let x;
+    try {
+      x = handleHostExit(this.handlers, h, reason, () => this.core.exitData(h));
+    } catch (e) {
+      this.handlers.fatal(e);
+      return;
+    }
+    if (!x || x.pending === undefined) {
+      this.resume(h);
+      return;
+    }
+    this.blocked[h] = true;
+    const act = x.activity;
+    this.observer?.set(h, act, act === 'dsmWait' ? 'dsm-wait' : act === 'mmioWait' ? 'mmio-wait' : 'sbi-wait');
+    x.pending.then(
+      () => {
+        this.blocked[h] = false;
+        this.resume(h);
+      },
+      (err) => this.handlers.fatal(err),
+    );
+  }
+
+  /** Hands hart h back to its thread. */
+  private resume(h: number): void {
+    if (!this.running) return;
+    this.exitTiming.count++;
+    this.exitTiming.totalMs += performance.now() - this.exitAt[h]!;
+    this.mb.store(h, MB_STATE, MbState.Running);
+    this.note(h);
+    this.mb.bump(h, MB_RESUME);
+    this.watch(h);
+  }
+
+  private fail(h: number, cause: unknown): void {
+    if (!this.running) return;
+    this.handlers.fatal(new HartThreadError(h, cause));
+  }
+}
