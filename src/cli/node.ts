@@ -9,7 +9,7 @@ import { resolveBootFiles } from './run.js';
 import { extractVirtioArgs, parseVirtioOptions } from '../devices/virtio/options.js';
 
 const USAGE = `usage: hydravm node --id I --cluster FILE --secret-file KEY [--kernel PATH] [--initrd PATH]
-                    [--append STRING] [--firmware PATH|none] [--node-memory SIZE] [--qmp ADDR] [--trace]
+                    [--append STRING] [--firmware PATH|none] [--node-memory SIZE] [--qmp ADDR] [--trace] [--single-thread]
                     [--metrics ADDR:PORT] [--dashboard ADDR:PORT] [--metrics-allow-remote] [--dashboard-allow-remote]
                     [--drive ...] [--netdev ...] [--device ...]   (as for hydravm run; node=K places a device)
   Runs node I of the cluster FILE describes (the same FILE and KEY on every host).
@@ -38,6 +38,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
         'metrics-allow-remote': { type: 'boolean' },
         'dashboard-allow-remote': { type: 'boolean' },
         trace: { type: 'boolean' },
+        'single-thread': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -69,6 +70,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
     boot: { firmware, kernel: files.kernel, initrd: files.initrd, append: v.append },
     nodeMemory: v['node-memory'] === undefined ? undefined : parseSize('--node-memory', v['node-memory']),
     trace: v.trace ?? false,
+    singleThread: v['single-thread'] ?? false,
     qmp: v.qmp,
     metrics: v.metrics,
     dashboard: v.dashboard,

@@ -16,6 +16,7 @@ export function nodeArgsFor(o: VmOptions, kernel: string, initrd: string | undef
   if (o.append !== undefined) a.push('--append', o.append);
   if (o.nodeMemory !== undefined) a.push('--node-memory', `${o.nodeMemory}B`);
   if (o.trace) a.push('--trace');
+  if (o.singleThread) a.push('--single-thread');
   for (const v of o.virtioArgs) a.push(`--${v.flag}`, v.value);
   return a;
 }

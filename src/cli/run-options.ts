@@ -14,6 +14,7 @@ export interface VmOptions {
   /** 'builtin' (built-in SBI, default), 'none' (bare-metal M-mode ELF) or a firmware path. */
   firmware: string;
   trace: boolean;
+  singleThread: boolean;
   nodes: number;
   transport: 'unix' | 'tcp';
   nodeMemory: number | undefined;
@@ -37,6 +38,7 @@ export const RUN_OPTIONS = {
   firmware: { type: 'string' },
   bios: { type: 'string' },
   trace: { type: 'boolean' },
+  'single-thread': { type: 'boolean' },
   nodes: { type: 'string' },
   transport: { type: 'string' },
   'node-memory': { type: 'string' },
@@ -68,7 +70,8 @@ export const RUN_USAGE = `usage: hydravm run [options]
   --drive file=PATH,format=raw[,readonly=on][,serial=S][,node=K]   virtio-blk disk
   --netdev socket,id=ID,listen=HOST:PORT|connect=HOST:PORT[,mac=M][,node=K]   virtio-net
   --device virtio-rng[,node=K] | virtio-console[,node=K]
-  --trace              print every executed instruction
+  --trace              print every executed instruction (runs harts on one thread)
+  --single-thread      run every hart on the main thread in turns (debugging; default: one thread per hart)
 Without --kernel, the default Debian guest is built (or taken from the cache) and booted.
 Ctrl-A x quits; Ctrl-A h shows the console keys.`;
 
@@ -115,6 +118,7 @@ export function parseVmOptions(argv: string[]): VmOptions | 'help' {
     append: v.append,
     firmware,
     trace: v.trace ?? false,
+    singleThread: v['single-thread'] ?? false,
     nodes,
     transport,
     nodeMemory: v['node-memory'] === undefined ? undefined : parseSize('--node-memory', v['node-memory']),

@@ -14,6 +14,16 @@ const ZERO_PAGE = new Uint8Array(DSM_PAGE_SIZE);
 export class OwnerRole {
   constructor(private readonly h: EngineHost) {}
 
+  /**
+   * Takes local rights down to `state` before the page's bytes are read: harts
+   * run on other threads, and a store that lands between reading the bytes
+   * and revoking write rights would be lost. setState returns only once no
+   * hart can still use the old rights (the core's shootdown).
+   */
+  private revoke(page: number, state: PageState): void {
+    if (this.h.store.hasFrame(page) && this.h.store.getState(page) > state) this.h.store.setState(page, state);
+  }
+
   /** The page's bytes for a message that is encoded before the store changes again. */
   pageData(page: number): Uint8Array {
     if (!this.h.store.hasFrame(page)) return ZERO_PAGE;
@@ -33,14 +43,11 @@ export class OwnerRole {
       return;
     }
     if (meta.writePins > 0) return this.h.defer(m.page, from, m);
-    const data = this.pageData(m.page);
     if (meta.rights === PageState.MODIFIED) {
       meta.rights = PageState.SHARED;
-      if (this.h.store.hasFrame(m.page)) {
-        this.h.store.setState(m.page, PageState.SHARED);
-        this.h.store.flushPage(m.page);
-      }
+      this.revoke(m.page, PageState.SHARED);
     }
+    const data = this.pageData(m.page);
     meta.copyset.add(requester);
     this.h.post(requester, makeMessage(MsgType.READ_DATA, m.page, m.txn, { version: meta.version, data }));
   }
@@ -70,6 +77,7 @@ export class OwnerRole {
     // that was served first has invalidated it and emptied the copyset.
     const keepsCopy = (m.flags & FLAG_HAS_COPY) !== 0 && meta.copyset.has(requester);
     const copyset = [...meta.copyset].filter((n) => n !== requester);
+    this.revoke(m.page, PageState.INVALID);
     const data = keepsCopy ? null : this.pageData(m.page);
     this.h.post(requester, makeMessage(MsgType.WRITE_DATA, m.page, m.txn, { version: meta.version, copyset, data }));
     this.h.dropLocal(m.page);
@@ -80,6 +88,7 @@ export class OwnerRole {
     if (!meta.owner) throw new DsmProtocolError(m.page, from, `FWD_EVICT reached node ${this.h.nodeId}, which does not own the page`);
     if (meta.pins > 0) return this.h.defer(m.page, from, m);
     const flags = meta.rights === PageState.MODIFIED ? FLAG_WAS_MODIFIED : 0;
+    this.revoke(m.page, PageState.INVALID);
     const msg = makeMessage(MsgType.EVICT_DATA, m.page, m.txn, {
       flags,
       version: meta.version,

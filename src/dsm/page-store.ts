@@ -26,7 +26,12 @@ export const DSM_PAGE_SIZE = PAGE_SIZE;
 
 export interface PageStore {
   getState(page: number): PageState;
-  /** Only called while the page has a frame, or with INVALID. */
+  /**
+   * Only called while the page has a frame, or with INVALID. Lowering rights
+   * drops every cached view of the page (TLB entries, decoded code, LR
+   * reservations) on every local hart before it returns, so the frame's bytes
+   * are final once it does.
+   */
   setState(page: number, state: PageState): void;
   hasFrame(page: number): boolean;
   /** A copy of the page's 4096 bytes. The page must have a frame. */
@@ -103,6 +108,7 @@ export class MemoryPageStore implements PageStore {
     if (state !== PageState.INVALID && !this.frameOf.has(page)) {
       throw new PageStoreError(`page ${page} has no frame; allocate one before setting state ${state}`);
     }
+    if (state < this.getState(page)) this.flushes.set(page, (this.flushes.get(page) ?? 0) + 1);
     if (state === PageState.INVALID) this.states.delete(page);
     else this.states.set(page, state);
   }
