@@ -14,6 +14,8 @@
  *   run() again
  */
 
+import { HIST_BUCKETS, SharedHistogram } from './shared-histogram.js';
+
 /** Words per hart. */
 export const MB_STRIDE = 16;
 /** Per-hart word: who owns the hart now (MbState). */
@@ -49,10 +51,18 @@ export const enum MbCommand {
   Stopped = 1,
 }
 
-/** Per-hart Float64 counters the hart thread keeps: milliseconds asleep in WFI, run() calls. */
-export const ST_STRIDE = 2;
+/**
+ * Per-hart Float64 cells: milliseconds asleep in WFI and run() calls (kept
+ * by the hart thread), the absolute time of the last wake() (written by the
+ * main thread), and two histograms the hart thread records: exit round trips
+ * (posted -> resumed) and wake latency (wake() -> running again).
+ */
 export const ST_IDLE_MS = 0;
 export const ST_RUNS = 1;
+export const ST_WAKE_AT = 2;
+export const ST_RTT_HIST = 4;
+export const ST_WAKE_HIST = ST_RTT_HIST + HIST_BUCKETS;
+export const ST_STRIDE = ST_WAKE_HIST + HIST_BUCKETS;
 
 export interface MailboxShare {
   words: SharedArrayBuffer;
@@ -112,5 +122,13 @@ export class HartMailbox {
 
   stat(hart: number, which: number): number {
     return this.stats[hart * ST_STRIDE + which]!;
+  }
+
+  setStat(hart: number, which: number, v: number): void {
+    this.stats[hart * ST_STRIDE + which] = v;
+  }
+
+  histogram(hart: number, which: typeof ST_RTT_HIST | typeof ST_WAKE_HIST): SharedHistogram {
+    return new SharedHistogram(this.stats, hart * ST_STRIDE + which);
   }
 }

@@ -8,11 +8,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { EXIT_BUDGET, EXIT_WFI, MIP_MTIP, MIP_STIP } from '../core/abi.js';
 import { WasmCore, type CoreShare } from './wasm-core.js';
-import { GuestClock, type ClockShare } from './clock.js';
+import { GuestClock, absoluteMs, type ClockShare } from './clock.js';
 import {
   HartMailbox, MB_CMD, MB_CMD_SEQ, MB_EXIT, MB_IDLE, MB_PAUSED, MB_QUIT, MB_RESUME, MB_STATE, MB_SUSPEND, MB_WAKE,
-  MbCommand, MbState, ST_IDLE_MS, ST_RUNS, ST_STRIDE, type MailboxShare,
+  MbCommand, MbState, ST_IDLE_MS, ST_RUNS, ST_RTT_HIST, ST_WAKE_AT, ST_WAKE_HIST, type MailboxShare,
 } from './hart-mailbox.js';
+import type { SharedHistogram } from './shared-histogram.js';
 
 export interface HartThreadData {
   core: CoreShare;
@@ -31,18 +32,21 @@ class HartThread {
   private readonly clock: GuestClock;
   private readonly mb: HartMailbox;
   private readonly w: Int32Array;
+  private readonly rtt: SharedHistogram;
+  private readonly wakeLatency: SharedHistogram;
 
   constructor(private readonly d: HartThreadData) {
     this.clock = GuestClock.attach(d.clock);
     this.core = WasmCore.attach(d.core, () => this.clock.ticks());
     this.mb = new HartMailbox(d.mailbox);
     this.w = this.mb.words;
+    this.rtt = this.mb.histogram(d.hart, ST_RTT_HIST);
+    this.wakeLatency = this.mb.histogram(d.hart, ST_WAKE_HIST);
   }
 
   loop(): void {
     const h = this.d.hart;
     const mb = this.mb;
-    const stats = mb.stats;
     for (;;) {
       if (mb.flag(MB_QUIT)) return;
       const cmdSeq = mb.load(h, MB_CMD_SEQ);
@@ -58,7 +62,7 @@ class HartThread {
         continue;
       }
       const reason = this.core.run(h, this.d.budget);
-      stats[h * ST_STRIDE + ST_RUNS] = stats[h * ST_STRIDE + ST_RUNS]! + 1;
+      mb.setStat(h, ST_RUNS, mb.stat(h, ST_RUNS) + 1);
       if (reason === EXIT_BUDGET) continue;
       if (reason === EXIT_WFI) {
         this.sleepUntilInterrupt(cmdSeq);
@@ -66,10 +70,12 @@ class HartThread {
       }
       // the host must finish this exit: hand the hart over and wait
       const resume = mb.load(h, MB_RESUME);
+      const t0 = performance.now();
       mb.store(h, MB_EXIT, reason);
       mb.store(h, MB_STATE, MbState.Exited);
       Atomics.notify(this.w, mb.at(h, MB_STATE));
       while (mb.load(h, MB_RESUME) === resume) Atomics.wait(this.w, mb.at(h, MB_RESUME), resume);
+      this.rtt.record((performance.now() - t0) * 1000);
     }
   }
 
@@ -95,10 +101,11 @@ class HartThread {
       if (deadline <= now) break;
       mb.store(h, MB_IDLE, 1);
       const ms = deadline >= 2 ** 63 ? undefined : (deadline - now) / TICKS_PER_MS;
-      Atomics.wait(this.w, mb.at(h, MB_WAKE), seq, ms);
+      const r = Atomics.wait(this.w, mb.at(h, MB_WAKE), seq, ms);
       mb.store(h, MB_IDLE, 0);
+      if (r === 'ok') this.wakeLatency.record((absoluteMs() - mb.stat(h, ST_WAKE_AT)) * 1000);
     }
-    mb.stats[h * ST_STRIDE + ST_IDLE_MS] = mb.stats[h * ST_STRIDE + ST_IDLE_MS]! + performance.now() - t0;
+    mb.setStat(h, ST_IDLE_MS, mb.stat(h, ST_IDLE_MS) + performance.now() - t0);
   }
 }
 

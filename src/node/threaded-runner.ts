@@ -5,8 +5,10 @@ import type { ExitHandlers, HartActivityObserver, HartRunState } from './hart-sc
 import { handleHostExit, type HartRunner } from './hart-runner.js';
 import {
   HartMailbox, MB_CMD, MB_CMD_SEQ, MB_EXIT, MB_IDLE, MB_PAUSED, MB_QUIT, MB_RESUME, MB_STATE, MB_SUSPEND, MB_WAKE,
-  MbCommand, MbState, ST_IDLE_MS,
+  MbCommand, MbState, ST_IDLE_MS, ST_RTT_HIST, ST_WAKE_AT, ST_WAKE_HIST,
 } from './hart-mailbox.js';
+import { absoluteMs } from './clock.js';
+import type { LatencySummary } from './shared-histogram.js';
 import type { HartThreadData } from './hart-thread.js';
 
 /** A hart thread died or threw: the VM cannot go on without that hart. */
@@ -150,8 +152,19 @@ export class ThreadedHartRunner implements HartRunner {
   }
 
   wake(hart: number): void {
-    if (this.mb.load(hart, MB_IDLE) !== 0) this.timeMs.idleWakeups++;
+    if (this.mb.load(hart, MB_IDLE) !== 0) {
+      this.timeMs.idleWakeups++;
+      this.mb.setStat(hart, ST_WAKE_AT, absoluteMs());
+    }
     this.mb.bump(hart, MB_WAKE);
+  }
+
+  /** Exit round trips (hart thread -> main thread -> hart thread) and WFI wake latency, per hart. */
+  latencies(): { exitRoundTrip: LatencySummary; wake: LatencySummary }[] {
+    return Array.from({ length: this.opts.harts }, (_, h) => ({
+      exitRoundTrip: this.mb.histogram(h, ST_RTT_HIST).summary(),
+      wake: this.mb.histogram(h, ST_WAKE_HIST).summary(),
+    }));
   }
 
   observe(o: HartActivityObserver): void {

@@ -17,6 +17,8 @@ import {
   HART_FFLAGS, HART_FRM, HART_HARTID, HART_IN_GUEST, HART_SD_ACK,
 } from '../core/abi.js';
 
+import { HIST_BUCKETS, SharedHistogram } from './shared-histogram.js';
+
 export class CoreLoadError extends Error {
   constructor(message: string) {
     super(message);
@@ -159,6 +161,8 @@ export class WasmCore {
   private readonly module: WebAssembly.Module;
   private readonly mem: WebAssembly.Memory;
   readonly shootdowns: ShootdownStats = { count: 0, waited: 0, totalMs: 0, maxMs: 0 };
+  /** How long shootdowns that had to wait for a hart in guest code waited. */
+  readonly shootdownLatency = new SharedHistogram(new Float64Array(HIST_BUCKETS), 0);
 
   private constructor(ex: CoreExports, module: WebAssembly.Module, memory: WebAssembly.Memory, opts: WasmCoreOptions, time: () => number) {
     this.ex = ex;
@@ -463,6 +467,7 @@ export class WasmCore {
     const s = this.shootdowns;
     s.count++;
     if (waited) {
+      this.shootdownLatency.record(ms * 1000);
       s.waited++;
       s.totalMs += ms;
       if (ms > s.maxMs) s.maxMs = ms;

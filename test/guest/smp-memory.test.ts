@@ -18,7 +18,7 @@ async function runChecks(s: GuestSession, cpus: [number, number], scale: number)
   const cmd = (args: string): Promise<string> => s.run(`/opt/bin/smp-memory ${args}`, 300_000);
   for (let rep = 0; rep < 3; rep++) {
     for (const mode of ['amo', 'lrsc', 'mutex']) {
-      const n = mode === 'mutex' ? 2000 * scale : 20000 * scale;
+      const n = mode === 'mutex' ? 300 * scale : 20000 * scale;
       const out = await cmd(`${mode} ${n} ${a} ${b}`);
       assert.equal(out, `${mode} count ${2 * n} expect ${2 * n}`, `${mode} on CPUs ${a},${b}, repetition ${rep}`);
     }
