@@ -23,7 +23,7 @@ async function runChecks(s: GuestSession, cpus: [number, number], scale: number)
       assert.equal(out, `${mode} count ${2 * n} expect ${2 * n}`, `${mode} on CPUs ${a},${b}, repetition ${rep}`);
     }
   }
-  const fenced = await cmd(`sb ${2000 * scale} ${a} ${b} fence`);
+  const fenced = await cmd(`sb ${400 * scale} ${a} ${b} fence`);
   assert.match(fenced, /^sb fence forbidden 0 of \d+$/, `fence rw,rw must forbid r0 = r1 = 0 on CPUs ${a},${b}`);
 }
 
@@ -31,8 +31,8 @@ async function runChecks(s: GuestSession, cpus: [number, number], scale: number)
 async function unfencedReorders(s: GuestSession, cpus: [number, number]): Promise<void> {
   let seen = 0;
   for (let i = 0; i < 5 && seen === 0; i++) {
-    const out = await s.run(`/opt/bin/smp-memory sb 20000 ${cpus[0]} ${cpus[1]} nofence`, 300_000);
-    const m = /^sb nofence forbidden (\d+) of 20000$/.exec(out);
+    const out = await s.run(`/opt/bin/smp-memory sb 4000 ${cpus[0]} ${cpus[1]} nofence`, 300_000);
+    const m = /^sb nofence forbidden (\d+) of 4000$/.exec(out);
     assert.ok(m, out);
     seen += Number(m[1]);
   }
