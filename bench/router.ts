@@ -11,6 +11,11 @@
  * machine noise hits both alike; the p50 reported is the median of the
  * per-round p50s, the p99 is over all samples. The last
  * line printed is the JSON summary.
+ *
+ * TCP links are sealed (AES-256-GCM); the bench also runs TCP with sealing
+ * off ("tcp_plain") in the same way and reports the sealed/plain p50 ratio
+ * for 4 KiB request/reply, plus the AEAD cost alone in µs per frame (seal +
+ * open of one record, measured in this process).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer, type Socket } from 'node:net';
@@ -24,13 +29,15 @@ import { Channel } from '../src/router/types.js';
 import { InProcessNetwork } from '../src/transport/inproc.js';
 import { TcpTransport, UnixTransport, parseHostPort } from '../src/transport/socket-transports.js';
 import type { Transport } from '../src/transport/types.js';
+import { RecordOpener, RecordSealer, deriveLinkKeys } from '../src/transport/record-cipher.js';
 
-type Kind = 'inproc' | 'unix' | 'tcp';
+type Kind = 'inproc' | 'unix' | 'tcp' | 'tcp_plain';
 const SECRET = new TextEncoder().encode('bench-secret-0123456789abcdef0123');
 const PAGE = 4096;
 
 interface PeerConfig {
   kind: 'unix' | 'tcp';
+  encrypt: boolean;
   rawAddress: string;
   addresses: string[];
 }
@@ -75,7 +82,7 @@ async function runPeer(cfg: PeerConfig): Promise<void> {
   });
   const hp = cfg.kind === 'tcp' ? parseHostPort(cfg.rawAddress)! : null;
   await new Promise<void>((r) => (hp ? raw.listen(hp.port, hp.host, r) : raw.listen(cfg.rawAddress, r)));
-  const router = new MeshRouter({ nodeId: 1, nodeCount: 2, clusterId: 'bench', secret: SECRET, transport: transportOf(cfg.kind), addresses: cfg.addresses });
+  const router = new MeshRouter({ nodeId: 1, nodeCount: 2, clusterId: 'bench', secret: SECRET, transport: transportOf(cfg.kind), addresses: cfg.addresses, encrypt: cfg.encrypt });
   installPeerHandlers(router);
   process.send!('listening');
   await router.start(20_000);
@@ -187,7 +194,7 @@ function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-async function benchSocketTransport(kind: 'unix' | 'tcp', rounds: number, iters: number, self: string): Promise<Record<string, unknown>> {
+async function benchSocketTransport(kind: 'unix' | 'tcp', encrypt: boolean, rounds: number, iters: number, self: string): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'hvbench-'));
   let child: ChildProcess | null = null;
   try {
@@ -202,9 +209,9 @@ async function benchSocketTransport(kind: 'unix' | 'tcp', rounds: number, iters:
       addresses = [`127.0.0.1:${ports[0]}`, `127.0.0.1:${ports[1]}`];
       rawAddress = `127.0.0.1:${ports[2]}`;
     }
-    const router = new MeshRouter({ nodeId: 0, nodeCount: 2, clusterId: 'bench', secret: SECRET, transport: transportOf(kind), addresses });
+    const router = new MeshRouter({ nodeId: 0, nodeCount: 2, clusterId: 'bench', secret: SECRET, transport: transportOf(kind), addresses, encrypt });
     const started = router.start(20_000);
-    child = fork(self, ['peer', JSON.stringify({ kind, rawAddress, addresses } satisfies PeerConfig)], { stdio: 'inherit' });
+    child = fork(self, ['peer', JSON.stringify({ kind, encrypt, rawAddress, addresses } satisfies PeerConfig)], { stdio: 'inherit' });
     await new Promise<void>((r) => child!.once('message', () => r()));
     await started;
     const rawEcho = await rawConnect(kind, rawAddress, 'E');
@@ -270,6 +277,22 @@ async function benchInProcess(rounds: number, iters: number): Promise<Record<str
   return res;
 }
 
+/** µs for sealing and opening one record of `size` bytes (the AEAD work a frame costs on one link, both ends). */
+function aeadMicros(size: number, iters: number): number {
+  const keys = deriveLinkKeys(SECRET, new Uint8Array(32), new Uint8Array(32).fill(1), new Uint8Array(0));
+  const sealer = new RecordSealer(keys.dialerToListener);
+  const opener = new RecordOpener(keys.dialerToListener);
+  const frame = new Uint8Array(size).fill(5);
+  const once = () => {
+    const chunks = sealer.seal(frame, null);
+    opener.open(Buffer.concat(chunks).subarray(4));
+  };
+  for (let i = 0; i < 2000; i++) once();
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < iters; i++) once();
+  return round2(Number(process.hrtime.bigint() - t) / 1000 / iters);
+}
+
 async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   if (process.argv[2] === 'peer') {
@@ -282,10 +305,12 @@ async function main(): Promise<void> {
   const results: Record<Kind, Record<string, unknown>> = {} as never;
   results.inproc = await benchInProcess(rounds, iters);
   console.log('inproc', JSON.stringify(results.inproc));
-  for (const kind of ['unix', 'tcp'] as const) {
-    results[kind] = await benchSocketTransport(kind, rounds, iters, self);
+  for (const kind of ['unix', 'tcp', 'tcp_plain'] as const) {
+    results[kind] = await benchSocketTransport(kind === 'unix' ? 'unix' : 'tcp', kind === 'tcp', rounds, iters, self);
     console.log(kind, JSON.stringify(results[kind]));
   }
+  const aead = { aead_us_per_frame_64B: aeadMicros(64 + 20, 20_000), aead_us_per_frame_4KiB: aeadMicros(4096 + 20, 20_000) };
+  console.log('aead', JSON.stringify(aead));
   const checks = [];
   for (const kind of ['unix', 'tcp'] as const) {
     for (const size of ['64B', '4KiB']) {
@@ -296,7 +321,11 @@ async function main(): Promise<void> {
       checks.push({ name, value: ratio, bar: 1.3, ok: ratio <= 1.3 });
     }
   }
-  console.log(JSON.stringify({ bench: 'router', results, checks }));
+  const sealed = (results.tcp.router_4KiB as LatencyResult).p50_us;
+  const plain = (results.tcp_plain.router_4KiB as LatencyResult).p50_us;
+  const sealedRatio = round2(sealed / plain);
+  checks.push({ name: 'tcp_sealed_vs_plain_p50_ratio_4KiB', value: sealedRatio, bar: 1.15, ok: sealedRatio <= 1.15 });
+  console.log(JSON.stringify({ bench: 'router', results: { ...results, aead, tcp_sealed_overhead_us_4KiB: round2(sealed - plain) }, checks }));
 }
 
 await main();

@@ -10,6 +10,7 @@ import { PLIC_SOURCES } from '../machine/memmap.js';
 import { LatencyHistogram, type HistogramSnapshot } from '../dsm/stats.js';
 import {
   IrqMsg, IpiKind, FenceKind, encodeIrq, decodeIrq, encodeI32, decodeI32, encodeMmio, decodeMmio, encodeU64, decodeU64,
+  ForwardProtocolError,
 } from './forward-codec.js';
 
 export type ForwardKind = 'ipi' | 'fence' | 'hsm' | 'mmio' | 'irq' | 'extline';
@@ -42,8 +43,27 @@ export class ClusterForwarding implements RemoteHarts {
     /** The PLIC master (node 0). */
     private readonly plicNode = 0,
   ) {
-    router.on(Channel.IRQ, (from, msg, reply) => this.onIrq(from, msg, reply));
-    router.on(Channel.MMIO, (from, msg, reply) => this.onMmio(from, msg, reply));
+    router.on(Channel.IRQ, (from, msg, reply) => this.guard(from, 'IRQ', reply !== null, () => this.onIrq(from, msg, reply)));
+    router.on(Channel.MMIO, (from, msg, reply) => this.guard(from, 'MMIO', reply !== null, () => this.onMmio(from, msg, reply)));
+  }
+
+  /**
+   * Called when a peer sends a forwarding message that breaks the protocol
+   * (malformed, or naming a hart or device this node does not have). The
+   * node stops the VM with it: a guest whose interrupts or device accesses
+   * went astray must not keep running. A request still gets an error reply
+   * (the router turns the rethrown error into one).
+   */
+  onProtocolError: ((err: ForwardProtocolError) => void) | null = null;
+
+  private guard(from: number, channel: string, isRequest: boolean, handle: () => void): void {
+    try {
+      handle();
+    } catch (e) {
+      if (!(e instanceof ForwardProtocolError) || !this.onProtocolError) throw e;
+      this.onProtocolError(new ForwardProtocolError(`forwarding protocol violation: ${channel} message from node ${from}: ${e.message}`));
+      if (isRequest) throw e;
+    }
   }
 
   attach(vm: NodeVm): void {
@@ -138,7 +158,7 @@ export class ClusterForwarding implements RemoteHarts {
     const p = vm.opts.placement;
     const m = decodeIrq(msg, p.total, 2 * p.total, PLIC_SOURCES);
     const mustBeLocal = (hart: number): number => {
-      if (!p.isLocal(hart)) throw new Error(`hart ${hart} is not on node ${this.router.nodeId}`);
+      if (!p.isLocal(hart)) throw new ForwardProtocolError(`hart ${hart} is not on node ${this.router.nodeId}`);
       return hart;
     };
     switch (m.type) {
@@ -179,6 +199,7 @@ export class ClusterForwarding implements RemoteHarts {
     const r = decodeMmio(msg);
     this.received.mmio++;
     const bus = this.local.bus;
+    if (!bus.find(r.addr)) throw new ForwardProtocolError(`MMIO ${r.write ? 'write' : 'read'} at 0x${r.addr.toString(16)} forwarded to node ${this.router.nodeId}, which has no device there`);
     if (r.write) {
       bus.write(r.addr, r.size, r.value);
       reply?.(encodeU64(0n));

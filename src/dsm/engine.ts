@@ -42,6 +42,7 @@ import { ManagerRole } from './manager-role.js';
 import { OwnerRole } from './owner-role.js';
 import { RequesterRole } from './requester-role.js';
 import { DsmConfigError, DsmError, DsmProtocolError } from './errors.js';
+import { FaultDeadlines } from './fault-deadline.js';
 import { newLocalOp, type LocalOp, type PageInfo, type PageMeta } from './page-meta.js';
 
 export type { PageInfo } from './page-meta.js';
@@ -59,8 +60,19 @@ export interface DsmEngineOptions {
   homeOf: (page: number) => number;
   /** Frame budget of this node (--node-memory / 4096); null or absent = unlimited. */
   maxFrames?: number | null;
-  /** Reject a remote fault's waiters after this many ms (the protocol still completes). */
+  /**
+   * Reject a remote fault's waiters after this many ms of running time (the
+   * protocol still completes); the VM stops on the rejected fault.
+   */
   faultTimeoutMs?: number;
+  /** While true, fault deadlines stand still (the VM is paused). */
+  isPaused?: () => boolean;
+  /**
+   * A well-formed message that breaks the DSM protocol (or cannot be decoded)
+   * arrived: called after the log line, so the node can stop the VM with the
+   * cause named. Absent, the error is only logged (unit tests).
+   */
+  onProtocolError?: (err: Error) => void;
   /** Microsecond clock for latency statistics. */
   nowUs?: () => number;
   log?: (line: string) => void;
@@ -84,7 +96,8 @@ export class DsmEngine {
   private readonly counters: DsmStats;
   private readonly nowUs: () => number;
   private readonly log: (line: string) => void;
-  private readonly faultTimeoutMs: number | null;
+  private readonly deadlines: FaultDeadlines | null;
+  private readonly onProtocolError: ((err: Error) => void) | null;
   private nextTxn = 1;
   private closed = false;
   private readonly manager: ManagerRole;
@@ -114,7 +127,8 @@ export class DsmEngine {
     this.counters = new DsmStats(this.nodeId);
     this.nowUs = opts.nowUs ?? (() => performance.now() * 1000);
     this.log = opts.log ?? ((line) => console.error(line));
-    this.faultTimeoutMs = opts.faultTimeoutMs ?? null;
+    this.deadlines = opts.faultTimeoutMs !== undefined ? new FaultDeadlines({ timeoutMs: opts.faultTimeoutMs, isPaused: opts.isPaused }) : null;
+    this.onProtocolError = opts.onProtocolError ?? null;
     this.frames = new FrameManager(this.budget, {
       nodeId: this.nodeId,
       store: this.store,
@@ -300,6 +314,7 @@ export class DsmEngine {
 
   close(): void {
     this.closed = true;
+    this.deadlines?.stop();
     this.router.on(Channel.DSM, () => {});
   }
 
@@ -385,14 +400,14 @@ export class DsmEngine {
           await this.frames.reserveFrame();
           op.reserved = true;
         }
-        if (this.faultTimeoutMs !== null) {
-          const timer = setTimeout(() => {
+        const deadlines = this.deadlines;
+        if (deadlines !== null) {
+          deadlines.watch(op, () => {
             if (meta.op === op) {
-              this.failOp(page, op, new DsmError(page, home, `page ${page}: no grant after ${this.faultTimeoutMs} ms (manager node ${home})`));
+              this.failOp(page, op, new DsmError(page, home, `page ${page}: no grant after ${deadlines.timeoutMs} ms of running time (manager node ${home}); a lost message or a DSM protocol bug`));
             }
-          }, this.faultTimeoutMs);
-          timer.unref();
-          op.done.then(() => clearTimeout(timer), () => clearTimeout(timer));
+          });
+          op.done.then(() => deadlines.settle(op), () => deadlines.settle(op));
         }
         const type = need === 'read' ? MsgType.READ_REQ : MsgType.WRITE_REQ;
         this.post(home, makeMessage(type, page, op.txn, { flags: upgrade ? FLAG_HAS_COPY : 0 }));
@@ -477,6 +492,7 @@ export class DsmEngine {
       m = decode(buf, this.nodeCount);
     } catch (e) {
       this.log(`dsm node ${this.nodeId}: dropped a bad frame from node ${from}: ${(e as Error).message}`);
+      this.onProtocolError?.(new Error(`DSM protocol violation from node ${from}: undecodable message: ${(e as Error).message}`));
       return;
     }
     this.counters.countReceived(m.type, buf.length, m.data !== null);
@@ -517,6 +533,7 @@ export class DsmEngine {
       }
     } catch (e) {
       this.log(`dsm node ${this.nodeId}: ${msgTypeName(m.type)} from node ${from} page ${m.page}: ${(e as Error).message}`);
+      this.onProtocolError?.(e instanceof DsmProtocolError ? e : new DsmProtocolError(m.page, from, `${msgTypeName(m.type)} handling failed: ${(e as Error).message}`));
     }
   }
 

@@ -1,3 +1,4 @@
+import { PRODUCTION_FAULT_DEADLINE_MS } from '../dsm/fault-deadline.js';
 import { Channel, type ClusterRouter } from '../router/types.js';
 import { channelName } from '../router/errors.js';
 import { exitCodeOf } from './vm-exit.js';
@@ -118,7 +119,13 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     ramBase,
     ramSize: desc.memory.size,
     clock,
-    memory: (core) => new DsmGuestMemory(core, router, homeOf, o.nodeMemory ? Math.floor(o.nodeMemory / 4096) : null),
+    memory: (core) =>
+      new DsmGuestMemory(core, router, homeOf, o.nodeMemory ? Math.floor(o.nodeMemory / 4096) : null, {
+        // Fail-stop (docs/dsm.md): no fault waits forever, no protocol break is only logged.
+        faultTimeoutMs: PRODUCTION_FAULT_DEADLINE_MS,
+        isPaused: () => vm?.sched.isPaused ?? false,
+        onProtocolError: (error) => stopAll({ kind: 'error', error }),
+      }),
     consoleOut: (b) => (isConsoleNode ? toConsole(b) : control?.forwardConsole(consoleNode, b)),
     localUart: isConsoleNode,
     localPlic: o.id === 0,
@@ -137,6 +144,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     sliceMs: Number(process.env.HYDRAVM_SLICE_MS ?? 0.1),
   });
   forwarding.attach(vm);
+  forwarding.onProtocolError = (error) => stopAll({ kind: 'error', error });
   const req: BootRequest = { ...o.boot, harts: desc.smp, nodes: desc.nodes.length, ramBase, ramSize: desc.memory.size, virtio: virtioSlots(virtio) };
   const devices = await attachVirtio(vm, virtio, o.id, o.id === 0 ? vm.plic : forwarding.remoteIrqSink(), (b) =>
     isConsoleNode ? toConsole(b) : control?.forwardConsole(consoleNode, b),

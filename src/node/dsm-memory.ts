@@ -1,5 +1,5 @@
 import { DsmAccessor } from '../dsm/accessor.js';
-import { DsmEngine } from '../dsm/engine.js';
+import { DsmEngine, type DsmEngineOptions } from '../dsm/engine.js';
 import type { Router } from '../router/types.js';
 import { CorePageStore } from './core-page-store.js';
 import type { WasmCore } from './wasm-core.js';
@@ -22,9 +22,11 @@ export class DsmGuestMemory extends DsmAccessor {
     router: Router,
     homeOf: (page: number) => number,
     maxFrames: number | null,
+    /** Fail-stop hooks: fault deadline, pause probe, protocol-error handler. */
+    failure: Pick<DsmEngineOptions, 'faultTimeoutMs' | 'isPaused' | 'onProtocolError'> = {},
   ) {
     const store = new CorePageStore(core);
-    const engine = new DsmEngine({ router, store, pageCount: core.ramPages, homeOf, maxFrames });
+    const engine = new DsmEngine({ router, store, pageCount: core.ramPages, homeOf, maxFrames, ...failure });
     super(engine, store, core.ramBase, core.ramSize);
     this.dsm = engine;
     this.pages = store;

@@ -1,5 +1,6 @@
 /** Router options for one node of a described cluster: what `hydravm node` and `hydravm run` need. */
 import type { ClusterDescription } from '../cluster/config.js';
+import { clusterDigest } from '../cluster/digest.js';
 import { TcpTransport, UnixTransport } from '../transport/socket-transports.js';
 import type { Transport } from '../transport/types.js';
 import type { RouterOptions } from './router.js';
@@ -19,6 +20,7 @@ export function routerOptionsForCluster(desc: ClusterDescription, nodeId: number
     secret,
     transport: transportForCluster(desc),
     addresses: desc.nodes.map((n) => n.address),
+    digest: clusterDigest(desc),
     ...extra,
   };
 }

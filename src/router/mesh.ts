@@ -8,12 +8,17 @@
  * (50 ms doubling to 1 s) until the formation deadline. A peer that fails
  * authentication is not retried: a wrong secret or another cluster will not
  * fix itself.
+ *
+ * Links over TCP are sealed (AEAD, per-connection keys) unless `encrypt` says
+ * otherwise; unix-socket links stay plaintext by default (docs/router.md says
+ * why).
  */
-import { ProtocolError } from './codec.js';
 import { ClusterFormationError } from './errors.js';
-import { FramedLink, type LogFn } from '../transport/framed-link.js';
-import { authenticateIncoming, authenticateOutgoing, type AuthParams } from '../transport/auth.js';
-import type { Listener, Transport } from '../transport/types.js';
+import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE } from './codec.js';
+import { RecordLink, type LogFn } from '../transport/record-link.js';
+import { LinkError } from '../transport/link-error.js';
+import { authenticateIncoming, authenticateOutgoing, type AuthParams, type DescriptionDigest } from '../transport/auth.js';
+import type { Connection, Listener, Transport } from '../transport/types.js';
 
 export interface MeshOptions {
   nodeId: number;
@@ -28,6 +33,10 @@ export interface MeshOptions {
   formationTimeoutMs?: number;
   authTimeoutMs?: number;
   maxPayload?: number;
+  /** Seal every frame with an AEAD; default: true on tcp, false on unix and inproc. */
+  encrypt?: boolean;
+  /** Digest of the whole cluster description; peers with another digest are refused. */
+  digest?: DescriptionDigest;
   log: LogFn;
 }
 
@@ -35,7 +44,7 @@ export interface MeshHooks {
   /** Asked for every authenticated incoming link; false refuses it. */
   accept(peer: number): string | null;
   /** An authenticated link to `peer` is up. */
-  established(peer: number, link: FramedLink): void;
+  established(peer: number, link: RecordLink): void;
 }
 
 export const DEFAULT_FORMATION_TIMEOUT_MS = 30_000;
@@ -47,7 +56,7 @@ function sleep(ms: number): Promise<void> {
 export class Mesh {
   private listener: Listener | null = null;
   private stopped = false;
-  private readonly pendingLinks = new Set<FramedLink>();
+  private readonly pendingLinks = new Set<RecordLink>();
 
   constructor(
     private readonly opts: MeshOptions,
@@ -56,7 +65,19 @@ export class Mesh {
 
   private get auth(): AuthParams {
     const o = this.opts;
-    return { clusterId: o.clusterId, nodeId: o.nodeId, nodeCount: o.nodeCount, secret: o.secret, timeoutMs: o.authTimeoutMs };
+    return {
+      clusterId: o.clusterId,
+      nodeId: o.nodeId,
+      nodeCount: o.nodeCount,
+      secret: o.secret,
+      encrypt: o.encrypt ?? o.transport.kind === 'tcp',
+      digest: o.digest,
+      timeoutMs: o.authTimeoutMs,
+    };
+  }
+
+  private newLink(conn: Connection): RecordLink {
+    return new RecordLink(conn, this.opts.log, HEADER_SIZE + (this.opts.maxPayload ?? DEFAULT_MAX_PAYLOAD));
   }
 
   get listenAddress(): string | null {
@@ -67,14 +88,14 @@ export class Mesh {
   async start(): Promise<void> {
     const o = this.opts;
     const addr = o.listenAddress ?? o.addresses[o.nodeId];
-    this.listener = await o.transport.listen(addr, (conn) => this.incoming(new FramedLink(conn, o.log, o.maxPayload)));
+    this.listener = await o.transport.listen(addr, (conn) => this.incoming(this.newLink(conn)));
     const deadline = Date.now() + (o.formationTimeoutMs ?? DEFAULT_FORMATION_TIMEOUT_MS);
     const dials: Promise<void>[] = [];
     for (let peer = 0; peer < o.nodeId; peer++) dials.push(this.dial(peer, deadline));
     await Promise.all(dials);
   }
 
-  private incoming(link: FramedLink): void {
+  private incoming(link: RecordLink): void {
     if (this.stopped) {
       link.close('router is closing');
       return;
@@ -92,7 +113,7 @@ export class Mesh {
         this.hooks.established(peer, link);
       },
       () => {
-        // FramedLink.fail already logged the reason and closed the link.
+        // RecordLink.fail already logged the reason and closed the link.
         this.pendingLinks.delete(link);
       },
     );
@@ -104,10 +125,10 @@ export class Mesh {
     let delay = 50;
     let lastError = 'no attempt made';
     while (!this.stopped) {
-      let link: FramedLink | null = null;
+      let link: RecordLink | null = null;
       try {
         const conn = await o.transport.connect(address);
-        link = new FramedLink(conn, o.log, o.maxPayload);
+        link = this.newLink(conn);
         link.peerName = `node ${peer} (${conn.remote})`;
         this.pendingLinks.add(link);
         await authenticateOutgoing(link, this.auth, peer);
@@ -120,7 +141,7 @@ export class Mesh {
         return;
       } catch (err) {
         if (link) this.pendingLinks.delete(link);
-        if (err instanceof ProtocolError && err.code !== 'AUTH_CLOSED' && err.code !== 'AUTH_TIMEOUT') {
+        if (err instanceof LinkError && err.code !== 'AUTH_CLOSED' && err.code !== 'AUTH_TIMEOUT') {
           throw new ClusterFormationError(`node ${o.nodeId} cannot join node ${peer} at ${address}: ${err.message}`);
         }
         lastError = err instanceof Error ? err.message : String(err);

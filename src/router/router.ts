@@ -15,7 +15,7 @@
  * static and the VM stops when a node goes.
  */
 import { Buffer } from 'node:buffer';
-import { FrameType, HEADER_SIZE, ProtocolError, writeHeader } from './codec.js';
+import { DEFAULT_MAX_PAYLOAD, FrameType, HEADER_SIZE, ProtocolError, decodeFrame, writeHeader, type FrameSink } from './codec.js';
 import {
   ClusterFormationError,
   PeerLostError,
@@ -28,7 +28,7 @@ import {
 } from './errors.js';
 import { Mesh, DEFAULT_FORMATION_TIMEOUT_MS, type MeshOptions } from './mesh.js';
 import { Channel, type ClusterRouter, type MessageHandler, type PeerLostInfo, type RequestOptions, type RouterStats } from './types.js';
-import type { FramedLink, LogFn } from '../transport/framed-link.js';
+import type { RecordLink, LogFn } from '../transport/record-link.js';
 
 export interface RouterOptions extends Omit<MeshOptions, 'log'> {
   /** How often links are checked and heartbeats sent (default 500 ms). */
@@ -47,9 +47,9 @@ export interface RouterOptions extends Omit<MeshOptions, 'log'> {
 }
 
 /**
- * Payloads up to this size are copied next to their header into a pooled
- * Buffer (cheap); larger ones go out as header + payload in one writev,
- * which avoids allocating and copying a fresh frame-sized buffer.
+ * Payloads up to this size are copied next to their header (cheap); larger
+ * ones go to the link as header + payload, which avoids allocating and copying
+ * a fresh frame-sized buffer.
  */
 const COPY_LIMIT = 1024;
 const EMPTY = new Uint8Array(0);
@@ -71,7 +71,7 @@ interface Pending {
 
 interface Peer {
   id: number;
-  link: FramedLink | null;
+  link: RecordLink | null;
   lost: boolean;
   heard: boolean;
   sent: boolean;
@@ -97,6 +97,7 @@ export class MeshRouter implements ClusterRouter {
   private readonly tickMs: number;
   private readonly silentLimit: number;
   private readonly defaultTimeout: number;
+  private readonly maxPayload: number;
   private ticker: NodeJS.Timeout | null = null;
   private ticks = 0;
   private closed = false;
@@ -117,6 +118,7 @@ export class MeshRouter implements ClusterRouter {
     this.tickMs = opts.heartbeatIntervalMs ?? 500;
     this.silentLimit = Math.max(1, Math.ceil((opts.peerTimeoutMs ?? 3000) / this.tickMs));
     this.defaultTimeout = opts.defaultRequestTimeoutMs ?? 60_000;
+    this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     for (let i = 0; i < opts.nodeCount; i++) {
       this.peers.push({ id: i, link: null, lost: false, heard: false, sent: false, silentTicks: 0 });
     }
@@ -169,7 +171,7 @@ export class MeshRouter implements ClusterRouter {
     return null;
   }
 
-  private attach(peer: number, link: FramedLink): void {
+  private attach(peer: number, link: RecordLink): void {
     const p = this.peers[peer];
     if (p.link && p.link !== link) p.link.close('replaced by a newer connection from the same node');
     p.link = link;
@@ -179,7 +181,9 @@ export class MeshRouter implements ClusterRouter {
     link.onClose((reason) => {
       if (p.link === link) this.peerLost(peer, reason);
     });
-    link.attach((type, source, _target, channel, requestId, payload) => this.onFrame(p, type, source, channel, requestId, payload));
+    const onFrame: FrameSink = (type, source, _target, channel, requestId, payload) => this.onFrame(p, type, source, channel, requestId, payload);
+    // A ProtocolError thrown here reaches RecordLink, which closes the link with a log line.
+    link.attach((record) => decodeFrame(record, peer, this.nodeId, this.maxPayload, onFrame));
     this.checkFormed();
   }
 
@@ -274,11 +278,11 @@ export class MeshRouter implements ClusterRouter {
       const buf = Buffer.allocUnsafe(HEADER_SIZE + n);
       writeHeader(buf, 0, type, this.nodeId, p.id, channel, requestId, n);
       if (n > 0) buf.set(msg, HEADER_SIZE);
-      link.conn.write(buf);
+      link.send(buf);
     } else {
       const hdr = Buffer.allocUnsafe(HEADER_SIZE);
       writeHeader(hdr, 0, type, this.nodeId, p.id, channel, requestId, n);
-      link.conn.write2(hdr, msg);
+      link.send(hdr, msg);
     }
   }
 

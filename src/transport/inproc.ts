@@ -42,18 +42,15 @@ class InProcessEndpoint implements Connection {
     this.net.schedule(this);
   }
 
-  write(frame: Uint8Array): void {
+  write(bytes: Uint8Array): void {
     if (this.closed) return;
-    this.peer.inbox.push(frame.slice());
+    this.peer.inbox.push(bytes.slice());
     this.net.schedule(this.peer);
   }
 
-  write2(header: Uint8Array, payload: Uint8Array): void {
+  writev(chunks: readonly Uint8Array[]): void {
     if (this.closed) return;
-    const joined = new Uint8Array(header.length + payload.length);
-    joined.set(header, 0);
-    joined.set(payload, header.length);
-    this.peer.inbox.push(joined);
+    this.peer.inbox.push(chunks.length === 1 ? chunks[0].slice() : Buffer.concat(chunks));
     this.net.schedule(this.peer);
   }
 

@@ -51,24 +51,22 @@ export class SocketConnection implements Connection {
     if (this.closed) this.reportClose();
   }
 
-  write(frame: Uint8Array): void {
+  write(bytes: Uint8Array): void {
     if (this.closed) return;
     this.beforeWrite();
-    this.socket.write(frame);
+    this.socket.write(bytes);
   }
 
-  write2(header: Uint8Array, payload: Uint8Array): void {
+  writev(chunks: readonly Uint8Array[]): void {
     if (this.closed) return;
     this.beforeWrite();
-    if (this.corked) {
-      this.socket.write(header);
-      this.socket.write(payload);
+    if (chunks.length === 1 || this.corked) {
+      for (const c of chunks) this.socket.write(c);
     } else {
-      // One writev for both parts, now: the payload is never copied and the
+      // One writev for all parts, now: a payload is never copied and a
       // header never travels alone.
       this.socket.cork();
-      this.socket.write(header);
-      this.socket.write(payload);
+      for (const c of chunks) this.socket.write(c);
       this.socket.uncork();
     }
   }

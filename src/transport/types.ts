@@ -4,13 +4,13 @@
  * router. A transport moves bytes between two processes in order and reliably;
  * it knows nothing about frames, nodes or authentication.
  *
- * - write() takes one or more whole encoded frames. A transport may coalesce
+ * - write() and writev() take bytes in order. A transport may coalesce
  *   writes issued in the same tick, but must start sending a lone write
  *   without waiting for more.
- * - Received bytes arrive through the data handler in chunks of any size; the
- *   router's streaming decoder reassembles frames. A chunk handed to the data
- *   handler must not be reused by the transport afterwards (the router keeps
- *   views into it).
+ * - Received bytes arrive through the data handler in chunks of any size;
+ *   RecordLink (record-link.ts) cuts them into records. A chunk handed to the
+ *   data handler must not be reused by the transport afterwards (the record
+ *   layer keeps views into it).
  * - The close handler runs exactly once, whether the peer closed, the link
  *   failed (with `err`), or close() was called locally.
  */
@@ -25,9 +25,9 @@ export interface Connection {
   readonly remote: string;
   /** Installs the handlers; bytes that arrived earlier are delivered now. */
   setHandlers(h: ConnectionHandlers): void;
-  write(frame: Uint8Array): void;
-  /** Writes a header and a payload as one frame without first joining them. */
-  write2(header: Uint8Array, payload: Uint8Array): void;
+  write(bytes: Uint8Array): void;
+  /** Writes several chunks back to back without first joining them (one writev where the transport can). */
+  writev(chunks: readonly Uint8Array[]): void;
   close(): void;
   readonly closed: boolean;
 }

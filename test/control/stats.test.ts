@@ -182,7 +182,11 @@ test('hydravm stats prints the view once, falls back to the next address, and re
     const watch = capture();
     const ac = new AbortController();
     const run = statsCommand(['--watch', '--interval', '0.05', join(dir, 'n0.qmp')], watch.io, { signal: ac.signal });
-    while ((watch.out.stdout.match(/\x1b\[H\x1b\[2J/g) ?? []).length < 3) await new Promise((r) => setTimeout(r, 20));
+    const deadline = Date.now() + 10_000;
+    while ((watch.out.stdout.match(/\x1b\[H\x1b\[2J/g) ?? []).length < 3) {
+      assert.ok(Date.now() < deadline, `--watch drew fewer than 3 screens in 10 s:\n${watch.out.stdout}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     ac.abort();
     assert.equal(await run, 0);
     // From the second frame on, rates appear (the fake's read faults grow 11/s per step of 1 s).

@@ -1,6 +1,6 @@
 /**
  * Hostile input over real sockets: garbage, oversized, truncated, stalled and
- * unauthenticated frames are cut off with a log line, and the node keeps
+ * unauthenticated records are cut off with a log line, and the node keeps
  * serving its real peers.
  */
 import { test, describe } from 'node:test';
@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Channel } from '../../src/router/types.js';
 import { createRouter } from '../../src/router/router.js';
-import { FrameType, encodeFrame, writeHeader } from '../../src/router/codec.js';
-import { FramedLink } from '../../src/transport/framed-link.js';
+import { FrameType, encodeFrame } from '../../src/router/codec.js';
+import { RecordLink } from '../../src/transport/record-link.js';
 import { authenticateOutgoing } from '../../src/transport/auth.js';
 import { SECRET, addressesFor, startCluster, transportFor, waitFor } from './router-helpers.js';
 import { parseHostPort, unixPath } from '../../src/transport/socket-transports.js';
@@ -45,16 +45,18 @@ for (const kind of ['unix', 'tcp'] as const) {
       const c = await startCluster(kind, 2, { authTimeoutMs: 400 });
       try {
         c.routers[0].on(Channel.CONTROL, (_f, m, reply) => reply!(m));
-        const oversized = new Uint8Array(20);
-        writeHeader(oversized, 0, FrameType.MESSAGE, 1, 0, 1, 0, 0x7fff_ffff);
+        const rec = (body: Uint8Array) => Buffer.concat([Buffer.from(Uint32Array.of(body.length).buffer), body]);
+        // HELLO: kind 1, version 2, flags, dialer u16, listener u16, nonce 32, hash 32, id "test-cluster", summary "{}".
+        const hello = (target: number) =>
+          rec(Buffer.concat([Buffer.from([1, 2, kind === 'tcp' ? 1 : 0, 1, 0, target, 0]), Buffer.alloc(64), Buffer.from([12]), Buffer.from('test-cluster'), Buffer.from([2, 0]), Buffer.from('{}')]));
         const cases: [string, Uint8Array, boolean, RegExp][] = [
-          ['garbage', new TextEncoder().encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), false, /BAD_MAGIC/],
-          ['oversized', oversized, false, /OVERSIZED: payload length 2147483647/],
-          ['unauthenticated message', encodeFrame(FrameType.MESSAGE, 1, 0, 1, 0, new Uint8Array(8)), false, /UNEXPECTED_FRAME: MESSAGE frame before authentication/],
-          ['wrong target', encodeFrame(FrameType.AUTH_HELLO, 1, 7, 0, 0, new Uint8Array(33)), false, /WRONG_TARGET/],
-          ['truncated then closed', encodeFrame(FrameType.AUTH_HELLO, 1, 0, 0, 0, new Uint8Array(33)).subarray(0, 11), true, /ended mid-frame: TRUNCATED/],
-          ['stalled mid-frame', encodeFrame(FrameType.AUTH_HELLO, 1, 0, 0, 0, new Uint8Array(33)).subarray(0, 25), false, /AUTH_TIMEOUT/],
-          ['bad hello payload', encodeFrame(FrameType.AUTH_HELLO, 1, 0, 0, 0, new Uint8Array(5)), false, /BAD_PAYLOAD/],
+          ['garbage', new TextEncoder().encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), false, /OVERSIZED: record length/],
+          ['oversized', Buffer.from([0xff, 0xff, 0xff, 0x7f]), false, /OVERSIZED: record length 2147483647/],
+          ['unauthenticated frame', rec(encodeFrame(FrameType.MESSAGE, 1, 0, 1, 0, new Uint8Array(8))), false, /UNEXPECTED_RECORD: handshake record of kind 121/],
+          ['wrong target', hello(7), false, /AUTH_FAILED: peer dialed node 7, this is node 0/],
+          ['truncated then closed', hello(0).subarray(0, 11), true, /ended mid-record: TRUNCATED: 11 of/],
+          ['stalled mid-record', hello(0).subarray(0, 25), false, /AUTH_TIMEOUT/],
+          ['bad hello payload', rec(Buffer.from([1, 2, 0, 1, 0])), false, /BAD_RECORD: HELLO record of 5 bytes is malformed/],
         ];
         for (const [name, bytes, endAfter, expectLog] of cases) {
           const before = c.logs.length;
@@ -68,7 +70,7 @@ for (const kind of ['unix', 'tcp'] as const) {
           const r = await c.routers[1].request(0, Channel.CONTROL, Uint8Array.from([1, 2, 3]));
           assert.deepEqual([...r], [1, 2, 3], name);
         }
-        assert.ok(c.logs.every((l) => /router: /.test(l)));
+        assert.ok(c.logs.every((l) => /(router|link): /.test(l)), c.logs.join('\n'));
       } finally {
         await c.close();
       }
@@ -83,13 +85,13 @@ for (const kind of ['unix', 'tcp'] as const) {
       const r0p = createRouter(opts(0));
       const r1p = createRouter(opts(1));
       // The rogue node 2 speaks the handshake by hand, then misbehaves.
-      const rogue: FramedLink[] = [];
+      const rogue: RecordLink[] = [];
       for (const peer of [0, 1]) {
-        let link: FramedLink | null = null;
+        let link: RecordLink | null = null;
         for (let attempt = 0; attempt < 50 && !link; attempt++) {
           try {
-            const l = new FramedLink(await transport.connect(addresses[peer]), (x) => logs.push(`[rogue] ${x}`));
-            await authenticateOutgoing(l, { clusterId: 'test-cluster', nodeId: 2, nodeCount: 3, secret: SECRET }, peer);
+            const l = new RecordLink(await transport.connect(addresses[peer]), (x) => logs.push(`[rogue] ${x}`));
+            await authenticateOutgoing(l, { clusterId: 'test-cluster', nodeId: 2, nodeCount: 3, secret: SECRET, encrypt: kind === 'tcp' }, peer);
             link = l;
           } catch {
             await new Promise((r) => setTimeout(r, 50));
@@ -102,10 +104,11 @@ for (const kind of ['unix', 'tcp'] as const) {
       try {
         const lost: string[] = [];
         r0.onPeerLost((i) => lost.push(`${i.node}: ${i.reason}`));
-        rogue[0].conn.write(new Uint8Array([0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]));
+        // A record the link accepts (sealed with the right key on tcp) whose frame is garbage.
+        rogue[0].send(new Uint8Array([0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]));
         await waitFor(() => lost.length === 1, 2000, 'node 2 declared lost');
         assert.match(lost[0], /^2: protocol error: BAD_MAGIC/);
-        assert.ok(logs.some((l) => /\[0\] router: closing connection from node 2 .*BAD_MAGIC/.test(l)), logs.join('\n'));
+        assert.ok(logs.some((l) => /\[0\] link: closing connection from node 2 .*BAD_MAGIC/.test(l)), logs.join('\n'));
         r0.on(Channel.MMIO, (_f, m, reply) => reply!(m));
         assert.deepEqual([...(await r1.request(0, Channel.MMIO, Uint8Array.from([5])))], [5]);
       } finally {

@@ -1,0 +1,118 @@
+/**
+ * AEAD sealing of records on an authenticated link (AES-256-GCM).
+ *
+ * Keys: HKDF-SHA256 over the cluster secret, salted with both handshake
+ * nonces, gives one key per direction. Every connection therefore gets fresh
+ * keys, and the per-direction record counter (the GCM nonce) can restart at 0
+ * on each connection without a (key, nonce) pair ever repeating, across
+ * reconnects included.
+ *
+ *   sealed record: u32 LE length | u64 LE sequence | ciphertext | 16-byte tag
+ *   length = 8 + plaintext length + 16; AAD = the 12 bytes length|sequence;
+ *   GCM nonce = 4 zero bytes | u64 LE sequence.
+ *
+ * The receiver first authenticates the record with the sequence number it
+ * carries, then requires that number to be exactly the next one expected:
+ * so a flipped bit reads as BAD_MAC, and a genuine record played again (or
+ * out of order) reads as REPLAYED, each named in the log line.
+ */
+import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import { LinkError } from './link-error.js';
+
+export const AEAD_ALGORITHM = 'aes-256-gcm';
+export const TAG_SIZE = 16;
+export const SEQ_SIZE = 8;
+/** Bytes a sealed record adds on the wire besides its length prefix. */
+export const SEAL_OVERHEAD = SEQ_SIZE + TAG_SIZE;
+const KDF_LABEL = 'hydravm-link-keys-v1';
+
+/**
+ * Raw key bytes, not KeyObjects: createCipheriv with a KeyObject costs about
+ * twice as much per record (measured: ~13 µs against ~5.5 µs on this
+ * machine), and a cipher is created for every record.
+ */
+export interface LinkKeys {
+  /** Seals dialer -> listener records. */
+  dialerToListener: Buffer;
+  /** Seals listener -> dialer records. */
+  listenerToDialer: Buffer;
+}
+
+/** Derives the two direction keys of one connection. `context` binds cluster, node ids and the handshake transcript. */
+export function deriveLinkKeys(secret: Uint8Array, nonceDialer: Uint8Array, nonceListener: Uint8Array, context: Uint8Array): LinkKeys {
+  const salt = Buffer.concat([nonceDialer, nonceListener]);
+  const info = Buffer.concat([Buffer.from(KDF_LABEL, 'utf8'), context]);
+  const okm = Buffer.from(hkdfSync('sha256', secret, salt, info, 64));
+  return { dialerToListener: okm.subarray(0, 32), listenerToDialer: okm.subarray(32, 64) };
+}
+
+function writeSeq(b: Buffer, off: number, seq: number): void {
+  b.writeUInt32LE(seq >>> 0, off);
+  b.writeUInt32LE(Math.floor(seq / 0x1_0000_0000), off + 4);
+}
+
+function readSeq(b: Uint8Array, off: number): number {
+  const lo = (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0;
+  const hi = (b[off + 4] | (b[off + 5] << 8) | (b[off + 6] << 16) | (b[off + 7] << 24)) >>> 0;
+  return hi * 0x1_0000_0000 + lo;
+}
+
+/** Seals outgoing records of one direction; the counter only ever goes up. */
+export class RecordSealer {
+  private seq = 0;
+  private readonly iv = Buffer.alloc(12);
+
+  constructor(private readonly key: Buffer) {}
+
+  /** Returns the wire chunks (prefix+sequence, ciphertext parts, tag) of one record whose plaintext is a||b. */
+  seal(a: Uint8Array, b: Uint8Array | null): Uint8Array[] {
+    if (this.seq >= Number.MAX_SAFE_INTEGER) throw new Error('record counter exhausted on this link; reconnect to get fresh keys');
+    const seq = this.seq++;
+    const plain = a.length + (b ? b.length : 0);
+    const head = Buffer.allocUnsafe(4 + SEQ_SIZE);
+    head.writeUInt32LE(SEQ_SIZE + plain + TAG_SIZE, 0);
+    writeSeq(head, 4, seq);
+    writeSeq(this.iv, 4, seq);
+    const c = createCipheriv(AEAD_ALGORITHM, this.key, this.iv, { authTagLength: TAG_SIZE });
+    c.setAAD(head);
+    const out: Uint8Array[] = [head, c.update(a)];
+    if (b && b.length > 0) out.push(c.update(b));
+    c.final();
+    out.push(c.getAuthTag());
+    return out;
+  }
+}
+
+/** Opens incoming records of one direction, in order, each exactly once. */
+export class RecordOpener {
+  private seq = 0;
+  private readonly iv = Buffer.alloc(12);
+  private readonly aad = Buffer.alloc(4 + SEQ_SIZE);
+
+  constructor(private readonly key: Buffer) {}
+
+  /** `body` is everything after the length prefix. Returns the plaintext or throws LinkError. */
+  open(body: Uint8Array): Uint8Array {
+    if (body.length < SEAL_OVERHEAD) {
+      throw new LinkError('BAD_RECORD', `sealed record of ${body.length} bytes is shorter than its ${SEAL_OVERHEAD}-byte sequence and tag`);
+    }
+    const seq = readSeq(body, 0);
+    this.aad.writeUInt32LE(body.length, 0);
+    this.aad.set(body.subarray(0, SEQ_SIZE), 4);
+    this.iv.set(body.subarray(0, SEQ_SIZE), 4);
+    const d = createDecipheriv(AEAD_ALGORITHM, this.key, this.iv, { authTagLength: TAG_SIZE });
+    d.setAAD(this.aad);
+    d.setAuthTag(body.subarray(body.length - TAG_SIZE));
+    const plain = d.update(body.subarray(SEQ_SIZE, body.length - TAG_SIZE));
+    try {
+      d.final();
+    } catch {
+      throw new LinkError('BAD_MAC', `record #${seq} failed authentication (tampered in transit, or not sealed with this connection's key)`);
+    }
+    if (seq !== this.seq) {
+      throw new LinkError('REPLAYED', `record #${seq} arrived where #${this.seq} was expected (${seq < this.seq ? 'replayed' : 'reordered or dropped'})`);
+    }
+    this.seq++;
+    return plain;
+  }
+}
