@@ -237,3 +237,5 @@ export function codeSlotsInUse(): u32 {
   for (let i: u32 = 0; i < gRamPages; i++) if (load<u32>(gCodeSlotOf + (<usize>i << 2)) != 0) n++;
   return n < gSlotCount ? n : gSlotCount;
 }
+
+export * from './jit-exports';

@@ -81,4 +81,5 @@ export const OP_FP: u32 = 75; // OP-FP and fused multiply-add; imm = raw instruc
 export const OP_LI: u32 = 76; // ADDI rd, x0, imm
 export const OP_MV: u32 = 77; // ADDI rd, rs1, 0 / ADD rd, x0, rs2 (source in rs1)
 export const OP_LOAD_RD0: u32 = 78; // load with rd = x0; rs2 field = funct3
-export const OP_COUNT: u32 = 79;
+export const OP_JIT: u32 = 79; // compiled code starts here: imm = function-table index (src/core/jit.ts)
+export const OP_COUNT: u32 = 80;

@@ -14,6 +14,7 @@ import {
   HART_INSTRET, HART_EXIT_ADDR, HART_EXIT_DATA, HART_EXIT_SIZE, HART_EXIT_WRITE, HART_EXIT_ACCESS,
   HART_FFLAGS, HART_FRM, HART_HARTID,
 } from '../core/abi.js';
+import { CodeCache, type JitStats } from '../jit/code-cache.js';
 
 export class CoreLoadError extends Error {
   constructor(message: string) {
@@ -58,6 +59,11 @@ interface CoreExports {
   invalidateCode(page: number): void;
   flushTlb(hart: number): void;
   codeSlotsInUse(): number;
+  table: WebAssembly.Table;
+  setJit(hart: number, threshold: number): void;
+  jitDecode(hart: number, insn: number): number;
+  jitLoadSlow: (...a: never[]) => unknown;
+  jitStoreSlow: (...a: never[]) => unknown;
 }
 
 export interface WasmCoreOptions {
@@ -73,7 +79,15 @@ export interface WasmCoreOptions {
   time?: () => number;
   /** Path of core.wasm; default build/core.wasm at the repository root. */
   wasmPath?: string;
+  /** Compile hot guest code to WebAssembly (docs/jit.md). Default off. */
+  jit?: 'on' | 'off';
+  /** Arrivals at an entry point before the JIT compiles it; 0 = every block on first use. Default 64. */
+  jitThreshold?: number;
+  /** Guest instructions per compiled region at most. */
+  jitMaxRegion?: number;
 }
+
+export const DEFAULT_JIT_THRESHOLD = 64;
 
 function defaultWasmPath(): string {
   // this file is dist/src/node/wasm-core.js or src/node/wasm-core.ts
@@ -100,9 +114,11 @@ export class WasmCore {
   private readonly hartBases: number[];
   private dv: DataView;
   private readonly timeSource: () => number;
+  private readonly jit: CodeCache | null;
 
-  private constructor(ex: CoreExports, opts: WasmCoreOptions, time: () => number) {
+  private constructor(ex: CoreExports, opts: WasmCoreOptions, time: () => number, jit: CodeCache | null) {
     this.ex = ex;
+    this.jit = jit;
     this.timeSource = time;
     this.ramBase = opts.ramBase;
     this.ramSize = opts.ramSize;
@@ -128,9 +144,12 @@ export class WasmCore {
     }
     const time = opts.time ?? uptimeTicks;
     const module = new WebAssembly.Module(readFileSync(path));
+    let jit: CodeCache | null = null;
     const instance = new WebAssembly.Instance(module, {
       env: {
         hostTime: (): number => time(),
+        jitCompile: (hart: number, lo: number, hi: number, code: number, entry: number): number =>
+          jit === null ? 0 : jit.compile(hart, lo, hi, code, entry),
         abort: (_m: number, _f: number, line: number, col: number): never => {
           throw new Error(`core aborted at ${line}:${col}`);
         },
@@ -139,7 +158,15 @@ export class WasmCore {
     const ex = instance.exports as unknown as CoreExports;
     const rc = ex.configure(BigInt(opts.ramBase / 4096), opts.ramSize / 4096, opts.harts, opts.codeSlots ?? 1024);
     if (rc !== 0) throw new CoreMemoryError(`cannot lay out core memory for ${opts.ramSize} bytes of RAM`);
-    return new WasmCore(ex, opts, time);
+    // HYDRAVM_JIT / HYDRAVM_JIT_THRESHOLD let the test suite run every core under the JIT
+    const jitMode = opts.jit ?? (process.env['HYDRAVM_JIT'] === 'on' ? 'on' : 'off');
+    if (jitMode === 'on') {
+      const envT = process.env['HYDRAVM_JIT_THRESHOLD'];
+      const threshold = opts.jitThreshold ?? (envT !== undefined ? Number(envT) : DEFAULT_JIT_THRESHOLD);
+      jit = new CodeCache(ex, { threshold, maxRegion: opts.jitMaxRegion });
+      for (let h = 0; h < opts.harts; h++) ex.setJit(h, threshold);
+    }
+    return new WasmCore(ex, opts, time, jit);
   }
 
   private view(): DataView {
@@ -325,5 +352,10 @@ export class WasmCore {
   }
   codeSlotsInUse(): number {
     return this.ex.codeSlotsInUse();
+  }
+
+  /** JIT counters, or null when the JIT is off. */
+  jitStats(): JitStats | null {
+    return this.jit === null ? null : { ...this.jit.stats };
   }
 }
