@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { JIT_OPTIONS, parseJitOptions } from './jit-options.js';
 import { loadClusterFile } from '../cluster/config.js';
 import { readSecretFile } from '../cluster/secret.js';
 import { installParentWatch } from '../cluster/launcher-child.js';
@@ -10,6 +11,7 @@ import { extractVirtioArgs, parseVirtioOptions } from '../devices/virtio/options
 
 const USAGE = `usage: hydravm node --id I --cluster FILE --secret-file KEY [--kernel PATH] [--initrd PATH]
                     [--append STRING] [--firmware PATH|none] [--node-memory SIZE] [--qmp ADDR] [--trace]
+                    [--jit on|off] [--jit-threshold N]
                     [--metrics ADDR:PORT] [--dashboard ADDR:PORT] [--metrics-allow-remote] [--dashboard-allow-remote]
                     [--drive ...] [--netdev ...] [--device ...]   (as for hydravm run; node=K places a device)
   Runs node I of the cluster FILE describes (the same FILE and KEY on every host).
@@ -38,6 +40,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
         'metrics-allow-remote': { type: 'boolean' },
         'dashboard-allow-remote': { type: 'boolean' },
         trace: { type: 'boolean' },
+        ...JIT_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -69,6 +72,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
     boot: { firmware, kernel: files.kernel, initrd: files.initrd, append: v.append },
     nodeMemory: v['node-memory'] === undefined ? undefined : parseSize('--node-memory', v['node-memory']),
     trace: v.trace ?? false,
+    ...parseJitOptions(v.jit, v['jit-threshold']),
     qmp: v.qmp,
     metrics: v.metrics,
     dashboard: v.dashboard,

@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import { jitArgsFor } from './jit-options.js';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ export function nodeArgsFor(o: VmOptions, kernel: string, initrd: string | undef
   if (o.append !== undefined) a.push('--append', o.append);
   if (o.nodeMemory !== undefined) a.push('--node-memory', `${o.nodeMemory}B`);
   if (o.trace) a.push('--trace');
+  a.push(...jitArgsFor(o));
   for (const v of o.virtioArgs) a.push(`--${v.flag}`, v.value);
   return a;
 }

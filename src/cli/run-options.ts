@@ -2,10 +2,11 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { parseSize } from './size.js';
 import { UsageError } from './errors.js';
+import { JIT_OPTIONS, JIT_USAGE, parseJitOptions, type JitCliOptions } from './jit-options.js';
 import { extractVirtioArgs, parseVirtioOptions, type VirtioDeviceSpec, type VirtioOptionInput } from '../devices/virtio/options.js';
 
 /** What `hydravm run` and `hydravm node` were asked to boot. */
-export interface VmOptions {
+export interface VmOptions extends JitCliOptions {
   smp: number;
   memory: number;
   kernel: string | undefined;
@@ -45,6 +46,7 @@ export const RUN_OPTIONS = {
   dashboard: { type: 'string' },
   'metrics-allow-remote': { type: 'boolean' },
   'dashboard-allow-remote': { type: 'boolean' },
+  ...JIT_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -69,6 +71,7 @@ export const RUN_USAGE = `usage: hydravm run [options]
   --netdev socket,id=ID,listen=HOST:PORT|connect=HOST:PORT[,mac=M][,node=K]   virtio-net
   --device virtio-rng[,node=K] | virtio-console[,node=K]
   --trace              print every executed instruction
+${JIT_USAGE}
 Without --kernel, the default Debian guest is built (or taken from the cache) and booted.
 Ctrl-A x quits; Ctrl-A h shows the console keys.`;
 
@@ -125,5 +128,6 @@ export function parseVmOptions(argv: string[]): VmOptions | 'help' {
     dashboardAllowRemote: v['dashboard-allow-remote'] ?? false,
     virtio: parseVirtioOptions(virtioArgs, { nodes }),
     virtioArgs,
+    ...parseJitOptions(v.jit, v['jit-threshold']),
   };
 }

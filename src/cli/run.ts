@@ -46,6 +46,8 @@ export async function runSingleNode(o: VmOptions): Promise<number> {
     memory: (core) => new LocalGuestMemory(core),
     consoleOut: (b) => term.write(b),
     trace: o.trace,
+    jit: o.jit,
+    jitThreshold: o.jitThreshold,
   });
   const devices = await attachVirtio(vm, o.virtio, 0, vm.plic, (b) => term.write(b));
   const { entry, fdtAddr } = await bootVm(vm, req);

@@ -39,6 +39,8 @@ export interface ClusterNodeOptions {
   /** Every virtio device of the VM; this node builds those placed on it. */
   virtio?: VirtioDeviceSpec[];
   trace?: boolean;
+  jit?: 'on' | 'off';
+  jitThreshold?: number;
   log?: (line: string) => void;
 }
 
@@ -128,6 +130,8 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     remoteHarts: forwarding,
     onGuestStop: stopAll,
     trace: o.trace ?? false,
+    jit: o.jit ?? 'off',
+    ...(o.jitThreshold !== undefined ? { jitThreshold: o.jitThreshold } : {}),
     // Short slices: a peer's DSM request waits for this node's slice to end.
     // One core entry per slice (budget ~ slice x 100 MIPS): 0.1 ms / 10000 beat
     // 0.2 / 2000 and 0.05 / 5000 on bench/cluster's workload (docs/cluster.md).

@@ -51,6 +51,9 @@ export interface NodeVmOptions {
   /** Guest-initiated poweroff/reset: the cluster layer tells every node, then stops this one. */
   onGuestStop?: (e: VmExit) => void;
   trace?: boolean;
+  /** The JIT switch and threshold (docs/jit.md); default off. */
+  jit?: 'on' | 'off';
+  jitThreshold?: number;
   /** Instructions per run() call. */
   budget?: number;
   /** Milliseconds of execution between event-loop turns. */
@@ -86,6 +89,8 @@ export class NodeVm {
       ramSize: opts.ramSize,
       harts: p.count,
       time: () => this.clock.ticks(),
+      ...(opts.jit ? { jit: opts.jit } : {}),
+      ...(opts.jitThreshold !== undefined ? { jitThreshold: opts.jitThreshold } : {}),
       // lets a developer run a core built elsewhere (e.g. from another checkout)
       ...(process.env.HYDRAVM_CORE_WASM ? { wasmPath: process.env.HYDRAVM_CORE_WASM } : {}),
     });

@@ -85,6 +85,8 @@ export interface WasmCoreOptions {
   jitThreshold?: number;
   /** Guest instructions per compiled region at most. */
   jitMaxRegion?: number;
+  /** Compiled blocks the code cache keeps at most. */
+  jitMaxBlocks?: number;
 }
 
 export const DEFAULT_JIT_THRESHOLD = 64;
@@ -163,7 +165,7 @@ export class WasmCore {
     if (jitMode === 'on') {
       const envT = process.env['HYDRAVM_JIT_THRESHOLD'];
       const threshold = opts.jitThreshold ?? (envT !== undefined ? Number(envT) : DEFAULT_JIT_THRESHOLD);
-      jit = new CodeCache(ex, { threshold, maxRegion: opts.jitMaxRegion });
+      jit = new CodeCache(ex, { threshold, maxRegion: opts.jitMaxRegion, maxBlocks: opts.jitMaxBlocks });
       for (let h = 0; h < opts.harts; h++) ex.setJit(h, threshold);
     }
     return new WasmCore(ex, opts, time, jit);
