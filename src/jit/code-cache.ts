@@ -45,6 +45,9 @@ export interface JitStats {
   codeBytes: number;
   guestInstructions: number;
   compileMs: number;
+  /** Of compileMs: RISC-V -> wasm translation in TypeScript, and V8's module compile + instantiate. */
+  translateMs: number;
+  wasmMs: number;
 }
 
 interface Block {
@@ -82,7 +85,7 @@ export class CodeCache {
   private dv: DataView;
   readonly stats: JitStats = {
     compiled: 0, notCompilable: 0, failures: 0, evicted: 0, liveBlocks: 0, codeBytes: 0,
-    guestInstructions: 0, compileMs: 0,
+    guestInstructions: 0, compileMs: 0, translateMs: 0, wasmMs: 0,
   };
 
   constructor(ex: JitCoreExports, opts: JitOptions) {
@@ -126,7 +129,10 @@ export class CodeCache {
         this.stats.notCompilable++;
         return 0;
       }
+      const t1 = performance.now();
+      this.stats.translateMs += t1 - t0;
       const inst = new WebAssembly.Instance(new WebAssembly.Module(tr.bytes), this.imports);
+      this.stats.wasmMs += performance.now() - t1;
       fn = inst.exports['run'];
       size = tr.bytes.length;
       insns = tr.instructions;

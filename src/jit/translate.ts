@@ -144,31 +144,55 @@ interface Segment {
   insns: Insn[];
 }
 
-/** Split the region into segments; every control-flow target inside it starts one. */
-function segmentsOf(region: Map<number, Insn>, entry: number): Segment[] {
+interface Layout {
+  /** dispatch targets (br_table entries): the entry and every in-region jump target */
+  segs: Segment[];
+  /** budget runs: straight-line code between check points; run start offset -> length */
+  runLen: Map<number, number>;
+  /** instruction offset -> index within its run */
+  runPos: Map<number, number>;
+}
+
+/**
+ * Lay out the region. Dispatch labels are only the entry and the targets of
+ * jumps inside the region (few labels keep the br_table and the block nesting
+ * small, which V8 compiles much faster). Budget runs also end after every
+ * branch and after the entry instruction.
+ */
+function layoutOf(region: Map<number, Insn>, entry: number): Layout {
   const order = [...region.keys()].sort((a, b) => a - b);
-  const starts = new Set<number>([entry]);
+  const labels = new Set<number>([entry]);
+  const checks = new Set<number>([entry]);
   const e = region.get(entry)!;
-  if (region.has(entry + e.len)) starts.add(entry + e.len); // the entry segment is one instruction long
+  if (region.has(entry + e.len)) checks.add(entry + e.len); // the first instruction always runs alone
   for (let k = 0; k < order.length; k++) {
     const i = region.get(order[k]!)!;
     const next = order[k + 1];
     const fall = i.off + i.len;
     if (isControl(i.op)) {
       const t = targetOf(i);
-      if (t >= 0 && region.has(t)) starts.add(t);
-      if (region.has(fall)) starts.add(fall);
-    } else if (region.has(fall) && fall !== next) {
-      starts.add(fall);
+      if (t >= 0 && region.has(t)) labels.add(t);
+      if (region.has(fall)) checks.add(fall);
     }
-    if (next !== undefined && fall !== next) starts.add(next);
+    if (region.has(fall) && fall !== next) labels.add(fall);
+    if (next !== undefined && fall !== next) labels.add(next);
   }
+  for (const l of labels) checks.add(l);
   const segs: Segment[] = [];
+  const runLen = new Map<number, number>();
+  const runPos = new Map<number, number>();
+  let run = -1;
   for (const off of order) {
-    if (starts.has(off) || segs.length === 0) segs.push({ start: off, insns: [] });
+    if (labels.has(off) || segs.length === 0) segs.push({ start: off, insns: [] });
     segs[segs.length - 1]!.insns.push(region.get(off)!);
+    if (checks.has(off) || run < 0) {
+      run = off;
+      runLen.set(run, 0);
+    }
+    runPos.set(off, runLen.get(run)!);
+    runLen.set(run, runLen.get(run)! + 1);
   }
-  return segs;
+  return { segs, runLen, runPos };
 }
 
 // locals: params h=0 pc0=1 left=2; i32 n=3 label=4 tlbR=5 tlbW=6 t=7 slowW=8; i64 npc=9 va=10 v=11 slowPc=12, x1..x31=13..43
@@ -188,7 +212,7 @@ export function translateRegion(
 ): Translation | null {
   const region = discoverRegion(src, entry, maxInsns);
   if (!region.has(entry)) return null;
-  const segs = segmentsOf(region, entry);
+  const { segs, runLen, runPos } = layoutOf(region, entry);
   const segIndex = new Map<number, number>(segs.map((s, i) => [s.start, i]));
   const K = segs.length;
   const entryOff = entry;
@@ -228,22 +252,27 @@ export function translateRegion(
     pc();
     b.byte(Op.localSet).u32(L_NPC).byte(Op.br).u32(brExit());
   };
-  /** After k instructions of this segment: go to region offset `to` (another segment) or leave the region. */
+  /** After k instructions of this run: continue at region offset `to`, or leave the region. */
   const goTo = (k: number, to: number, fallthrough: boolean): void => {
-    const t = segIndex.get(to);
-    if (t === undefined) {
+    const len = runLen.get(to);
+    if (len === undefined) {
       exitAt(k, () => pcOf(to));
       return;
     }
     addN(k);
-    // budget: the whole next segment must fit, so the chunk ends where the interpreter's would
-    b.byte(Op.localGet).u32(L_N).byte(Op.i32Const).s32(segs[t]!.insns.length).byte(Op.i32Add);
+    // budget: the whole next run must fit, so the chunk ends where the interpreter's would
+    b.byte(Op.localGet).u32(L_N).byte(Op.i32Const).s32(len).byte(Op.i32Add);
     b.byte(Op.localGet).u32(L_LEFT).byte(Op.i32GtS).byte(Op.if).byte(VOID);
     depth++;
     pcOf(to);
     b.byte(Op.localSet).u32(L_NPC).byte(Op.br).u32(brExit());
     depth--;
     b.byte(Op.end);
+    const t = segIndex.get(to);
+    if (t === undefined) {
+      if (!fallthrough) throw new Error(`translator: jump to 0x${to.toString(16)}, which is not a label`);
+      return; // the next run continues inline
+    }
     if (fallthrough && t === seg + 1) return;
     b.byte(Op.i32Const).s32(t).byte(Op.localSet).u32(L_LABEL).byte(Op.br).u32(brDispatch());
   };
@@ -400,7 +429,11 @@ export function translateRegion(
     b.byte(Op.end);
     seg = j;
     const s = segs[j]!;
-    s.insns.forEach((i, k) => emitInsn(i, k, k === s.insns.length - 1));
+    for (const i of s.insns) {
+      const k = runPos.get(i.off)!;
+      const fall = i.off + i.len;
+      emitInsn(i, k, !region.has(fall) || runLen.has(fall)); // the run ends here
+    }
   }
   b.byte(Op.end); // loop
   b.byte(Op.unreachable);
