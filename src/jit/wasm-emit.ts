@@ -28,6 +28,9 @@ export const Op = {
 /** Block type "no result". */
 export const VOID = 0x40;
 
+/** Encoded names: the same few import names go into every module. */
+const NAMES = new Map<string, Uint8Array>();
+
 export class ByteWriter {
   private buf: Uint8Array;
   length = 0;
@@ -95,7 +98,11 @@ export class ByteWriter {
   }
 
   name(s: string): this {
-    const b = new TextEncoder().encode(s);
+    let b = NAMES.get(s);
+    if (b === undefined) {
+      b = new TextEncoder().encode(s);
+      NAMES.set(s, b);
+    }
     return this.u32(b.length).bytes(b);
   }
 
