@@ -37,7 +37,10 @@ export function jitProbe(h: usize, e: usize, pc: u64, code: usize): void {
   store<u32>(c, (tag << 16) | (ok != 0 ? 0 : JIT_NEVER));
 }
 
-/** Run compiled code: table[index](h, pc, left); H_JIT_COUNT says how many instructions it executed. */
+/**
+ * Run compiled code: table[index](h, pc, left, 0); H_JIT_COUNT says how many
+ * instructions it (and the blocks it chained to) executed.
+ */
 @inline export function jitCall(h: usize, index: u32, pc: u64, left: i32): i32 {
-  return call_indirect<i32>(index, h, pc, left);
+  return call_indirect<i32>(index, h, pc, left, 0);
 }
