@@ -140,3 +140,34 @@ test('a full code cache evicts and stays correct', () => {
   assert.ok(s.liveBlocks <= 2, `live ${s.liveBlocks}`);
   assert.ok(s.compiled > 2);
 });
+
+test('generated modules import a shared memory with its maximum (for worker threads)', async () => {
+  const { translateRegion } = await import('../../src/jit/translate.js');
+  const { memoryImportTypeOf, JitConfigError } = await import('../../src/jit/code-cache.js');
+  const shared = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+  assert.throws(() => memoryImportTypeOf(shared), JitConfigError);
+  const type = memoryImportTypeOf(shared, 16);
+  assert.deepEqual(type, { initial: 0, maximum: 16, shared: true });
+  // "addi a0, a0, 1; jalr x0, 0(ra)": one region, instantiated against the shared memory
+  const code = words(addi(X.a0, X.a0, 1), 0x00008067);
+  const src = {
+    parcel: (off: number): number => code[off]! | (code[off + 1]! << 8),
+    decode: (insn: number): { w: number; imm: number } =>
+      insn === addi(X.a0, X.a0, 1) ? { w: (6 | (10 << 8) | (10 << 13) | (4 << 26)) >>> 0, imm: 1 } : { w: (56 | (1 << 13) | (4 << 26)) >>> 0, imm: 0 },
+  };
+  const tr = translateRegion(src, 0, type)!;
+  assert.equal(tr.instructions, 2);
+  const stub = (): number => 0;
+  const env: Record<string, unknown> = { memory: shared, jitLoadSlow: stub, jitStoreSlow: stub };
+  for (const n of ['Mulh', 'Mulhsu', 'Mulhu', 'Div', 'Divu', 'Rem', 'Remu', 'Divw', 'Divuw', 'Remw', 'Remuw']) env[`jit${n}`] = (): bigint => 0n;
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(tr.bytes), { env: env as WebAssembly.ModuleImports });
+  const run = inst.exports['run'] as (h: number, pc: bigint, left: number, n: number) => number;
+  // hart at address 0 of the shared memory: a0 = 41, ra = 0x1000
+  const dv = new DataView(shared.buffer);
+  dv.setBigUint64(10 * 8, 41n, true);
+  dv.setBigUint64(1 * 8, 0x1000n, true);
+  assert.equal(run(0, 0x8000_0000n, 100, 0), -1);
+  assert.equal(dv.getBigUint64(10 * 8, true), 42n);
+  assert.equal(dv.getBigUint64(512, true), 0x1000n, 'pc after jalr');
+  assert.equal(dv.getUint32(40964, true), 2, 'instructions executed');
+});
