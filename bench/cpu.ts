@@ -126,6 +126,9 @@ function main(): void {
     jit_seconds: Number(jit.seconds.toFixed(4)),
     jit_mips: Number(jitMips.toFixed(1)),
     jit_mips_cpu_time: Number((jit.instret / jit.cpuSeconds / 1e6).toFixed(1)),
+    // interpreter vs JIT in CPU time: the comparison that survives a loaded machine
+    jit_speedup_cpu_time: Number((core.cpuSeconds / jit.cpuSeconds).toFixed(2)),
+    jit_compile_ms: Number(js.compileMs.toFixed(1)),
     jit_checksum_matches: jit.uart.trim() === core.uart.trim() && jit.instret === core.instret,
     jit_threshold: DEFAULT_JIT_THRESHOLD,
     jit_blocks: js.compiled,
