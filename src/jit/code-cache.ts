@@ -162,9 +162,10 @@ export class CodeCache {
     }
     const index = this.allocate(size);
     this.ex.table.set(index, fn as (...a: never[]) => unknown);
-    // install: the interpreter now calls table[index] at this entry
-    dv.setUint32(entry, OP_JIT, true);
+    // install: the interpreter now calls table[index] at this entry (immediate first, so a reader
+    // on another thread never sees OP_JIT with a stale index)
     dv.setInt32(entry + 4, index, true);
+    dv.setUint32(entry, OP_JIT, true);
     this.blocks.push({ index, entry, bytes: size });
     this.stats.compiled++;
     this.stats.liveBlocks = this.blocks.length;
