@@ -2,7 +2,7 @@
 // bytes, and the slow paths that generated code calls (docs/jit.md, "ABI").
 // Generated modules import these from the core instance, so calls stay
 // wasm-to-wasm.
-import { hartAddr, gCodeSlotOf, gSlots } from './layout';
+import { hartAddr } from './layout';
 import { H_JIT_ON, H_JIT_DECODE, H_JIT_HOT, JIT_HOT_ENTRIES } from './hart-ext';
 import { decode16, decode32 } from './decode';
 import { loadSlow, storeSlow } from './memops';
@@ -13,14 +13,6 @@ export function setJit(hart: i32, threshold: i32): void {
   const h = hartAddr(hart);
   store<u32>(h + H_JIT_ON, threshold < 0 ? 0 : <u32>(threshold < 0xfffe ? threshold : 0xfffe) + 1);
   memory.fill(h + H_JIT_HOT, 0, JIT_HOT_ENTRIES << 2);
-}
-
-/** Where generated code finds decode slots when it chains to the next block (fixed after configure). */
-export function jitCodeSlotOf(): usize {
-  return gCodeSlotOf;
-}
-export function jitSlots(): usize {
-  return gSlots;
 }
 
 /** Decode the raw instruction `insn` (16 or 32 bits) into the hart's scratch entry; returns its address. */

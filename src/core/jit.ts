@@ -7,9 +7,10 @@
 // function in the core's function table. Invalidation comes for free: any
 // event that drops the page's decoded code (a store to the page, flushPage,
 // slot eviction) also drops its OP_JIT entries.
-import { H_HARTINDEX } from './layout';
+import { HART_PC } from './abi';
+import { H_HARTINDEX, H_TLB_X, TLB_MASK, RES_CONT, SLOT_BYTES, gCodeSlotOf, gSlots } from './layout';
 import { OP_JIT } from './ops';
-import { H_JIT_ON, H_JIT_HOT, JIT_HOT_ENTRIES, JIT_NEVER } from './hart-ext';
+import { H_JIT_ON, H_JIT_COUNT, H_JIT_HOT, JIT_HOT_ENTRIES, JIT_NEVER } from './hart-ext';
 
 /**
  * Host translator: compile the region entered at virtual pc (lo, hi) whose
@@ -38,9 +39,25 @@ export function jitProbe(h: usize, e: usize, pc: u64, code: usize): void {
 }
 
 /**
- * Run compiled code: table[index](h, pc, left, 0); H_JIT_COUNT says how many
- * instructions it (and the blocks it chained to) executed.
+ * Run compiled code, table[index](h, pc, left, n), and keep going while the
+ * next pc is compiled too: the same fetch-TLB and decode-slot lookup the
+ * interpreter's refill and switch would do, without leaving this loop
+ * (chaining). Returns RES_CONT or an exit; H_JIT_COUNT holds the instructions
+ * executed by the whole chain, never more than `left`.
  */
-@inline export function jitCall(h: usize, index: u32, pc: u64, left: i32): i32 {
-  return call_indirect<i32>(index, h, pc, left, 0);
+export function jitRun(h: usize, index: u32, pc: u64, left: i32): i32 {
+  let n: i32 = 0;
+  while (true) {
+    const r = call_indirect<i32>(index, h, pc, left, n);
+    n = load<i32>(h + H_JIT_COUNT);
+    if (r != RES_CONT || n >= left) return r;
+    pc = load<u64>(h + HART_PC);
+    const t = <usize>load<u32>(h + H_TLB_X) + ((<usize>(pc >> 12) & TLB_MASK) << 4);
+    if (load<u64>(t) != (pc & ~<u64>0xfff)) return r;
+    const s = load<u32>(gCodeSlotOf + (<usize>load<u32>(t, 12) << 2));
+    if (s == 0) return r;
+    const e = gSlots + <usize>(s - 1) * SLOT_BYTES + ((<usize>pc & 0xffe) << 2);
+    if ((load<u32>(e) & 0xff) != OP_JIT) return r;
+    index = load<u32>(e, 4);
+  }
 }

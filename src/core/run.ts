@@ -22,7 +22,7 @@ import {
   OP_FSW, OP_FSD, OP_AMO, OP_SYSTEM, OP_CSR, OP_FP, OP_LI, OP_MV, OP_LOAD_RD0, OP_JIT,
 } from './ops';
 import { H_JIT_ON, H_JIT_COUNT, H_MINSTRET_WRITTEN } from './hart-ext';
-import { jitProbe, jitCall } from './jit';
+import { jitProbe, jitRun } from './jit';
 import { decode16, decode32 } from './decode';
 import { fetchHost, fetchPageIndex, codeSlot } from './mmu';
 import { loadSlow, storeSlow, execAmo, trapAt } from './memops';
@@ -582,7 +582,7 @@ function runChunk(h: usize, maxN: i32): i32 {
       }
       case OP_JIT: {
         // compiled code runs at most `left` instructions and leaves pc, registers and H_JIT_COUNT exact
-        const r = jitCall(h, <u32>imm, (pageV + (<u64>(e - codeBase) >> 2)), left);
+        const r = jitRun(h, <u32>imm, (pageV + (<u64>(e - codeBase) >> 2)), left);
         left -= load<i32>(h + H_JIT_COUNT) - 1;
         if (r != RES_CONT) { result = r; left = 1; }
         pc = load<u64>(h + HART_PC);

@@ -8,7 +8,7 @@
  * evicts the oldest (FIFO), turning their entry back into "not decoded".
  * Nothing here assumes one thread except that a table belongs to one instance.
  */
-import { translateRegion, MAX_REGION, type RegionSource, type ChainInfo } from './translate.js';
+import { translateRegion, MAX_REGION, type RegionSource } from './translate.js';
 import { OP_JIT } from './core-ops.js';
 import type { MemoryImportType } from './wasm-emit.js';
 
@@ -17,8 +17,6 @@ export interface JitCoreExports {
   table: WebAssembly.Table;
   setJit(hart: number, threshold: number): void;
   jitDecode(hart: number, insn: number): number;
-  jitCodeSlotOf(): number;
-  jitSlots(): number;
   jitLoadSlow: (...a: never[]) => unknown;
   jitStoreSlow: (...a: never[]) => unknown;
 }
@@ -32,8 +30,6 @@ export interface JitOptions {
   maxBytes?: number;
   /** Guest instructions per compiled region at most (default DEFAULT_REGION, at most MAX_REGION). */
   maxRegion?: number;
-  /** Jump from block to block without returning to the interpreter (needs wasm tail calls). Default on. */
-  chain?: boolean;
   /** Maximum pages of the core memory, required when it is shared. */
   memoryMaximum?: number;
 }
@@ -79,22 +75,12 @@ export function memoryImportTypeOf(memory: WebAssembly.Memory, maximum?: number)
   return { initial: 0, maximum: shared ? maximum : undefined, shared };
 }
 
-/** Whether this engine validates return_call_indirect (wasm tail calls; V8 >= 11.2). */
-function tailCallsSupported(): boolean {
-  const probe = new Uint8Array([
-    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7f, 3, 2, 1, 0, 4, 4, 1, 0x70, 0, 1,
-    10, 9, 1, 7, 0, 0x41, 0, 0x13, 0, 0, 0x0b,
-  ]);
-  return WebAssembly.validate(probe);
-}
-
 export class CodeCache {
   private readonly ex: JitCoreExports;
   private readonly imports: WebAssembly.Imports;
   private readonly maxBlocks: number;
   private readonly maxBytes: number;
   private readonly maxRegion: number;
-  private readonly chain: ChainInfo | null;
   private readonly memType: MemoryImportType;
   private readonly tableBase: number;
   private readonly free: number[] = [];
@@ -116,10 +102,9 @@ export class CodeCache {
     this.memType = memoryImportTypeOf(ex.memory, opts.memoryMaximum);
     this.tableBase = ex.table.length;
     this.dv = new DataView(ex.memory.buffer);
-    this.chain = (opts.chain ?? true) && tailCallsSupported()
-      ? { codeSlotOf: ex.jitCodeSlotOf(), slots: ex.jitSlots() }
-      : null;
-    const env: Record<string, unknown> = { memory: ex.memory, table: ex.table };
+    // no table import: instances importing a table are kept in sync by V8 on every table.set,
+    // which made installing N blocks cost O(N^2)
+    const env: Record<string, unknown> = { memory: ex.memory };
     for (const [k, v] of Object.entries(ex as object)) if (k.startsWith('jit') && typeof v === 'function') env[k] = v;
     this.imports = { env: env as WebAssembly.ModuleImports };
   }
@@ -144,7 +129,7 @@ export class CodeCache {
     let size = 0;
     let insns = 0;
     try {
-      const tr = translateRegion(src, (pcLo >>> 0) & 0xfff, this.memType, this.maxRegion, this.chain);
+      const tr = translateRegion(src, (pcLo >>> 0) & 0xfff, this.memType, this.maxRegion);
       if (tr === null) {
         this.stats.notCompilable++;
         return 0;

@@ -21,7 +21,6 @@ import { HART_PC } from '../core/abi.js';
 /** Hart offsets the generated code uses (src/core/layout.ts, src/core/hart-ext.ts). */
 export const H_TLB_R = 784;
 export const H_TLB_W = 788;
-export const H_TLB_X = 792;
 export const H_JIT_COUNT = 40964;
 export const RES_CONT = -1;
 
@@ -201,12 +200,6 @@ const L_H = 0, L_PC0 = 1, L_LEFT = 2, L_N = 3, L_LABEL = 4, L_TLBR = 5, L_TLBW =
 const L_NPC = 9, L_VA = 10, L_V = 11, L_SLOWPC = 12;
 const X = (r: number): number => 12 + r;
 
-/** Where the decode slots are, so an exit can jump straight into the next compiled block. */
-export interface ChainInfo {
-  codeSlotOf: number;
-  slots: number;
-}
-
 export interface Translation {
   bytes: Uint8Array<ArrayBuffer>;
   instructions: number;
@@ -215,7 +208,7 @@ export interface Translation {
 
 /** Translate the region entered at page offset `entry`; null when the entry instruction is not supported. */
 export function translateRegion(
-  src: RegionSource, entry: number, memory: MemoryImportType, maxInsns = MAX_REGION, chain: ChainInfo | null = null,
+  src: RegionSource, entry: number, memory: MemoryImportType, maxInsns = MAX_REGION,
 ): Translation | null {
   const region = discoverRegion(src, entry, maxInsns);
   if (!region.has(entry)) return null;
@@ -444,7 +437,7 @@ export function translateRegion(
   }
   b.byte(Op.end); // loop
   b.byte(Op.unreachable);
-  b.byte(Op.end); // $exit: write back, chain to the next block or store pc and count
+  b.byte(Op.end); // $exit: write back, store pc and count
   const writeBack = (w: ByteWriter): void => {
     for (const r of [...written].sort((x, y) => x - y)) {
       w.byte(Op.localGet).u32(L_H).byte(Op.localGet).u32(X(r)).byte(Op.i64Store).u32(3).u32(r * 8);
@@ -454,7 +447,6 @@ export function translateRegion(
     w.byte(Op.localGet).u32(L_H).byte(Op.localGet).u32(L_N).byte(Op.i32Store).u32(2).u32(H_JIT_COUNT);
   };
   writeBack(b);
-  if (chain) emitChain(b, chain);
   b.byte(Op.localGet).u32(L_H).byte(Op.localGet).u32(L_NPC).byte(Op.i64Store).u32(3).u32(HART_PC);
   storeCount(b);
   b.byte(Op.i32Const).s32(RES_CONT).byte(Op.return);
@@ -494,39 +486,9 @@ export function translateRegion(
       ...HELPERS.map(([, name]) => ({ name, type: 3 })),
     ],
     memory,
-    table: chain !== null,
     func: { type: 0, locals: [{ count: 5, type: I32 }, { count: 35, type: I64 }], body },
     exportName: 'run',
   });
   return { bytes, instructions: region.size, segments: K };
 }
 
-/**
- * Chaining: when budget is left and npc's page is in the fetch TLB with a
- * decode slot whose entry at npc is OP_JIT, tail-call that block instead of
- * returning to the interpreter (the same lookup the interpreter's refill and
- * switch would do). Registers are already written back.
- */
-function emitChain(b: ByteWriter, c: ChainInfo): void {
-  b.byte(Op.block).byte(VOID);
-  b.byte(Op.localGet).u32(L_N).byte(Op.localGet).u32(L_LEFT).byte(Op.i32GeS).byte(Op.brIf).u32(0);
-  b.byte(Op.localGet).u32(L_H).byte(Op.i32Load).u32(2).u32(H_TLB_X);
-  b.byte(Op.localGet).u32(L_NPC).byte(Op.i64Const).s32(12).byte(Op.i64ShrU).byte(Op.i32WrapI64);
-  b.byte(Op.i32Const).s32(255).byte(Op.i32And).byte(Op.i32Const).s32(4).byte(Op.i32Shl).byte(Op.i32Add);
-  b.byte(Op.localTee).u32(L_T).byte(Op.i64Load).u32(3).u32(0);
-  b.byte(Op.localGet).u32(L_NPC).byte(Op.i64Const).s32(-4096).byte(Op.i64And).byte(Op.i64Ne).byte(Op.brIf).u32(0);
-  // slot + 1 of the RAM page (0 = no decoded code)
-  b.byte(Op.localGet).u32(L_T).byte(Op.i32Load).u32(2).u32(12).byte(Op.i32Const).s32(2).byte(Op.i32Shl);
-  b.byte(Op.i32Const).s32(c.codeSlotOf | 0).byte(Op.i32Add).byte(Op.i32Load).u32(2).u32(0);
-  b.byte(Op.localTee).u32(L_SLOWW).byte(Op.i32Eqz).byte(Op.brIf).u32(0);
-  b.byte(Op.localGet).u32(L_SLOWW).byte(Op.i32Const).s32(1).byte(Op.i32Sub).byte(Op.i32Const).s32(14).byte(Op.i32Shl);
-  b.byte(Op.i32Const).s32(c.slots | 0).byte(Op.i32Add);
-  b.byte(Op.localGet).u32(L_NPC).byte(Op.i32WrapI64).byte(Op.i32Const).s32(0xffe).byte(Op.i32And);
-  b.byte(Op.i32Const).s32(2).byte(Op.i32Shl).byte(Op.i32Add).byte(Op.localTee).u32(L_T);
-  b.byte(Op.i32Load).u32(2).u32(0).byte(Op.i32Const).s32(0xff).byte(Op.i32And);
-  b.byte(Op.i32Const).s32(O.OP_JIT).byte(Op.i32Ne).byte(Op.brIf).u32(0);
-  for (const l of [L_H, L_NPC, L_LEFT, L_N]) b.byte(Op.localGet).u32(l);
-  b.byte(Op.localGet).u32(L_T).byte(Op.i32Load).u32(2).u32(4);
-  b.byte(Op.returnCallIndirect).u32(0).u32(0);
-  b.byte(Op.end);
-}

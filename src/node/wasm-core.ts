@@ -62,8 +62,6 @@ interface CoreExports {
   table: WebAssembly.Table;
   setJit(hart: number, threshold: number): void;
   jitDecode(hart: number, insn: number): number;
-  jitCodeSlotOf(): number;
-  jitSlots(): number;
   jitLoadSlow: (...a: never[]) => unknown;
   jitStoreSlow: (...a: never[]) => unknown;
 }
