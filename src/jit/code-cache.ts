@@ -147,10 +147,8 @@ export class CodeCache {
     }
     const index = this.allocate(size);
     this.ex.table.set(index, fn as (...a: never[]) => unknown);
-    // install: the interpreter now calls table[index] at this entry (immediate first, so a reader
-    // on another thread never sees OP_JIT with a stale index)
-    dv.setInt32(entry + 4, index, true);
-    dv.setUint32(entry, OP_JIT, true);
+    // install: the interpreter now calls table[index] at this entry
+    this.publish(entry, OP_JIT, index);
     this.blocks.push({ index, entry, bytes: size });
     this.stats.compiled++;
     this.stats.liveBlocks = this.blocks.length;
@@ -158,6 +156,20 @@ export class CodeCache {
     this.stats.guestInstructions += insns;
     this.stats.compileMs += performance.now() - t0;
     return 1;
+  }
+
+  /**
+   * Write a decoded entry {w, imm} as one 8-byte store (an atomic one on a
+   * shared memory), so another hart thread never sees OP_JIT with a stale index.
+   */
+  private publish(entry: number, w: number, imm: number): void {
+    const v = (BigInt(imm >>> 0) << 32n) | BigInt(w >>> 0);
+    const buf = this.ex.memory.buffer;
+    if (typeof SharedArrayBuffer !== 'undefined' && buf instanceof SharedArrayBuffer) {
+      Atomics.store(new BigUint64Array(buf, entry, 1), 0, v);
+    } else {
+      this.view().setBigUint64(entry, v, true);
+    }
   }
 
   private live(b: Block): boolean {
@@ -184,8 +196,7 @@ export class CodeCache {
         (this.blocks.length >= this.maxBlocks || this.stats.codeBytes + bytes > this.maxBytes)) {
         const b = this.blocks.shift()!;
         // back to "not decoded": the interpreter re-decodes the instruction and may compile it again
-        this.view().setUint32(b.entry, 0, true);
-        this.view().setInt32(b.entry + 4, 0, true);
+        this.publish(b.entry, 0, 0);
         this.release(b);
         this.stats.evicted++;
       }
@@ -198,10 +209,7 @@ export class CodeCache {
   /** Drop every compiled block (e.g. before switching the JIT off). */
   clear(): void {
     for (const b of this.blocks) {
-      if (this.live(b)) {
-        this.view().setUint32(b.entry, 0, true);
-        this.view().setInt32(b.entry + 4, 0, true);
-      }
+      if (this.live(b)) this.publish(b.entry, 0, 0);
       this.release(b);
     }
     this.blocks = [];

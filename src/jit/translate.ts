@@ -21,7 +21,7 @@ import { HART_PC } from '../core/abi.js';
 /** Hart offsets the generated code uses (src/core/layout.ts, src/core/hart-ext.ts). */
 export const H_TLB_R = 784;
 export const H_TLB_W = 788;
-export const H_JIT_COUNT = 40964;
+export const H_JIT_COUNT = 58372; // src/core/hart-ext.ts
 export const RES_CONT = -1;
 
 export const MAX_REGION = 256;
