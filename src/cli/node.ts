@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { JIT_OPTIONS, parseJitOptions } from './jit-options.js';
 import { loadClusterFile } from '../cluster/config.js';
 import { readSecretFile } from '../cluster/secret.js';
 import { installParentWatch } from '../cluster/launcher-child.js';
@@ -10,6 +11,7 @@ import { extractVirtioArgs, parseVirtioOptions } from '../devices/virtio/options
 
 const USAGE = `usage: hydravm node --id I --cluster FILE --secret-file KEY [--kernel PATH] [--initrd PATH]
                     [--append STRING] [--firmware PATH|none] [--node-memory SIZE] [--qmp ADDR] [--trace] [--single-thread]
+                    [--jit on|off] [--jit-threshold N]
                     [--metrics ADDR:PORT] [--dashboard ADDR:PORT] [--metrics-allow-remote] [--dashboard-allow-remote]
                     [--drive ...] [--netdev ...] [--device ...]   (as for hydravm run; node=K places a device)
   Runs node I of the cluster FILE describes (the same FILE and KEY on every host).
@@ -39,6 +41,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
         'dashboard-allow-remote': { type: 'boolean' },
         trace: { type: 'boolean' },
         'single-thread': { type: 'boolean' },
+        ...JIT_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -71,6 +74,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
     nodeMemory: v['node-memory'] === undefined ? undefined : parseSize('--node-memory', v['node-memory']),
     trace: v.trace ?? false,
     singleThread: v['single-thread'] ?? false,
+    ...parseJitOptions(v.jit, v['jit-threshold']),
     qmp: v.qmp,
     metrics: v.metrics,
     dashboard: v.dashboard,

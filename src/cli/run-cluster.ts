@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import { jitArgsFor } from './jit-options.js';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,7 @@ export function nodeArgsFor(o: VmOptions, kernel: string, initrd: string | undef
   if (o.nodeMemory !== undefined) a.push('--node-memory', `${o.nodeMemory}B`);
   if (o.trace) a.push('--trace');
   if (o.singleThread) a.push('--single-thread');
+  a.push(...jitArgsFor(o));
   for (const v of o.virtioArgs) a.push(`--${v.flag}`, v.value);
   return a;
 }

@@ -2,10 +2,11 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { parseSize } from './size.js';
 import { UsageError } from './errors.js';
+import { JIT_OPTIONS, JIT_USAGE, parseJitOptions, type JitCliOptions } from './jit-options.js';
 import { extractVirtioArgs, parseVirtioOptions, type VirtioDeviceSpec, type VirtioOptionInput } from '../devices/virtio/options.js';
 
 /** What `hydravm run` and `hydravm node` were asked to boot. */
-export interface VmOptions {
+export interface VmOptions extends JitCliOptions {
   smp: number;
   memory: number;
   kernel: string | undefined;
@@ -47,6 +48,7 @@ export const RUN_OPTIONS = {
   dashboard: { type: 'string' },
   'metrics-allow-remote': { type: 'boolean' },
   'dashboard-allow-remote': { type: 'boolean' },
+  ...JIT_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -72,6 +74,7 @@ export const RUN_USAGE = `usage: hydravm run [options]
   --device virtio-rng[,node=K] | virtio-console[,node=K]
   --trace              print every executed instruction (runs harts on one thread)
   --single-thread      run every hart on the main thread in turns (debugging; default: one thread per hart)
+${JIT_USAGE}
 Without --kernel, the default Debian guest is built (or taken from the cache) and booted.
 Ctrl-A x quits; Ctrl-A h shows the console keys.`;
 
@@ -129,5 +132,6 @@ export function parseVmOptions(argv: string[]): VmOptions | 'help' {
     dashboardAllowRemote: v['dashboard-allow-remote'] ?? false,
     virtio: parseVirtioOptions(virtioArgs, { nodes }),
     virtioArgs,
+    ...parseJitOptions(v.jit, v['jit-threshold']),
   };
 }

@@ -47,6 +47,8 @@ export async function runSingleNode(o: VmOptions): Promise<number> {
     consoleOut: (b) => term.write(b),
     trace: o.trace,
     singleThread: o.singleThread,
+    jit: o.jit,
+    jitThreshold: o.jitThreshold,
   });
   const devices = await attachVirtio(vm, o.virtio, 0, vm.plic, (b) => term.write(b));
   const { entry, fdtAddr } = await bootVm(vm, req);

@@ -1,5 +1,6 @@
 // Control and status registers: reads, WARL writes and their side effects
 // (TLB flushes on translation changes, timer recomputation).
+import { H_MINSTRET_WRITTEN } from './hart-ext';
 import {
   HART_PRIV, HART_MSTATUS, HART_MIP, HART_MIE, HART_STIMECMP, HART_INSTRET, HART_FFLAGS, HART_FRM,
   HART_HARTID, MIP_STIP,
@@ -184,7 +185,7 @@ export function csrWrite(h: usize, csr: u32, v: u64): bool {
       mipWrite(h, m, v);
       break;
     }
-    case 0xb02: store<u64>(h + HART_INSTRET, v); break;
+    case 0xb02: store<u64>(h + HART_INSTRET, v); store<u32>(h + H_MINSTRET_WRITTEN, 1); break;
     case 0xb00: store<u64>(h + HART_INSTRET, v); break;
     default:
       if (csr >= 0x3a0 && csr <= 0x3af) {

@@ -258,3 +258,5 @@ export function lastTimeAddr(): usize {
 export function epochAddr(): usize {
   return gState + G_SD_EPOCH;
 }
+
+export * from './jit-exports';

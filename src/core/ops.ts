@@ -83,4 +83,5 @@ export const OP_MV: u32 = 77; // ADDI rd, rs1, 0 / ADD rd, x0, rs2 (source in rs
 export const OP_LOAD_RD0: u32 = 78; // load with rd = x0; rs2 field = funct3
 export const OP_FENCE: u32 = 79; // FENCE: an atomic fence between threads
 export const OP_FENCE_I: u32 = 80; // FENCE.I: leave the decoded window
-export const OP_COUNT: u32 = 81;
+export const OP_JIT: u32 = 81; // compiled code starts here: imm = function-table index (src/core/jit.ts)
+export const OP_COUNT: u32 = 82;

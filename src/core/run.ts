@@ -19,8 +19,10 @@ import {
   OP_SRAW, OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU, OP_DIV, OP_DIVU, OP_REM, OP_REMU, OP_MULW, OP_DIVW,
   OP_DIVUW, OP_REMW, OP_REMUW, OP_BEQ, OP_BNE, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU, OP_JAL, OP_J, OP_JALR,
   OP_JR, OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU, OP_SB, OP_SH, OP_SW, OP_SD, OP_FLW, OP_FLD,
-  OP_FSW, OP_FSD, OP_AMO, OP_SYSTEM, OP_CSR, OP_FP, OP_LI, OP_MV, OP_LOAD_RD0, OP_FENCE, OP_FENCE_I,
+  OP_FSW, OP_FSD, OP_AMO, OP_SYSTEM, OP_CSR, OP_FP, OP_LI, OP_MV, OP_LOAD_RD0, OP_FENCE, OP_FENCE_I, OP_JIT,
 } from './ops';
+import { H_JIT_ON, H_JIT_COUNT, H_MINSTRET_WRITTEN } from './hart-ext';
+import { jitProbe, jitRun } from './jit';
 import { decode16, decode32 } from './decode';
 import { fetchHost, fetchPageIndex, codeSlot } from './mmu';
 import { loadSlow, storeSlow, execAmo, trapAt } from './memops';
@@ -36,52 +38,52 @@ const RES_CROSS_OK: i32 = -4;
 const CHUNK: i32 = 2048;
 
 // ---- M extension helpers (RISC-V semantics: no traps on division) ----
-@inline function mulhu(a: u64, b: u64): u64 {
+@inline export function mulhu(a: u64, b: u64): u64 {
   const aL = a & 0xffff_ffff, aH = a >> 32, bL = b & 0xffff_ffff, bH = b >> 32;
   const ll = aL * bL, lh = aL * bH, hl = aH * bL, hh = aH * bH;
   const mid = (ll >> 32) + (lh & 0xffff_ffff) + (hl & 0xffff_ffff);
   return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
 }
-@inline function mulh(a: u64, b: u64): u64 {
+@inline export function mulh(a: u64, b: u64): u64 {
   return mulhu(a, b) - (<i64>a < 0 ? b : 0) - (<i64>b < 0 ? a : 0);
 }
-@inline function mulhsu(a: u64, b: u64): u64 {
+@inline export function mulhsu(a: u64, b: u64): u64 {
   return mulhu(a, b) - (<i64>a < 0 ? b : 0);
 }
-@inline function div64(a: u64, b: u64): u64 {
+@inline export function div64(a: u64, b: u64): u64 {
   if (b == 0) return 0xffff_ffff_ffff_ffff;
   if (a == 0x8000_0000_0000_0000 && b == 0xffff_ffff_ffff_ffff) return a;
   return <u64>(<i64>a / <i64>b);
 }
-@inline function divu64(a: u64, b: u64): u64 {
+@inline export function divu64(a: u64, b: u64): u64 {
   return b == 0 ? 0xffff_ffff_ffff_ffff : a / b;
 }
-@inline function rem64(a: u64, b: u64): u64 {
+@inline export function rem64(a: u64, b: u64): u64 {
   if (b == 0) return a;
   if (a == 0x8000_0000_0000_0000 && b == 0xffff_ffff_ffff_ffff) return 0;
   return <u64>(<i64>a % <i64>b);
 }
-@inline function remu64(a: u64, b: u64): u64 {
+@inline export function remu64(a: u64, b: u64): u64 {
   return b == 0 ? a : a % b;
 }
-@inline function div32(a64: u64, b64: u64): u64 {
+@inline export function div32(a64: u64, b64: u64): u64 {
   const a = <i32>a64, b = <i32>b64;
   if (b == 0) return 0xffff_ffff_ffff_ffff;
   if (a == i32.MIN_VALUE && b == -1) return <u64><i64>a;
   return <u64><i64>(a / b);
 }
-@inline function divu32(a64: u64, b64: u64): u64 {
+@inline export function divu32(a64: u64, b64: u64): u64 {
   const a = <u32>a64, b = <u32>b64;
   if (b == 0) return 0xffff_ffff_ffff_ffff;
   return <u64><i64><i32>(a / b);
 }
-@inline function rem32(a64: u64, b64: u64): u64 {
+@inline export function rem32(a64: u64, b64: u64): u64 {
   const a = <i32>a64, b = <i32>b64;
   if (b == 0) return <u64><i64>a;
   if (a == i32.MIN_VALUE && b == -1) return 0;
   return <u64><i64>(a % b);
 }
-@inline function remu32(a64: u64, b64: u64): u64 {
+@inline export function remu32(a64: u64, b64: u64): u64 {
   const a = <u32>a64, b = <u32>b64;
   if (b == 0) return <u64><i64><i32>a;
   return <u64><i64><i32>(a % b);
@@ -161,6 +163,7 @@ function runChunk(h: usize, maxN: i32): i32 {
         span = SLOT_BYTES;
         e = codeBase + ((<usize>pc & 0xffe) << 2);
         pcLive = false;
+        if (load<u32>(h + H_JIT_ON) != 0) jitProbe(h, e, pc, <usize>load<u32>(h + H_CODE_HOST));
       } else if (r == RES_CROSS_OK) {
         // a one-entry window on the scratch entry; pageV is the (unaligned) pc itself
         codeBase = h + H_SCRATCH_ENTRY;
@@ -572,8 +575,21 @@ function runChunk(h: usize, maxN: i32): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         store<u64>(h + HART_INSTRET, instret0 + <u64>(maxN - left));
+        store<u32>(h + H_MINSTRET_WRITTEN, 0);
         const r = execCsr(h, <u32>imm, pcNow, w >> 26);
         instret0 = load<u64>(h + HART_INSTRET) - <u64>(maxN - left);
+        // a write to minstret sets the count this instruction retires to (riscv-tests instret_overflow)
+        if (load<u32>(h + H_MINSTRET_WRITTEN) != 0) instret0--;
+        if (r != RES_CONT) { result = r; left = 1; }
+        pc = load<u64>(h + HART_PC);
+        pcLive = true;
+        e = 0;
+        break;
+      }
+      case OP_JIT: {
+        // compiled code runs at most `left` instructions and leaves pc, registers and H_JIT_COUNT exact
+        const r = jitRun(h, <u32>imm, (pageV + (<u64>(e - codeBase) >> 2)), left);
+        left -= load<i32>(h + H_JIT_COUNT) - 1;
         if (r != RES_CONT) { result = r; left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;

@@ -41,6 +41,8 @@ export interface ClusterNodeOptions {
   virtio?: VirtioDeviceSpec[];
   trace?: boolean;
   singleThread?: boolean;
+  jit?: 'on' | 'off';
+  jitThreshold?: number;
   log?: (line: string) => void;
 }
 
@@ -137,6 +139,8 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     onGuestStop: stopAll,
     trace: o.trace ?? false,
     singleThread: o.singleThread ?? false,
+    jit: o.jit ?? 'off',
+    ...(o.jitThreshold !== undefined ? { jitThreshold: o.jitThreshold } : {}),
     // Short slices: a peer's DSM request waits for this node's slice to end.
     // One core entry per slice (budget ~ slice x 100 MIPS): 0.1 ms / 10000 beat
     // 0.2 / 2000 and 0.05 / 5000 on bench/cluster's workload (docs/cluster.md).

@@ -58,6 +58,9 @@ export interface NodeVmOptions {
    * it). The default is one host thread per hart.
    */
   singleThread?: boolean;
+  /** The JIT switch and threshold (docs/jit.md); default off. */
+  jit?: 'on' | 'off';
+  jitThreshold?: number;
   /** Instructions per run() call. */
   budget?: number;
   /** Milliseconds of execution between event-loop turns. */
@@ -93,6 +96,8 @@ export class NodeVm {
       ramSize: opts.ramSize,
       harts: p.count,
       time: () => this.clock.ticks(),
+      ...(opts.jit ? { jit: opts.jit } : {}),
+      ...(opts.jitThreshold !== undefined ? { jitThreshold: opts.jitThreshold } : {}),
       // lets a developer run a core built elsewhere (e.g. from another checkout)
       ...(process.env.HYDRAVM_CORE_WASM ? { wasmPath: process.env.HYDRAVM_CORE_WASM } : {}),
     });
@@ -108,7 +113,9 @@ export class NodeVm {
       halt: (h: number, v: bigint) => this.onHalt(h, v),
       fatal: (e: unknown) => this.stop({ kind: 'error', error: e instanceof Error ? e : new Error(String(e)) }),
     };
-    if (opts.singleThread || opts.trace) {
+    // The JIT's table indices are per instance, so compiled code runs only
+    // under the single-thread runner for now (docs/jit.md, "Threads").
+    if (opts.singleThread || opts.trace || this.core.jitEnabled) {
       this.sched = new HartScheduler(
         this.core,
         handlers,

@@ -16,6 +16,7 @@ import {
   HART_INSTRET, HART_EXIT_ADDR, HART_EXIT_DATA, HART_EXIT_SIZE, HART_EXIT_WRITE, HART_EXIT_ACCESS,
   HART_FFLAGS, HART_FRM, HART_HARTID, HART_IN_GUEST, HART_SD_ACK,
 } from '../core/abi.js';
+import { CodeCache, type JitStats } from '../jit/code-cache.js';
 
 import { HIST_BUCKETS, SharedHistogram } from './shared-histogram.js';
 
@@ -85,6 +86,11 @@ interface CoreExports {
   flushTlb(hart: number): number;
   epochAddr(): number;
   lastTimeAddr(): number;
+  table: WebAssembly.Table;
+  setJit(hart: number, threshold: number): void;
+  jitDecode(hart: number, insn: number): number;
+  jitLoadSlow: (...a: never[]) => unknown;
+  jitStoreSlow: (...a: never[]) => unknown;
 }
 
 /** Shootdowns this core instance requested and how long their acknowledgements took. */
@@ -109,6 +115,19 @@ export interface WasmCoreOptions {
   time?: () => number;
   /** Path of core.wasm; default build/core.wasm at the repository root. */
   wasmPath?: string;
+  /** Compile hot guest code to WebAssembly (docs/jit.md). Default off. */
+  jit?: 'on' | 'off';
+  /** Arrivals at an entry point before the JIT compiles it; 0 = every block on first use. Default 64. */
+  jitThreshold?: number;
+  /** Guest instructions per compiled region at most. */
+  jitMaxRegion?: number;
+  /** Compiled blocks the code cache keeps at most. */
+  jitMaxBlocks?: number;
+}
+
+/** The compile hook's target, filled in once the instance (which the cache needs) exists. */
+interface JitRef {
+  jit: CodeCache | null;
 }
 
 const modules = new Map<string, WebAssembly.Module>();
@@ -131,6 +150,8 @@ function maxPagesFor(ramSize: number, harts: number, codeSlots: number): number 
   const bytes = 2 * WASM_PAGE + harts * WASM_PAGE + ramPages * 8 + codeSlots * (16384 + 4) + ramSize * 1.25 + 64 * WASM_PAGE;
   return Math.min(MAX_WASM_PAGES, Math.ceil(bytes / WASM_PAGE));
 }
+
+export const DEFAULT_JIT_THRESHOLD = 64;
 
 function defaultWasmPath(): string {
   // this file is dist/src/node/wasm-core.js or src/node/wasm-core.ts
@@ -160,14 +181,19 @@ export class WasmCore {
   private readonly timeSource: () => number;
   private readonly module: WebAssembly.Module;
   private readonly mem: WebAssembly.Memory;
+  private readonly jit: CodeCache | null;
   readonly shootdowns: ShootdownStats = { count: 0, waited: 0, totalMs: 0, maxMs: 0 };
   /** How long shootdowns that had to wait for a hart in guest code waited. */
   readonly shootdownLatency = new SharedHistogram(new Float64Array(HIST_BUCKETS), 0);
 
-  private constructor(ex: CoreExports, module: WebAssembly.Module, memory: WebAssembly.Memory, opts: WasmCoreOptions, time: () => number) {
+  private constructor(
+    ex: CoreExports, module: WebAssembly.Module, memory: WebAssembly.Memory, opts: WasmCoreOptions, time: () => number,
+    jit: CodeCache | null,
+  ) {
     this.ex = ex;
     this.module = module;
     this.mem = memory;
+    this.jit = jit;
     this.timeSource = time;
     this.ramBase = opts.ramBase;
     this.ramSize = opts.ramSize;
@@ -179,11 +205,13 @@ export class WasmCore {
     for (let i = 0; i < opts.harts; i++) this.hartBases.push(ex.hartBase(i) >>> 0);
   }
 
-  private static instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory, time: () => number): CoreExports {
+  private static instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory, time: () => number, jitRef: JitRef): CoreExports {
     const instance = new WebAssembly.Instance(module, {
       env: {
         memory,
         hostTime: (): number => time(),
+        jitCompile: (hart: number, lo: number, hi: number, code: number, entry: number): number =>
+          jitRef.jit === null ? 0 : jitRef.jit.compile(hart, lo, hi, code, entry),
         abort: (_m: number, _f: number, line: number, col: number): never => {
           throw new Error(`core aborted at ${line}:${col}`);
         },
@@ -194,9 +222,10 @@ export class WasmCore {
 
   /** A hart thread's own instance over a core another thread created. */
   static attach(share: CoreShare, time: () => number): WasmCore {
-    const ex = WasmCore.instantiate(share.module, share.memory, time);
+    // the JIT runs only under the single-thread runner for now (docs/jit.md)
+    const ex = WasmCore.instantiate(share.module, share.memory, time, { jit: null });
     ex.attach();
-    return new WasmCore(ex, share.module, share.memory, share, time);
+    return new WasmCore(ex, share.module, share.memory, share, time, null);
   }
 
   /** What a hart thread needs to attach (structured-cloneable). */
@@ -222,10 +251,19 @@ export class WasmCore {
     } catch (e) {
       throw new CoreMemoryError(`cannot reserve a shared wasm memory for ${opts.ramSize} bytes of RAM: ${(e as Error).message}`);
     }
-    const ex = WasmCore.instantiate(module, memory, time);
+    const jitRef: JitRef = { jit: null };
+    const ex = WasmCore.instantiate(module, memory, time, jitRef);
     const rc = ex.configure(BigInt(opts.ramBase / 4096), opts.ramSize / 4096, opts.harts, codeSlots);
     if (rc !== 0) throw new CoreMemoryError(`cannot lay out core memory for ${opts.ramSize} bytes of RAM`);
-    return new WasmCore(ex, module, memory, opts, time);
+    // HYDRAVM_JIT / HYDRAVM_JIT_THRESHOLD let the test suite run every core under the JIT
+    const jitMode = opts.jit ?? (process.env['HYDRAVM_JIT'] === 'on' ? 'on' : 'off');
+    if (jitMode === 'on') {
+      const envT = process.env['HYDRAVM_JIT_THRESHOLD'];
+      const threshold = opts.jitThreshold ?? (envT !== undefined ? Number(envT) : DEFAULT_JIT_THRESHOLD);
+      jitRef.jit = new CodeCache(ex, { threshold, maxRegion: opts.jitMaxRegion, maxBlocks: opts.jitMaxBlocks });
+      for (let h = 0; h < opts.harts; h++) ex.setJit(h, threshold);
+    }
+    return new WasmCore(ex, module, memory, opts, time, jitRef.jit);
   }
 
   private view(): DataView {
@@ -472,5 +510,15 @@ export class WasmCore {
       s.totalMs += ms;
       if (ms > s.maxMs) s.maxMs = ms;
     }
+  }
+
+  /** JIT counters, or null when the JIT is off. */
+  /** Whether this instance compiles hot code (it then needs every hart on this thread). */
+  get jitEnabled(): boolean {
+    return this.jit !== null;
+  }
+
+  jitStats(): JitStats | null {
+    return this.jit === null ? null : { ...this.jit.stats };
   }
 }

@@ -44,6 +44,8 @@ export interface RunResult {
   uart: string;
   instret: bigint;
   exits: Record<string, number>;
+  /** JIT counters when the core ran with the JIT (docs/jit.md) */
+  jit?: ReturnType<WasmCore['jitStats']>;
 }
 
 export interface RunOptions {
@@ -91,7 +93,7 @@ export function runMachine(image: MachineImage, opts: RunOptions = {}): RunResul
   const limit = opts.maxInstructions ?? 50_000_000;
   const budget = opts.budget ?? 100_000;
   for (;;) {
-    if (core.instret(0) >= BigInt(limit)) return { outcome: 'limit', code: 0, uart, instret: core.instret(0), exits };
+    if (core.instret(0) >= BigInt(limit)) return { outcome: 'limit', code: 0, uart, instret: core.instret(0), exits, jit: core.jitStats() };
     const r = core.run(0, budget);
     switch (r) {
       case EXIT_BUDGET: exits.budget!++; break;
@@ -102,7 +104,7 @@ export function runMachine(image: MachineImage, opts: RunOptions = {}): RunResul
         break;
       case EXIT_HALT: {
         const v = core.exitData(0);
-        return { outcome: v === 1n ? 'pass' : 'fail', code: Number(v >> 1n), uart, instret: core.instret(0), exits };
+        return { outcome: v === 1n ? 'pass' : 'fail', code: Number(v >> 1n), uart, instret: core.instret(0), exits, jit: core.jitStats() };
       }
       case EXIT_SBI_CALL: throw new Error('unexpected SBI call: this machine has no built-in SBI');
       case EXIT_MMIO: {
@@ -124,7 +126,7 @@ export function runMachine(image: MachineImage, opts: RunOptions = {}): RunResul
         if (write) {
           if (a === 0x1000_0000) {
             uart += String.fromCharCode(Number(data & 0xffn));
-            if (opts.stopWhen?.(uart)) return { outcome: 'pass', code: 0, uart, instret: core.instret(0), exits };
+            if (opts.stopWhen?.(uart)) return { outcome: 'pass', code: 0, uart, instret: core.instret(0), exits, jit: core.jitStats() };
           } else if (a === 0x200_0000) {
             msip = data & 1n;
             if (msip) core.setMip(0, 8);
@@ -135,8 +137,8 @@ export function runMachine(image: MachineImage, opts: RunOptions = {}): RunResul
             core.setMtimecmp(0, (core.getMtimecmp(0) & 0xffff_ffffn) | (data << 32n));
           } else if (a === 0x10_0000) {
             const v = Number(data & 0xffffn);
-            if (v === 0x5555) return { outcome: 'pass', code: 0, uart, instret: core.instret(0), exits };
-            if (v === 0x3333) return { outcome: 'fail', code: Number(data >> 16n), uart, instret: core.instret(0), exits };
+            if (v === 0x5555) return { outcome: 'pass', code: 0, uart, instret: core.instret(0), exits, jit: core.jitStats() };
+            if (v === 0x3333) return { outcome: 'fail', code: Number(data >> 16n), uart, instret: core.instret(0), exits, jit: core.jitStats() };
           }
         } else {
           let v = 0n;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { programPath, runProgram } from './harness.js';
 
-const programs = ['rv64i', 'rv64m', 'rv64a', 'rv64c', 'zicsr', 'priv', 'selfmod', 'fpmem', 'vm', 'timer'];
+const programs = ['rv64i', 'rv64m', 'rv64a', 'rv64c', 'zicsr', 'priv', 'selfmod', 'fpmem', 'vm', 'timer', 'instret'];
 
 for (const name of programs) {
   test(`program ${name} passes on the core`, (t) => {

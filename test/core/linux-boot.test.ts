@@ -66,6 +66,7 @@ test('Debian Linux boots through OpenSBI to the busybox init banner', { timeout:
     );
     const seconds = (performance.now() - t0) / 1000;
     t.diagnostic(`banner after ${seconds.toFixed(1)} s, ${res.instret} instructions`);
+    if (res.jit) t.diagnostic(`jit: ${JSON.stringify(res.jit)}`);
     assert.match(res.uart, /Run \/init as init process/);
     assert.match(res.uart, /HydraVM guest ready: Linux/);
   } finally {

@@ -1,0 +1,42 @@
+// Exports for the JIT: its switch, the decoder applied to raw instruction
+// bytes, and the slow paths that generated code calls (docs/jit.md, "ABI").
+// Generated modules import these from the core instance, so calls stay
+// wasm-to-wasm.
+import { hartAddr } from './layout';
+import { H_JIT_ON, H_JIT_DECODE, H_JIT_HOT, JIT_HOT_ENTRIES } from './hart-ext';
+import { decode16, decode32 } from './decode';
+import { loadSlow, storeSlow } from './memops';
+import { mulh, mulhsu, mulhu, div64, divu64, rem64, remu64, div32, divu32, rem32, remu32 } from './run';
+
+/** threshold < 0: JIT off; otherwise compile an entry point after `threshold` arrivals (0 = first use). */
+export function setJit(hart: i32, threshold: i32): void {
+  const h = hartAddr(hart);
+  store<u32>(h + H_JIT_ON, threshold < 0 ? 0 : <u32>(threshold < 0xfffe ? threshold : 0xfffe) + 1);
+  memory.fill(h + H_JIT_HOT, 0, JIT_HOT_ENTRIES << 2);
+}
+
+/** Decode the raw instruction `insn` (16 or 32 bits) into the hart's scratch entry; returns its address. */
+export function jitDecode(hart: i32, insn: u32): usize {
+  const e = hartAddr(hart) + H_JIT_DECODE;
+  if ((insn & 3) != 3) decode16(e, insn & 0xffff);
+  else decode32(e, insn);
+  return e;
+}
+
+export function jitLoadSlow(h: usize, va: u64, w: u32, pc: u64): i32 {
+  return loadSlow(h, va, w, pc);
+}
+export function jitStoreSlow(h: usize, va: u64, w: u32, v: u64, pc: u64): i32 {
+  return storeSlow(h, va, w, v, pc);
+}
+export function jitMulh(a: u64, b: u64): u64 { return mulh(a, b); }
+export function jitMulhsu(a: u64, b: u64): u64 { return mulhsu(a, b); }
+export function jitMulhu(a: u64, b: u64): u64 { return mulhu(a, b); }
+export function jitDiv(a: u64, b: u64): u64 { return div64(a, b); }
+export function jitDivu(a: u64, b: u64): u64 { return divu64(a, b); }
+export function jitRem(a: u64, b: u64): u64 { return rem64(a, b); }
+export function jitRemu(a: u64, b: u64): u64 { return remu64(a, b); }
+export function jitDivw(a: u64, b: u64): u64 { return div32(a, b); }
+export function jitDivuw(a: u64, b: u64): u64 { return divu32(a, b); }
+export function jitRemw(a: u64, b: u64): u64 { return rem32(a, b); }
+export function jitRemuw(a: u64, b: u64): u64 { return remu32(a, b); }
