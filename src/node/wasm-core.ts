@@ -246,8 +246,9 @@ export class WasmCore {
     const time = opts.time ?? uptimeTicks;
     const codeSlots = opts.codeSlots ?? 1024;
     let memory: WebAssembly.Memory;
+    const maximum = maxPagesFor(opts.ramSize, opts.harts, codeSlots);
     try {
-      memory = new WebAssembly.Memory({ initial: 64, maximum: maxPagesFor(opts.ramSize, opts.harts, codeSlots), shared: true });
+      memory = new WebAssembly.Memory({ initial: 64, maximum, shared: true });
     } catch (e) {
       throw new CoreMemoryError(`cannot reserve a shared wasm memory for ${opts.ramSize} bytes of RAM: ${(e as Error).message}`);
     }
@@ -260,7 +261,7 @@ export class WasmCore {
     if (jitMode === 'on') {
       const envT = process.env['HYDRAVM_JIT_THRESHOLD'];
       const threshold = opts.jitThreshold ?? (envT !== undefined ? Number(envT) : DEFAULT_JIT_THRESHOLD);
-      jitRef.jit = new CodeCache(ex, { threshold, maxRegion: opts.jitMaxRegion, maxBlocks: opts.jitMaxBlocks });
+      jitRef.jit = new CodeCache(ex, { threshold, maxRegion: opts.jitMaxRegion, maxBlocks: opts.jitMaxBlocks, memoryMaximum: maximum });
       for (let h = 0; h < opts.harts; h++) ex.setJit(h, threshold);
     }
     return new WasmCore(ex, module, memory, opts, time, jitRef.jit);
