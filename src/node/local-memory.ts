@@ -4,7 +4,7 @@
  * the core's EXIT_DSM_FAULT (which, single-node, only means "first touch").
  */
 import { PAGE_MODIFIED, PAGE_STATE_MASK, PAGE_FRAME_SHIFT } from '../core/abi.js';
-import { GuestMemoryRangeError, type GuestMemory } from '../dsm/guest-memory.js';
+import { GuestMemoryRangeError, type GuestMemory } from '../machine/guest-memory.js';
 import type { WasmCore } from './wasm-core.js';
 
 const PAGE = 4096;

@@ -2,20 +2,21 @@ import { MEMMAP, IRQ, PLIC_SOURCES, virtioSlot } from '../machine/memmap.js';
 import { ACCESS_WRITE, EXIT_MMIO } from '../core/abi.js';
 import { MmioBus } from '../bus/bus.js';
 import type { AccessSize, MmioDevice } from '../bus/device.js';
-import { DeviceLog } from '../devices/device-log.js';
+import { DeviceLog } from '../bus/device-log.js';
 import { Uart16550 } from '../devices/uart16550.js';
 import { Plic } from '../devices/plic.js';
 import { Aclint } from '../devices/aclint.js';
 import { SifiveTest, type TestAction } from '../devices/sifive-test.js';
 import { Sbi, applySbiResult } from '../sbi/sbi.js';
 import { ResetType } from '../sbi/types.js';
-import type { GuestMemory } from '../dsm/guest-memory.js';
+import type { GuestMemory } from '../machine/guest-memory.js';
 import type { IrqSink } from '../devices/irq.js';
 import { WasmCore } from './wasm-core.js';
 import { GuestClock } from './clock.js';
 import { HartScheduler } from './hart-scheduler.js';
 import { HartPlacement, LocalHartLines, localAclintHarts, sbiHart } from './local-harts.js';
-import { NodeSbiMachine, type RemoteHarts } from './sbi-machine.js';
+import { NodeSbiMachine } from './sbi-machine.js';
+import type { RemoteHarts } from '../sbi/remote-harts.js';
 import { delegateToSupervisor } from './delegation.js';
 
 /** How a run ended. */

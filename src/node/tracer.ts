@@ -1,6 +1,6 @@
 import type { WasmCore } from './wasm-core.js';
 import type { HartScheduler } from './hart-scheduler.js';
-import { disassemble } from './disasm.js';
+import { disassemble } from '../disasm/disasm.js';
 
 const ABI = [
   'zero', 'ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 's0', 's1', 'a0', 'a1', 'a2', 'a3', 'a4', 'a5',
