@@ -5,7 +5,7 @@ import { installParentWatch } from '../cluster/launcher-child.js';
 import { runClusterNode } from '../node/cluster-node.js';
 import { parseSize } from './size.js';
 import { UsageError } from './errors.js';
-import { resolveBootFiles } from './run.js';
+import { resolveBootFiles } from './boot-files.js';
 import { extractVirtioArgs, parseVirtioOptions } from '../devices/virtio/options.js';
 
 const USAGE = `usage: hydravm node --id I --cluster FILE --secret-file KEY [--kernel PATH] [--initrd PATH]
@@ -60,7 +60,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   // only node 0 reads the boot files; the others just need the boot mode (and, bare-metal, the entry)
   const needsFiles = id === 0;
   const files = needsFiles
-    ? await resolveBootFiles({ kernel: v.kernel, initrd: v.initrd } as Parameters<typeof resolveBootFiles>[0])
+    ? await resolveBootFiles({ kernel: v.kernel, initrd: v.initrd })
     : { kernel: v.kernel ?? '', initrd: v.initrd };
   return runClusterNode({
     id,

@@ -1,6 +1,5 @@
 import { parseVmOptions, RUN_USAGE, type VmOptions } from './run-options.js';
-import { ensureDefaultImage } from '../image/build.js';
-import { streamProgress } from '../image/progress.js';
+import { resolveBootFiles } from './boot-files.js';
 import { NodeVm } from '../node/node-vm.js';
 import { exitCodeOf } from '../node/vm-exit.js';
 import { UsageError } from './errors.js';
@@ -9,13 +8,6 @@ import { HartPlacement } from '../node/local-harts.js';
 import { LocalGuestMemory } from '../node/local-memory.js';
 import { TerminalConsole } from '../node/console-io.js';
 import { bootVm, startBootHarts, RAM_BASE, type BootRequest } from '../node/boot.js';
-
-/** Fills in the default guest when no kernel was given. */
-export async function resolveBootFiles(o: VmOptions): Promise<{ kernel: string; initrd: string | undefined }> {
-  if (o.kernel !== undefined) return { kernel: o.kernel, initrd: o.initrd };
-  const img = await ensureDefaultImage({ progress: streamProgress() });
-  return { kernel: img.kernel, initrd: o.initrd ?? img.initrd };
-}
 
 /** `hydravm run` on one node: every hart and device in this process. */
 export async function runSingleNode(o: VmOptions): Promise<number> {
