@@ -2,10 +2,11 @@ import { parseArgs } from 'node:util';
 import { loadClusterFile } from '../cluster/config.js';
 import { readSecretFile } from '../cluster/secret.js';
 import { installParentWatch } from '../cluster/launcher-child.js';
-import { runClusterNode } from '../node/cluster-node.js';
+import { runClusterNode } from '../compose/cluster-node.js';
 import { parseSize } from './size.js';
 import { UsageError } from './errors.js';
 import { resolveBootFiles } from './boot-files.js';
+import { clusterTuning, statsOnExitRequested } from './tuning.js';
 import { extractVirtioArgs, parseVirtioOptions } from '../devices/virtio/options.js';
 
 const USAGE = `usage: hydravm node --id I --cluster FILE --secret-file KEY [--kernel PATH] [--initrd PATH]
@@ -69,6 +70,8 @@ export async function nodeCommand(argv: string[]): Promise<number> {
     boot: { firmware, kernel: files.kernel, initrd: files.initrd, append: v.append },
     nodeMemory: v['node-memory'] === undefined ? undefined : parseSize('--node-memory', v['node-memory']),
     trace: v.trace ?? false,
+    ...clusterTuning(),
+    statsOnExit: statsOnExitRequested(),
     qmp: v.qmp,
     metrics: v.metrics,
     dashboard: v.dashboard,

@@ -27,12 +27,15 @@ export type VmExit =
   | { kind: 'quit' }
   | { kind: 'error'; error: Error };
 
+/** Guest RAM as a node uses it: host-side accesses, and the core's DSM faults resolved. */
+export type NodeMemory = GuestMemory & { resolveFault(hart: number): boolean | Promise<boolean> };
+
 export interface NodeVmOptions {
   placement: HartPlacement;
   ramBase: number;
   ramSize: number;
   /** Memory for the core's frames and for host-side accesses; built from the core. */
-  memory: (core: WasmCore) => GuestMemory & { resolveFault(hart: number): boolean | Promise<boolean> };
+  memory: (core: WasmCore) => NodeMemory;
   /** Guest serial output (node 0's UART). */
   consoleOut: (bytes: Uint8Array) => void;
   clock?: GuestClock;
@@ -70,7 +73,7 @@ export class NodeVm {
   readonly log: DeviceLog;
   readonly sched: HartScheduler;
   readonly lines: LocalHartLines;
-  readonly memory: GuestMemory & { resolveFault(hart: number): boolean | Promise<boolean> };
+  readonly memory: NodeMemory;
   readonly uart: Uart16550;
   readonly plic: Plic;
   readonly sbiMachine: NodeSbiMachine;
