@@ -1,5 +1,5 @@
 import { MEMMAP, IRQ, PLIC_SOURCES, virtioSlot } from '../machine/memmap.js';
-import { ACCESS_WRITE, EXIT_MMIO } from '../core/abi.js';
+import { ACCESS_WRITE } from '../core/abi.js';
 import { MmioBus } from '../bus/bus.js';
 import type { AccessSize, MmioDevice } from '../bus/device.js';
 import { DeviceLog } from '../bus/device-log.js';
@@ -178,10 +178,8 @@ export class NodeVm {
 
   /** Loaded only for --trace, so the disassembler costs nothing otherwise. */
   private async installTracer(): Promise<void> {
-    const { Tracer, physicalFetcher } = await import('./tracer.js');
-    const mem = this.memory as unknown as { readSync?: (gpa: number, n: number) => Uint8Array };
-    const fetch = mem.readSync ? physicalFetcher(mem as Parameters<typeof physicalFetcher>[0], this.core) : () => undefined;
-    new Tracer(this.core, fetch).install(this.sched);
+    const { Tracer, virtualFetcher } = await import('./tracer.js');
+    new Tracer(this.core, virtualFetcher(this.core)).install(this.sched);
   }
 
   stop(e: VmExit): void {
@@ -253,5 +251,3 @@ export class NodeVm {
     else this.stop(e);
   }
 }
-
-export { EXIT_MMIO };

@@ -1,6 +1,5 @@
 import {
-  HsmState, SBI_SUCCESS, SBI_ERR_NOT_SUPPORTED, SBI_ERR_INVALID_PARAM,
-  type SbiMachine, type RemoteFence, type HartSuspendRequest, type ResetType, type ResetReason, type SbiErrorCode,
+  HsmState, SBI_SUCCESS, SBI_ERR_NOT_SUPPORTED, type SbiMachine, type RemoteFence, type HartSuspendRequest, type ResetType, type ResetReason, type SbiErrorCode,
 } from '../sbi/types.js';
 import { HsmStateTable } from '../sbi/hsm-state.js';
 import type { GuestMemory } from '../machine/guest-memory.js';
@@ -144,5 +143,3 @@ export class NodeSbiMachine implements SbiMachine {
     return this.remote;
   }
 }
-
-export { SBI_ERR_INVALID_PARAM };
