@@ -12,6 +12,7 @@ import { ResetType } from '../sbi/types.js';
 import type { GuestMemory } from '../machine/guest-memory.js';
 import type { IrqSink } from '../devices/irq.js';
 import { WasmCore } from './wasm-core.js';
+import type { CorePageTable } from './core-page-table.js';
 import { GuestClock } from './clock.js';
 import { HartScheduler } from './hart-scheduler.js';
 import { HartPlacement, LocalHartLines, localAclintHarts, sbiHart } from './local-harts.js';
@@ -27,8 +28,11 @@ export type VmExit =
   | { kind: 'quit' }
   | { kind: 'error'; error: Error };
 
-/** Guest RAM as a node uses it: host-side accesses, and the core's DSM faults resolved. */
-export type NodeMemory = GuestMemory & { resolveFault(hart: number): boolean | Promise<boolean> };
+/**
+ * Guest RAM as a node uses it: host-side accesses, the core's DSM faults
+ * resolved, and the page-state table (state, frame, code flag of each page).
+ */
+export type NodeMemory = GuestMemory & { resolveFault(hart: number): boolean | Promise<boolean>; readonly table: CorePageTable };
 
 export interface NodeVmOptions {
   placement: HartPlacement;
@@ -179,7 +183,7 @@ export class NodeVm {
   /** Loaded only for --trace, so the disassembler costs nothing otherwise. */
   private async installTracer(): Promise<void> {
     const { Tracer, virtualFetcher } = await import('./tracer.js');
-    new Tracer(this.core, virtualFetcher(this.core)).install(this.sched);
+    new Tracer(this.core, virtualFetcher(this.memory.table, this.opts.ramBase)).install(this.sched);
   }
 
   stop(e: VmExit): void {

@@ -1,7 +1,8 @@
 import type { WasmCore } from './wasm-core.js';
 import type { HartScheduler } from './hart-scheduler.js';
 import { disassemble } from '../disasm/disasm.js';
-import { PAGE_FRAME_SHIFT, PAGE_MODIFIED, PAGE_SHARED, PAGE_STATE_MASK } from '../core/abi.js';
+import { PAGE_INVALID } from '../core/abi.js';
+import type { CorePageTable } from './core-page-table.js';
 import { translate, type WalkContext, type WalkResult } from './page-walk.js';
 
 const CSR_MSTATUS = 0x300;
@@ -70,19 +71,18 @@ export function fetchContext(core: WasmCore, hart: number): WalkContext {
 /**
  * Reads guest-physical bytes from the frames resident on this node, without
  * faulting anything in: a tracer must not change what it traces. Undefined
- * outside RAM, for a page with no frame here, or across a page boundary.
+ * outside RAM, for a page with no readable frame here, or across a page boundary.
  */
-export function residentReader(core: WasmCore): (pa: bigint, n: number) => Uint8Array | undefined {
+export function residentReader(table: CorePageTable, ramBase: number): (pa: bigint, n: number) => Uint8Array | undefined {
   return (pa, n) => {
-    const off = Number(pa) - core.ramBase;
-    if (!Number.isSafeInteger(off) || off < 0 || off + n > core.ramSize) return undefined;
+    const off = Number(pa) - ramBase;
+    if (!Number.isSafeInteger(off) || off < 0 || off + n > table.pageCount * PAGE) return undefined;
     const page = Math.floor(off / PAGE);
     if (Math.floor((off + n - 1) / PAGE) !== page) return undefined;
-    const e = core.getPage(page);
-    const st = e & PAGE_STATE_MASK;
-    if (st !== PAGE_SHARED && st !== PAGE_MODIFIED) return undefined;
+    const frame = table.frame(page);
+    if (frame === undefined || table.state(page) === PAGE_INVALID) return undefined;
     const at = off % PAGE;
-    return core.frameBytes(e >>> PAGE_FRAME_SHIFT).subarray(at, at + n);
+    return table.bytes(frame).subarray(at, at + n);
   };
 }
 
@@ -91,7 +91,7 @@ export function residentReader(core: WasmCore): (pa: bigint, n: number) => Uint8
  * Sv39/Sv48 page tables when paging is on for its privilege, as two 16-bit
  * parcels (a 32-bit instruction may straddle two pages).
  */
-export function virtualFetcher(core: WasmCore, read = residentReader(core)): (pc: bigint, ctx: WalkContext) => FetchResult {
+export function virtualFetcher(table: CorePageTable, ramBase: number, read = residentReader(table, ramBase)): (pc: bigint, ctx: WalkContext) => FetchResult {
   const readPte = (pa: bigint): bigint | undefined => {
     const b = read(pa, 8);
     return b === undefined ? undefined : new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
