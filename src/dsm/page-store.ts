@@ -32,11 +32,11 @@ export interface PageStore {
   /** A copy of the page's 4096 bytes. The page must have a frame. */
   readFrame(page: number): Uint8Array;
   /**
-   * Optional: the frame itself, no copy, valid only until the next call into
-   * the store or the core. The engine uses it to put a page on the wire with
-   * one copy instead of two.
+   * The frame itself, no copy, valid only until the next call into the store
+   * or the core. The engine uses it to put a page on the wire with one copy
+   * instead of two. The page must have a frame.
    */
-  frameView?(page: number): Uint8Array;
+  frameView(page: number): Uint8Array;
   /** Writes `data` at byte `offset` (default 0) of the page's frame. */
   writeFrame(page: number, data: Uint8Array, offset?: number): void;
   /** Gives the page a zero-filled frame. The page must not have one. */

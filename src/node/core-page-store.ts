@@ -38,6 +38,10 @@ export class CorePageStore implements PageStore {
     return this.table.bytes(this.frame(page)).slice();
   }
 
+  frameView(page: number): Uint8Array {
+    return this.table.bytes(this.frame(page));
+  }
+
   writeFrame(page: number, data: Uint8Array, offset = 0): void {
     this.table.bytes(this.frame(page)).set(data, offset);
     this.core.invalidateCode(page);

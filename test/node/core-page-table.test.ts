@@ -53,6 +53,8 @@ test('the DSM page store and single-node memory read the same table, with no cop
   assert.equal(t.state(7), PageState.SHARED);
   store.writeFrame(7, new Uint8Array([1, 2, 3]), 10);
   assert.deepEqual([...store.readFrame(7).subarray(10, 13)], [1, 2, 3]);
+  store.frameView(7)[0] = 42;
+  assert.equal(store.readFrame(7)[0], 42, 'frameView is the frame itself, not a copy');
   store.freeFrame(7);
   assert.equal(t.frame(7), undefined);
   assert.throws(() => store.setState(7, PageState.SHARED), /no frame/);
