@@ -21,7 +21,7 @@
  * with the raw 24 B -> 4 KiB round trip on unix sockets (bar: <= 2x).
  */
 import { parseArgs } from 'node:util';
-import { DsmProcessCluster } from '../src/dsm/testing/process-cluster.js';
+import { DsmProcessCluster } from '../test/dsm/testing/process-cluster.js';
 
 const NODES = 5;
 const PER_NODE = 4096; // pages homed on each node

@@ -13,7 +13,7 @@
 
 import type { AccessSize, MmioDevice } from './device.js';
 import { BusOverlapError, BusRangeError } from './errors.js';
-import { DeviceLog, hex } from '../devices/device-log.js';
+import { DeviceLog, hex } from './device-log.js';
 
 export interface BusWindow {
   readonly base: number;

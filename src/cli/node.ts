@@ -3,10 +3,11 @@ import { JIT_OPTIONS, parseJitOptions } from './jit-options.js';
 import { loadClusterFile } from '../cluster/config.js';
 import { readSecretFile } from '../cluster/secret.js';
 import { installParentWatch } from '../cluster/launcher-child.js';
-import { runClusterNode } from '../node/cluster-node.js';
+import { runClusterNode } from '../compose/cluster-node.js';
 import { parseSize } from './size.js';
 import { UsageError } from './errors.js';
-import { resolveBootFiles } from './run.js';
+import { resolveBootFiles } from './boot-files.js';
+import { clusterTuning, statsOnExitRequested } from './tuning.js';
 import { extractVirtioArgs, parseVirtioOptions } from '../devices/virtio/options.js';
 
 const USAGE = `usage: hydravm node --id I --cluster FILE --secret-file KEY [--kernel PATH] [--initrd PATH]
@@ -64,7 +65,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   // only node 0 reads the boot files; the others just need the boot mode (and, bare-metal, the entry)
   const needsFiles = id === 0;
   const files = needsFiles
-    ? await resolveBootFiles({ kernel: v.kernel, initrd: v.initrd } as Parameters<typeof resolveBootFiles>[0])
+    ? await resolveBootFiles({ kernel: v.kernel, initrd: v.initrd })
     : { kernel: v.kernel ?? '', initrd: v.initrd };
   return runClusterNode({
     id,
@@ -75,6 +76,8 @@ export async function nodeCommand(argv: string[]): Promise<number> {
     trace: v.trace ?? false,
     singleThread: v['single-thread'] ?? false,
     ...parseJitOptions(v.jit, v['jit-threshold']),
+    ...clusterTuning(),
+    statsOnExit: statsOnExitRequested(),
     qmp: v.qmp,
     metrics: v.metrics,
     dashboard: v.dashboard,

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { localCluster } from '../cluster/launcher-local.js';
 import { ClusterLauncher } from '../cluster/launcher.js';
 import type { VmOptions } from './run-options.js';
-import { resolveBootFiles } from './run.js';
+import { resolveBootFiles } from './boot-files.js';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/hydravm.js');
 

@@ -1,21 +1,13 @@
 import { parseVmOptions, RUN_USAGE, type VmOptions } from './run-options.js';
-import { ensureDefaultImage } from '../image/build.js';
-import { streamProgress } from '../image/progress.js';
-import { NodeVm } from '../node/node-vm.js';
 import { exitCodeOf } from '../node/vm-exit.js';
 import { UsageError } from './errors.js';
-import { attachVirtio, closeVirtio, virtioSlots } from '../node/virtio-setup.js';
 import { HartPlacement } from '../node/local-harts.js';
 import { LocalGuestMemory } from '../node/local-memory.js';
 import { TerminalConsole } from '../node/console-io.js';
-import { bootVm, startBootHarts, RAM_BASE, type BootRequest } from '../node/boot.js';
-
-/** Fills in the default guest when no kernel was given. */
-export async function resolveBootFiles(o: VmOptions): Promise<{ kernel: string; initrd: string | undefined }> {
-  if (o.kernel !== undefined) return { kernel: o.kernel, initrd: o.initrd };
-  const img = await ensureDefaultImage({ progress: streamProgress() });
-  return { kernel: img.kernel, initrd: o.initrd ?? img.initrd };
-}
+import { RAM_BASE } from '../node/boot.js';
+import { Machine } from '../node/machine-builder.js';
+import { resolveBootFiles } from './boot-files.js';
+import { statsOnExitRequested } from './tuning.js';
 
 /** `hydravm run` on one node: every hart and device in this process. */
 export async function runSingleNode(o: VmOptions): Promise<number> {
@@ -23,23 +15,12 @@ export async function runSingleNode(o: VmOptions): Promise<number> {
     if (v !== undefined) throw new UsageError(`${flag} is served by cluster nodes; use --nodes 2 or more (not implemented for a single-node run yet)`);
   }
   const files = await resolveBootFiles(o);
-  const req: BootRequest = {
-    firmware: o.firmware,
-    kernel: files.kernel,
-    initrd: files.initrd,
-    append: o.append,
-    harts: o.smp,
-    nodes: 1,
-    ramBase: RAM_BASE,
-    ramSize: o.memory,
-    virtio: virtioSlots(o.virtio),
-  };
-  let vm: NodeVm | undefined;
+  let machine: Machine<LocalGuestMemory> | undefined;
   const term = new TerminalConsole(
-    (b) => vm?.uart.input(b),
-    () => vm?.stop({ kind: 'quit' }),
+    (b) => machine?.vm.uart.input(b),
+    () => machine?.vm.stop({ kind: 'quit' }),
   );
-  vm = new NodeVm({
+  const m = await Machine.build({
     placement: HartPlacement.single(o.smp),
     ramBase: RAM_BASE,
     ramSize: o.memory,
@@ -49,23 +30,25 @@ export async function runSingleNode(o: VmOptions): Promise<number> {
     singleThread: o.singleThread,
     jit: o.jit,
     jitThreshold: o.jitThreshold,
+    nodeId: 0,
+    nodes: 1,
+    virtio: o.virtio,
+    virtioConsoleOut: (b) => term.write(b),
+    boot: { firmware: o.firmware, kernel: files.kernel, initrd: files.initrd, append: o.append },
   });
-  const devices = await attachVirtio(vm, o.virtio, 0, vm.plic, (b) => term.write(b));
-  const { entry, fdtAddr } = await bootVm(vm, req);
-  startBootHarts(vm, req, entry, fdtAddr);
+  machine = m;
+  const { entry, fdtAddr } = await m.load();
+  m.start(entry, fdtAddr);
   term.attach();
-  const onSignal = (): void => vm?.stop({ kind: 'quit' });
+  const onSignal = (): void => m.vm.stop({ kind: 'quit' });
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const exit = await vm.run();
-    if (process.env.HYDRAVM_STATS_ON_EXIT) {
-      const instret = [...Array(o.smp).keys()].map((i) => vm!.core.instret(i)).reduce((a, b) => a + b, 0n);
-      process.stderr.write(`hydravm: stats: instret ${instret} exits ${JSON.stringify([...vm.sched.exits])} exec ${vm.sched.timeMs.exec.toFixed(0)} ms\n`);
-    }
+    const exit = await m.vm.run();
+    if (statsOnExitRequested()) process.stderr.write(`hydravm: stats: ${m.statsLine()}\n`);
     return exitCodeOf(exit);
   } finally {
-    await closeVirtio(devices);
+    await m.close();
     term.detach();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -17,10 +17,3 @@ export function parseSize(what: string, value: string, defaultUnit = 'M'): numbe
   if (!Number.isFinite(bytes) || bytes <= 0) throw new SizeError(what, value);
   return bytes;
 }
-
-export function formatSize(bytes: number): string {
-  for (const [u, f] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
-    if (bytes >= f && bytes % f === 0) return `${bytes / f}${u}`;
-  }
-  return `${bytes}B`;
-}

@@ -3,8 +3,7 @@ import type { Topology } from './topology.js';
 import type { AccessSize } from '../bus/device.js';
 import type { IrqSink } from '../devices/irq.js';
 import type { RemoteFence, HsmState, SbiErrorCode } from '../sbi/types.js';
-import type { RemoteHarts } from '../node/sbi-machine.js';
-import type { NodeVm } from '../node/node-vm.js';
+import type { RemoteHarts } from '../sbi/remote-harts.js';
 import { MIP_MSIP } from '../core/abi.js';
 import { PLIC_SOURCES } from '../machine/memmap.js';
 import { LatencyHistogram, type HistogramSnapshot } from '../dsm/stats.js';
@@ -24,13 +23,34 @@ export interface ForwardingSnapshot {
 }
 
 /**
- * The forwarding mechanisms of DESIGN 6 for one node: IPIs, remote fences,
+ * What forwarding touches on the local node when a message arrives. The
+ * node's VM satisfies it structurally; declaring it here keeps the cluster
+ * layer below the node layer (docs/structure.md).
+ */
+export interface ForwardingTarget {
+  readonly opts: { readonly placement: { readonly total: number; isLocal(hart: number): boolean; local(hart: number): number } };
+  readonly plic: { setLevel(irq: number, level: boolean): void };
+  readonly lines: {
+    plicContext(context: number, level: boolean): void;
+    ipi(hart: number): void;
+    setLine(hart: number, bit: number, level: boolean): void;
+  };
+  readonly sbiMachine: {
+    fenceLocal(index: number, fence: RemoteFence): void;
+    startLocal(hart: number, startAddr: bigint, opaque: bigint): SbiErrorCode;
+    readonly hsm: { get(hart: number): HsmState };
+  };
+  readonly bus: { read(addr: number, size: AccessSize): bigint; write(addr: number, size: AccessSize, value: bigint): void; find(addr: number): unknown };
+}
+
+/**
+ * The forwarding mechanisms of docs/forwarding.md for one node: IPIs, remote fences,
  * hart start/status, PLIC level changes and external-interrupt lines, and
  * MMIO to devices on other nodes. Outgoing calls come from the node's SBI,
  * ACLINT, PLIC and bus; incoming messages are applied to the local NodeVm.
  */
 export class ClusterForwarding implements RemoteHarts {
-  private vm: NodeVm | undefined;
+  private vm: ForwardingTarget | undefined;
   private readonly sent = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<ForwardKind, number>;
   private readonly received = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<ForwardKind, number>;
   private readonly latency = new Map<ForwardKind, LatencyHistogram>();
@@ -66,11 +86,11 @@ export class ClusterForwarding implements RemoteHarts {
     }
   }
 
-  attach(vm: NodeVm): void {
+  attach(vm: ForwardingTarget): void {
     this.vm = vm;
   }
 
-  private get local(): NodeVm {
+  private get local(): ForwardingTarget {
     if (!this.vm) throw new Error('forwarding used before the node VM exists');
     return this.vm;
   }

@@ -1,5 +1,4 @@
 import { Channel, type ClusterRouter } from '../router/types.js';
-import type { GuestClock } from '../node/clock.js';
 import { encodeF64, decodeF64 } from './forward-codec.js';
 
 export interface TimeSyncSample {
@@ -17,8 +16,15 @@ export interface TimeSyncSnapshot {
   resyncs: number;
 }
 
+/** The clock time-sync steers (the node's GuestClock); declared here so cluster stays below node. */
+export interface SyncedClock {
+  /** Local monotonic ticks without the cluster offset. */
+  localTicks(): number;
+  setOffset(offsetTicks: number): void;
+}
+
 /**
- * Cluster time is node 0's monotonic clock (DESIGN 6). Every other node
+ * Cluster time is node 0's monotonic clock (docs/forwarding.md, "TIME channel"). Every other node
  * estimates its offset NTP-style: t1 local send, t node 0's reply stamp,
  * t2 local receive; offset = t + rtt/2 - t2, and the sample with the least
  * round trip wins because queueing delay only ever adds to it.
@@ -31,7 +37,7 @@ export class TimeSync {
 
   constructor(
     private readonly router: ClusterRouter,
-    private readonly clock: GuestClock,
+    private readonly clock: SyncedClock,
   ) {
     if (router.nodeId === 0) {
       router.on(Channel.TIME, (_from, _msg, reply) => reply?.(encodeF64(this.clock.localTicks())));

@@ -39,8 +39,6 @@ export interface QmpErrorReply {
   id?: unknown;
 }
 
-export type QmpServerMessage = QmpGreeting | QmpReturn | QmpErrorReply | QmpEvent;
-
 /** A QMP error reply, raised by command handlers and by the client. */
 export class QmpError extends Error {
   constructor(

@@ -12,7 +12,6 @@
  *   set(i, 'ready')     runnable, waiting for the node's thread
  * `state` is the free-form run state reported in HartStats (query-cpus-fast's).
  */
-import type { HartActivityObserver } from '../node/hart-scheduler.js';
 import { exitReasonName, HART_ACTIVITIES, zeroHartTime, type HartActivity, type HartStats } from './stats-source.js';
 
 interface HartSlot {
@@ -25,7 +24,8 @@ interface HartSlot {
   exits: number[];
 }
 
-export class HartProfiler implements HartActivityObserver {
+/** Satisfies the scheduler's HartActivityObserver structurally (control sits below node: docs/structure.md). */
+export class HartProfiler {
   private readonly harts: HartSlot[];
 
   constructor(

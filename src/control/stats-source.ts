@@ -81,12 +81,6 @@ export interface NodeStatsSource {
   snapshot(): NodeStats;
 }
 
-/** The whole cluster; the runtime implements it over CONTROL-channel queries. */
-export interface ClusterStatsSource {
-  /** One entry per node in node order; unreachable nodes come back with alive=false (see deadNodeStats). */
-  nodes(): Promise<NodeStats[]>;
-}
-
 /** Exit reason names by the EXIT_* codes of src/core/abi.ts. */
 export const EXIT_REASON_NAMES: Readonly<Record<number, string>> = {
   0: 'budget',

@@ -12,7 +12,7 @@
  */
 
 import type { AccessSize, MmioDevice } from '../bus/device.js';
-import { DeviceLog, hex } from './device-log.js';
+import { DeviceLog, hex } from '../bus/device-log.js';
 
 export const ACLINT_MSIP_BASE = 0x0;
 export const ACLINT_MTIMECMP_BASE = 0x4000;

@@ -31,6 +31,3 @@ export class IrqLine {
     return this.level;
   }
 }
-
-/** A sink that drops everything, for devices built without a wired interrupt. */
-export const NULL_IRQ_SINK: IrqSink = { setLevel() {} };

@@ -22,7 +22,7 @@
  */
 
 import type { AccessSize, MmioDevice } from '../bus/device.js';
-import { DeviceLog, hex } from './device-log.js';
+import { DeviceLog, hex } from '../bus/device-log.js';
 import type { IrqSink } from './irq.js';
 
 export const PLIC_PRIORITY_BASE = 0x0;

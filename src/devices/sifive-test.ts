@@ -6,7 +6,7 @@
  */
 
 import type { AccessSize, MmioDevice } from '../bus/device.js';
-import { DeviceLog, hex } from './device-log.js';
+import { DeviceLog, hex } from '../bus/device-log.js';
 
 export const TEST_FAIL = 0x3333;
 export const TEST_PASS = 0x5555;

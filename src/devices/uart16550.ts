@@ -23,7 +23,7 @@
  */
 
 import type { AccessSize, MmioDevice } from '../bus/device.js';
-import { DeviceLog, hex } from './device-log.js';
+import { DeviceLog, hex } from '../bus/device-log.js';
 import { IrqLine, type IrqSink } from './irq.js';
 
 // register offsets

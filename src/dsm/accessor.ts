@@ -6,7 +6,7 @@
  * pin while it waits for another page (which could deadlock two nodes). A
  * multi-page access is therefore atomic per page, like real DMA.
  */
-import { GuestMemoryRangeError, type GuestMemory } from './guest-memory.js';
+import { GuestMemoryRangeError, type GuestMemory } from '../machine/guest-memory.js';
 import type { DsmEngine, PinMode } from './engine.js';
 import { DSM_PAGE_SIZE, type PageStore } from './page-store.js';
 

@@ -17,14 +17,14 @@
  * never chosen. Victims are taken oldest-allocated first (FIFO; the engine does
  * not see guest accesses, so true LRU is not available).
  */
-import type { PageMeta } from './page-meta.js';
+import type { LocalOp, PageMeta } from './page-meta.js';
 import type { PageStore } from './page-store.js';
 
 export type Victim = { page: number; how: 'drop' | 'handback' };
 
 export class FrameBudget {
-  /** Frames promised to in-flight requests that have not installed yet. */
-  reserved = 0;
+  /** Frames promised to in-flight requests that have not installed yet (reserve/release below). */
+  private reservedFrames = 0;
   /** Pages holding a frame, oldest first. */
   private readonly order = new Set<number>();
 
@@ -34,7 +34,24 @@ export class FrameBudget {
   ) {}
 
   hasRoom(): boolean {
-    return this.maxFrames === null || this.store.framesHeld() + this.reserved < this.maxFrames;
+    return this.maxFrames === null || this.store.framesHeld() + this.reservedFrames < this.maxFrames;
+  }
+
+  /** Promises one frame to a coming install. */
+  reserve(): void {
+    this.reservedFrames++;
+  }
+
+  /** A promised frame was installed, or is no longer needed. */
+  release(): void {
+    this.reservedFrames--;
+  }
+
+  /** Releases the frame `op` reserved, if it still holds one (once per op). */
+  releaseFor(op: LocalOp): void {
+    if (!op.reserved) return;
+    op.reserved = false;
+    this.release();
   }
 
   overCap(): boolean {

@@ -378,7 +378,7 @@ export class DsmEngine {
   private async materialize(page: number): Promise<void> {
     await this.frames.reserveFrame();
     const meta = this.meta(page);
-    this.budget.reserved--;
+    this.budget.release();
     if (meta.owner && meta.rights !== PageState.INVALID && !this.store.hasFrame(page)) {
       this.frames.allocFrame(page);
       this.store.setState(page, meta.rights);
@@ -448,10 +448,7 @@ export class DsmEngine {
   private completeOp(page: number, op: LocalOp): void {
     const meta = this.meta(page);
     if (meta.op === op) meta.op = null;
-    if (op.reserved) {
-      op.reserved = false;
-      this.budget.reserved--;
-    }
+    this.budget.releaseFor(op);
     op.resolve();
     if (meta.deferred.length > 0) this.runDeferredSoon(page);
     this.frames.trimSoon();

@@ -50,11 +50,11 @@ export class FrameManager {
     meta.copyset.clear();
   }
 
-  /** Promises one frame to a coming install (budget.reserved), evicting first if at the cap. */
+  /** Promises one frame to a coming install (FrameBudget.reserve), evicting first if at the cap. */
   async reserveFrame(): Promise<void> {
     for (;;) {
       if (this.budget.hasRoom()) {
-        this.budget.reserved++;
+        this.budget.reserve();
         return;
       }
       const victim = this.budget.pickVictim(this.d.meta, this.d.homeOf, this.d.nodeId);
@@ -66,7 +66,7 @@ export class FrameManager {
         await Promise.race(this.evictionsInFlight);
         continue;
       }
-      this.budget.reserved++;
+      this.budget.reserve();
       return;
     }
   }

@@ -27,7 +27,7 @@ export class OwnerRole {
   /** The page's bytes for a message that is encoded before the store changes again. */
   pageData(page: number): Uint8Array {
     if (!this.h.store.hasFrame(page)) return ZERO_PAGE;
-    return this.h.store.frameView ? this.h.store.frameView(page) : this.h.store.readFrame(page);
+    return this.h.store.frameView(page);
   }
 
   onForwardRead(from: number, m: DsmMessage): void {

@@ -15,10 +15,7 @@ export class RequesterRole {
   installData(page: number, op: LocalOp, data: Uint8Array): void {
     if (!this.h.store.hasFrame(page)) {
       this.h.allocFrame(page);
-      if (op.reserved) {
-        op.reserved = false;
-        this.h.budget.reserved--;
-      }
+      this.h.budget.releaseFor(op);
     }
     this.h.store.writeFrame(page, data);
   }

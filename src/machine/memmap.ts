@@ -37,7 +37,6 @@ export const TIMEBASE_HZ = 10_000_000;
 export const KERNEL_OFFSET = 0x20_0000;
 
 export const PAGE_SIZE = 4096;
-export const PAGE_SHIFT = 12;
 
 export function virtioSlot(i: number): MemRegion {
   return { base: MEMMAP.virtio.base + i * MEMMAP.virtio.size, size: MEMMAP.virtio.size };

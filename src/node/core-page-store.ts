@@ -1,86 +1,59 @@
-import { PAGE_FRAME_SHIFT, PAGE_STATE_MASK, PAGE_INVALID } from '../core/abi.js';
-import { PageStoreError, type PageState, type PageStore } from '../dsm/page-store.js';
+import type { PageState, PageStore } from '../dsm/page-store.js';
+import { PageStoreError } from '../dsm/page-store.js';
+import type { CorePageTable } from './core-page-table.js';
 import type { WasmCore } from './wasm-core.js';
 
-/** Frames are added to the core in batches so memory.grow stays rare. */
-const FRAME_BATCH = 256;
-
 /**
- * The DSM's view of this node's frames, kept in the core's page-state table
- * (the table the soft TLB checks on every fill). Frames freed by eviction or
- * invalidation go back to a free list and are reused before the wasm memory
- * grows, so a node's footprint follows its working set, not guest RAM.
+ * The DSM's view of this node's frames: the engine's PageStore over the
+ * core's page-state table (CorePageTable), which is the only record of each
+ * page's state and frame. Frames freed by eviction or invalidation go back to
+ * the table's pool and are reused before the wasm memory grows, so a node's
+ * footprint follows its working set, not guest RAM.
  */
 export class CorePageStore implements PageStore {
-  private readonly free: number[] = [];
-  private held = 0;
-  /** frame index + 1 of each page, 0 = none (the core's entry cannot say "frame 0" apart from "none") */
-  private readonly frameOfPage: Uint32Array;
-
-  constructor(private readonly core: WasmCore) {
-    this.frameOfPage = new Uint32Array(core.ramPages);
-  }
-
-  private checkPage(page: number): void {
-    if (!Number.isInteger(page) || page < 0 || page >= this.core.ramPages) {
-      throw new PageStoreError(`page ${page} is outside guest RAM (0..${this.core.ramPages - 1})`);
-    }
-  }
+  constructor(
+    private readonly core: WasmCore,
+    private readonly table: CorePageTable,
+  ) {}
 
   getState(page: number): PageState {
-    return (this.core.getPage(page) & PAGE_STATE_MASK) as PageState;
+    return this.table.state(page);
   }
 
   setState(page: number, state: PageState): void {
-    this.checkPage(page);
-    const f = this.frameOfPage[page]!;
-    if (f === 0 && state !== PAGE_INVALID) throw new PageStoreError(`page ${page} has no frame; cannot set state ${state}`);
-    const frame = f === 0 ? 0 : f - 1;
-    this.core.setPage(page, (state | (frame << PAGE_FRAME_SHIFT)) >>> 0);
+    this.table.set(page, state, this.table.frame(page));
   }
 
   hasFrame(page: number): boolean {
-    return this.frameOfPage[page]! !== 0;
+    return this.table.frame(page) !== undefined;
   }
 
   private frame(page: number): number {
-    const f = this.frameOfPage[page]!;
-    if (f === 0) throw new PageStoreError(`page ${page} has no frame`);
-    return f - 1;
+    const f = this.table.frame(page);
+    if (f === undefined) throw new PageStoreError(`page ${page} has no frame`);
+    return f;
   }
 
   readFrame(page: number): Uint8Array {
-    return this.core.frameBytes(this.frame(page)).slice();
+    return this.table.bytes(this.frame(page)).slice();
+  }
+
+  frameView(page: number): Uint8Array {
+    return this.table.bytes(this.frame(page));
   }
 
   writeFrame(page: number, data: Uint8Array, offset = 0): void {
-    this.core.frameBytes(this.frame(page)).set(data, offset);
+    this.table.bytes(this.frame(page)).set(data, offset);
     this.core.invalidateCode(page);
   }
 
   allocFrame(page: number): void {
-    this.checkPage(page);
-    if (this.frameOfPage[page] !== 0) throw new PageStoreError(`page ${page} already has a frame`);
-    let frame = this.free.pop();
-    if (frame === undefined) {
-      const first = this.core.growFrames(FRAME_BATCH);
-      for (let i = FRAME_BATCH - 1; i > 0; i--) this.free.push(first + i);
-      frame = first;
-    } else {
-      this.core.frameBytes(frame).fill(0);
-    }
-    this.frameOfPage[page] = frame + 1;
-    this.held++;
     // the frame is not usable by the core until the engine sets a state
-    this.core.setPage(page, (PAGE_INVALID | (frame << PAGE_FRAME_SHIFT)) >>> 0);
+    this.table.attachFrame(page);
   }
 
   freeFrame(page: number): void {
-    const frame = this.frame(page);
-    this.core.setPage(page, PAGE_INVALID);
-    this.frameOfPage[page] = 0;
-    this.free.push(frame);
-    this.held--;
+    this.table.detachFrame(page);
   }
 
   flushPage(page: number): void {
@@ -88,6 +61,6 @@ export class CorePageStore implements PageStore {
   }
 
   framesHeld(): number {
-    return this.held;
+    return this.table.framesHeld();
   }
 }

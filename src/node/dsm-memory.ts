@@ -2,6 +2,7 @@ import { DsmAccessor } from '../dsm/accessor.js';
 import { DsmEngine, type DsmEngineOptions } from '../dsm/engine.js';
 import type { Router } from '../router/types.js';
 import { CorePageStore } from './core-page-store.js';
+import { CorePageTable } from './core-page-table.js';
 import type { WasmCore } from './wasm-core.js';
 
 const PAGE = 4096;
@@ -14,6 +15,7 @@ const PAGE = 4096;
 export class DsmGuestMemory extends DsmAccessor {
   readonly dsm: DsmEngine;
   readonly pages: CorePageStore;
+  readonly table: CorePageTable;
   /** Called with the RAM page index of every fault the core reports (hot-page statistics). */
   onFault: ((page: number) => void) | undefined;
 
@@ -25,11 +27,13 @@ export class DsmGuestMemory extends DsmAccessor {
     /** Fail-stop hooks: fault deadline, pause probe, protocol-error handler. */
     failure: Pick<DsmEngineOptions, 'faultTimeoutMs' | 'isPaused' | 'onProtocolError'> = {},
   ) {
-    const store = new CorePageStore(core);
+    const table = new CorePageTable(core);
+    const store = new CorePageStore(core, table);
     const engine = new DsmEngine({ router, store, pageCount: core.ramPages, homeOf, maxFrames, ...failure });
     super(engine, store, core.ramBase, core.ramSize);
     this.dsm = engine;
     this.pages = store;
+    this.table = table;
   }
 
   resolveFault(hart: number): boolean | Promise<boolean> {

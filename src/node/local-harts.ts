@@ -1,4 +1,4 @@
-import { MIP_MSIP, MIP_SSIP, MIP_STIP, MIP_MEIP, MIP_SEIP } from '../core/abi.js';
+import { MIP_MSIP, MIP_SSIP, MIP_MEIP, MIP_SEIP } from '../core/abi.js';
 import type { AclintHarts } from '../devices/aclint.js';
 import type { SbiHart } from '../sbi/types.js';
 import type { WasmCore } from './wasm-core.js';
@@ -92,5 +92,3 @@ export function sbiHart(core: WasmCore, index: number, hartId: number): SbiHart 
     setX: (i, v) => core.setX(index, i, v),
   };
 }
-
-export { MIP_STIP };

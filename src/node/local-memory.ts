@@ -3,42 +3,27 @@
  * first touch. It is the GuestMemory for loaders and devices, and it resolves
  * the core's EXIT_DSM_FAULT (which, single-node, only means "first touch").
  */
-import { PAGE_MODIFIED, PAGE_STATE_MASK, PAGE_FRAME_SHIFT } from '../core/abi.js';
-import { GuestMemoryRangeError, type GuestMemory } from '../dsm/guest-memory.js';
+import { PAGE_MODIFIED } from '../core/abi.js';
+import { GuestMemoryRangeError, type GuestMemory } from '../machine/guest-memory.js';
+import { CorePageTable } from './core-page-table.js';
 import type { WasmCore } from './wasm-core.js';
 
 const PAGE = 4096;
-/** Frames are added to the core in batches to keep memory.grow calls rare. */
-const FRAME_BATCH = 256;
 
 export class LocalGuestMemory implements GuestMemory {
   readonly ramBase: number;
   readonly ramSize: number;
-  private freeNext = 0;
-  private freeEnd = 0;
+  readonly table: CorePageTable;
 
   constructor(private readonly core: WasmCore) {
     this.ramBase = core.ramBase;
     this.ramSize = core.ramSize;
-  }
-
-  private allocFrame(): number {
-    if (this.freeNext === this.freeEnd) {
-      const left = this.core.ramPages - this.core.frameCount();
-      const n = Math.max(1, Math.min(FRAME_BATCH, left));
-      this.freeNext = this.core.growFrames(n);
-      this.freeEnd = this.freeNext + n;
-    }
-    return this.freeNext++;
+    this.table = new CorePageTable(core);
   }
 
   /** Frame index of RAM page `page`, allocating it (MODIFIED) on first touch. */
   frameOf(page: number): number {
-    const e = this.core.getPage(page);
-    if ((e & PAGE_STATE_MASK) === PAGE_MODIFIED) return e >>> PAGE_FRAME_SHIFT;
-    const frame = this.allocFrame();
-    this.core.setPage(page, (PAGE_MODIFIED | (frame << PAGE_FRAME_SHIFT)) >>> 0);
-    return frame;
+    return this.table.frame(page) ?? this.table.attachFrame(page, PAGE_MODIFIED);
   }
 
   /**
@@ -68,7 +53,7 @@ export class LocalGuestMemory implements GuestMemory {
       const page = Math.floor(off / PAGE);
       const inPage = off % PAGE;
       const n = Math.min(PAGE - inPage, length - done);
-      out.set(this.core.frameBytes(this.frameOf(page)).subarray(inPage, inPage + n), done);
+      out.set(this.table.bytes(this.frameOf(page)).subarray(inPage, inPage + n), done);
       done += n;
     }
     return out;
@@ -83,7 +68,7 @@ export class LocalGuestMemory implements GuestMemory {
       const inPage = off % PAGE;
       const n = Math.min(PAGE - inPage, data.length - done);
       const frame = this.frameOf(page);
-      this.core.frameBytes(frame).set(data.subarray(done, done + n), inPage);
+      this.table.bytes(frame).set(data.subarray(done, done + n), inPage);
       this.core.invalidateCode(page);
       done += n;
     }

@@ -1,23 +1,25 @@
 import { MEMMAP, IRQ, PLIC_SOURCES, virtioSlot } from '../machine/memmap.js';
-import { ACCESS_WRITE, EXIT_MMIO } from '../core/abi.js';
+import { ACCESS_WRITE } from '../core/abi.js';
 import { MmioBus } from '../bus/bus.js';
 import type { AccessSize, MmioDevice } from '../bus/device.js';
-import { DeviceLog } from '../devices/device-log.js';
+import { DeviceLog } from '../bus/device-log.js';
 import { Uart16550 } from '../devices/uart16550.js';
 import { Plic } from '../devices/plic.js';
 import { Aclint } from '../devices/aclint.js';
 import { SifiveTest, type TestAction } from '../devices/sifive-test.js';
 import { Sbi, applySbiResult } from '../sbi/sbi.js';
 import { ResetType } from '../sbi/types.js';
-import type { GuestMemory } from '../dsm/guest-memory.js';
+import type { GuestMemory } from '../machine/guest-memory.js';
 import type { IrqSink } from '../devices/irq.js';
 import { WasmCore } from './wasm-core.js';
+import type { CorePageTable } from './core-page-table.js';
 import { GuestClock } from './clock.js';
 import { HartScheduler } from './hart-scheduler.js';
 import type { HartRunner } from './hart-runner.js';
 import { ThreadedHartRunner } from './threaded-runner.js';
 import { HartPlacement, LocalHartLines, localAclintHarts, sbiHart } from './local-harts.js';
-import { NodeSbiMachine, type RemoteHarts } from './sbi-machine.js';
+import { NodeSbiMachine } from './sbi-machine.js';
+import type { RemoteHarts } from '../sbi/remote-harts.js';
 import { delegateToSupervisor } from './delegation.js';
 
 /** How a run ended. */
@@ -28,12 +30,18 @@ export type VmExit =
   | { kind: 'quit' }
   | { kind: 'error'; error: Error };
 
+/**
+ * Guest RAM as a node uses it: host-side accesses, the core's DSM faults
+ * resolved, and the page-state table (state, frame, code flag of each page).
+ */
+export type NodeMemory = GuestMemory & { resolveFault(hart: number): boolean | Promise<boolean>; readonly table: CorePageTable };
+
 export interface NodeVmOptions {
   placement: HartPlacement;
   ramBase: number;
   ramSize: number;
   /** Memory for the core's frames and for host-side accesses; built from the core. */
-  memory: (core: WasmCore) => GuestMemory & { resolveFault(hart: number): boolean | Promise<boolean> };
+  memory: (core: WasmCore) => NodeMemory;
   /** Guest serial output (node 0's UART). */
   consoleOut: (bytes: Uint8Array) => void;
   clock?: GuestClock;
@@ -79,7 +87,7 @@ export class NodeVm {
   readonly log: DeviceLog;
   readonly sched: HartRunner;
   readonly lines: LocalHartLines;
-  readonly memory: GuestMemory & { resolveFault(hart: number): boolean | Promise<boolean> };
+  readonly memory: NodeMemory;
   readonly uart: Uart16550;
   readonly plic: Plic;
   readonly sbiMachine: NodeSbiMachine;
@@ -194,11 +202,9 @@ export class NodeVm {
 
   /** Loaded only for --trace, so the disassembler costs nothing otherwise. */
   private async installTracer(): Promise<void> {
-    const { Tracer, physicalFetcher } = await import('./tracer.js');
-    const mem = this.memory as unknown as { readSync?: (gpa: number, n: number) => Uint8Array };
-    const fetch = mem.readSync ? physicalFetcher(mem as Parameters<typeof physicalFetcher>[0], this.core) : () => undefined;
+    const { Tracer, virtualFetcher } = await import('./tracer.js');
     if (!(this.sched instanceof HartScheduler)) throw new Error('--trace steps harts on the main thread: it needs the single-thread runner');
-    new Tracer(this.core, fetch).install(this.sched);
+    new Tracer(this.core, virtualFetcher(this.memory.table, this.opts.ramBase)).install(this.sched);
   }
 
   stop(e: VmExit): void {
@@ -270,5 +276,3 @@ export class NodeVm {
     else this.stop(e);
   }
 }
-
-export { EXIT_MMIO };

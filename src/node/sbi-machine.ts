@@ -1,27 +1,17 @@
 import {
-  HsmState, SBI_SUCCESS, SBI_ERR_NOT_SUPPORTED, SBI_ERR_INVALID_PARAM,
-  type SbiMachine, type RemoteFence, type HartSuspendRequest, type ResetType, type ResetReason, type SbiErrorCode,
+  HsmState, SBI_SUCCESS, SBI_ERR_NOT_SUPPORTED, type SbiMachine, type RemoteFence, type HartSuspendRequest, type ResetType, type ResetReason, type SbiErrorCode,
 } from '../sbi/types.js';
 import { HsmStateTable } from '../sbi/hsm-state.js';
-import type { GuestMemory } from '../dsm/guest-memory.js';
+import type { GuestMemory } from '../machine/guest-memory.js';
 import { MIP_SSIP, MIP_STIP } from '../core/abi.js';
 import type { WasmCore } from './wasm-core.js';
 import type { HartRunner } from './hart-runner.js';
 import type { HartPlacement, LocalHartLines } from './local-harts.js';
 import { delegateToSupervisor } from './delegation.js';
+import type { RemoteHarts } from '../sbi/remote-harts.js';
+
 
 const PRIV_S = 1;
-
-/**
- * What the SBI needs from harts on other nodes. A single-node VM has none;
- * the cluster layer forwards each call as a message (DESIGN 6).
- */
-export interface RemoteHarts {
-  sendIpi(harts: readonly number[]): Promise<void>;
-  remoteFence(harts: readonly number[], fence: RemoteFence): Promise<void>;
-  hartStart(hart: number, startAddr: bigint, opaque: bigint): Promise<SbiErrorCode>;
-  hartStatus(hart: number): Promise<HsmState>;
-}
 
 export interface SbiMachineHooks {
   systemReset(type: ResetType, reason: ResetReason): void;
@@ -153,5 +143,3 @@ export class NodeSbiMachine implements SbiMachine {
     return this.remote;
   }
 }
-
-export { SBI_ERR_INVALID_PARAM };

@@ -6,7 +6,7 @@
  * as the spec allows; callers loop.
  */
 
-import { GuestMemoryRangeError } from '../dsm/guest-memory.js';
+import { GuestMemoryRangeError } from '../machine/guest-memory.js';
 import {
   EID_DBCN,
   SBI_ERR_FAILED,

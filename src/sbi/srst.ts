@@ -32,5 +32,3 @@ export const srstExtension: SbiExtension = {
     return NO_RETURN;
   },
 };
-
-export { ResetReason, ResetType };

@@ -10,7 +10,7 @@
  * promise; the SBI passes that wait on as a pending result.
  */
 
-import type { GuestMemory } from '../dsm/guest-memory.js';
+import type { GuestMemory } from '../machine/guest-memory.js';
 
 // ---- error codes (SBI v2.0, section 3) ----
 export const SBI_SUCCESS = 0;

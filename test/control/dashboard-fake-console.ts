@@ -4,7 +4,7 @@
  * POSIX shell would, so a test can tell real command output from the echo.
  */
 import { startDashboard, type Dashboard, type DashboardConsole } from '../../src/control/dashboard/server.js';
-import { FakeCluster } from '../../src/control/stats-fake.js';
+import { FakeCluster } from './stats-fake.js';
 
 export class FakeShellConsole implements DashboardConsole {
   private readonly listeners = new Set<(b: Uint8Array) => void>();

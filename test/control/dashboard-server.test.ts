@@ -11,7 +11,7 @@ import { startDashboard, type Dashboard } from '../../src/control/dashboard/serv
 import { decodeOwnerRuns, NO_OWNER, type PageMap } from '../../src/control/dashboard/page-map.js';
 import { Opcode } from '../../src/control/dashboard/websocket.js';
 import { ListenAddressError } from '../../src/control/stats-listen.js';
-import { FakeCluster } from '../../src/control/stats-fake.js';
+import { FakeCluster } from './stats-fake.js';
 import type { NodeStats } from '../../src/control/stats-source.js';
 import { FakeShellConsole, withDashboard } from './dashboard-fake-console.js';
 import { RawWsClient } from './dashboard-ws-client.js';

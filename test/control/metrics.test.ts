@@ -11,7 +11,7 @@ import { request } from 'node:http';
 import { escapeLabelValue, formatPrometheus } from '../../src/control/metrics.js';
 import { PROMETHEUS_CONTENT_TYPE, startMetricsServer } from '../../src/control/metrics-server.js';
 import { ListenAddressError, parseListenAddress } from '../../src/control/stats-listen.js';
-import { FakeCluster } from '../../src/control/stats-fake.js';
+import { FakeCluster } from './stats-fake.js';
 import { deadNodeStats } from '../../src/control/stats-source.js';
 
 interface Sample {

@@ -14,7 +14,7 @@ import { HotPageCounter } from '../../src/control/stats-hot-pages.js';
 import { histogramDelta, histogramSumUs, mergeHistograms, quantileUs } from '../../src/control/stats-histogram.js';
 import { decodeOwnerRuns, encodeOwnerRuns, NO_OWNER, PageMapError } from '../../src/control/dashboard/page-map.js';
 import { renderStats } from '../../src/control/stats-render.js';
-import { FakeCluster } from '../../src/control/stats-fake.js';
+import { FakeCluster } from './stats-fake.js';
 import { deadNodeStats, exitsByName, type NodeStats } from '../../src/control/stats-source.js';
 import { parseStatsReply, statsCommand, StatsReplyError } from '../../src/cli/stats.js';
 import { QmpServer } from '../../src/control/qmp-server.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Aclint, type AclintHarts } from '../../src/devices/aclint.js';
-import { DeviceLog } from '../../src/devices/device-log.js';
+import { DeviceLog } from '../../src/bus/device-log.js';
 import { MmioBus } from '../../src/bus/bus.js';
 import { MEMMAP } from '../../src/machine/memmap.js';
 

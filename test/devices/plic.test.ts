@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Plic, plicMContext, plicSContext } from '../../src/devices/plic.js';
-import { DeviceLog } from '../../src/devices/device-log.js';
+import { DeviceLog } from '../../src/bus/device-log.js';
 import { PLIC_SOURCES } from '../../src/machine/memmap.js';
 
 const prio = (s: number) => 4 * s;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SifiveTest, type TestAction } from '../../src/devices/sifive-test.js';
-import { DeviceLog } from '../../src/devices/device-log.js';
+import { DeviceLog } from '../../src/bus/device-log.js';
 
 test('pass, fail with code and reset commands', () => {
   const actions: TestAction[] = [];

@@ -21,7 +21,7 @@ import {
   MSR_DSR,
 } from '../../src/devices/uart16550.js';
 import type { IrqSink } from '../../src/devices/irq.js';
-import { DeviceLog } from '../../src/devices/device-log.js';
+import { DeviceLog } from '../../src/bus/device-log.js';
 
 const RBR = 0, IER = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7;
 

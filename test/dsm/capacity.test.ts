@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DsmEngine } from '../../src/dsm/engine.js';
-import { MemoryPageStore } from '../../src/dsm/page-store.js';
+import { MemoryPageStore } from './memory-page-store.js';
 import { Cluster, RAM_BASE } from './cluster.js';
 
 /** 3 nodes x 9 pages: pages 0-2 homed on node 0, 3-5 on node 1, 6-8 on node 2. */

@@ -6,8 +6,9 @@
  */
 import { DsmAccessor } from '../../src/dsm/accessor.js';
 import { DsmEngine } from '../../src/dsm/engine.js';
-import { MemoryPageStore, PageState } from '../../src/dsm/page-store.js';
-import { SeededNetwork } from '../../src/dsm/testing/seeded-network.js';
+import { PageState } from '../../src/dsm/page-store.js';
+import { MemoryPageStore } from './memory-page-store.js';
+import { SeededNetwork } from './testing/seeded-network.js';
 
 export const RAM_BASE = 0x8000_0000;
 

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { FaultDeadlines } from '../../src/dsm/fault-deadline.js';
 import { DsmEngine } from '../../src/dsm/engine.js';
 import { DsmError, DsmProtocolError } from '../../src/dsm/errors.js';
-import { MemoryPageStore } from '../../src/dsm/page-store.js';
-import { SeededNetwork } from '../../src/dsm/testing/seeded-network.js';
+import { MemoryPageStore } from './memory-page-store.js';
+import { SeededNetwork } from './testing/seeded-network.js';
 import { MsgType, encode, makeMessage } from '../../src/dsm/codec.js';
 import { Channel } from '../../src/router/types.js';
 

@@ -132,9 +132,9 @@ test('failure: a lost manager or owner rejects the fault with DsmError naming pa
 });
 
 test('failure: faultTimeoutMs rejects a fault whose manager never answers', async () => {
-  const { SeededNetwork } = await import('../../src/dsm/testing/seeded-network.js');
+  const { SeededNetwork } = await import('./testing/seeded-network.js');
   const { DsmEngine } = await import('../../src/dsm/engine.js');
-  const { MemoryPageStore } = await import('../../src/dsm/page-store.js');
+  const { MemoryPageStore } = await import('./memory-page-store.js');
   const net = new SeededNetwork(2, 5);
   // Node 1 has no engine: its DSM channel has no handler and drops everything.
   const logs: string[] = [];

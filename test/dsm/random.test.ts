@@ -25,7 +25,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ACCESS_READ, ACCESS_WRITE } from '../../src/core/abi.js';
 import { PageState } from '../../src/dsm/page-store.js';
-import { makeRng } from '../../src/dsm/testing/seeded-network.js';
+import { makeRng } from './testing/seeded-network.js';
 import { Cluster, RAM_BASE, withDeadline } from './cluster.js';
 
 const SLOTS = 8; // u32 slots per page used by the test; slot 0 is the AMO counter

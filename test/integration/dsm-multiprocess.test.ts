@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DsmProcessCluster } from '../../src/dsm/testing/process-cluster.js';
+import { DsmProcessCluster } from '../dsm/testing/process-cluster.js';
 import type { DsmStatsSnapshot } from '../../src/dsm/stats.js';
 
 const NODES = 3;

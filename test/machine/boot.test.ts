@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { BootImageError, kernelImageFromBytes, loadKernelImage } from '../../src/machine/boot/image.js';
 import { initrdFromBytes } from '../../src/machine/boot/initrd.js';
 import { FDT_MAX_SIZE, loadLinux, planBootLayout, type AddrRange } from '../../src/machine/boot/layout.js';
-import { GuestMemoryRangeError, type GuestMemory } from '../../src/dsm/guest-memory.js';
+import { GuestMemoryRangeError, type GuestMemory } from '../../src/machine/guest-memory.js';
 import { KERNEL_OFFSET, MEMMAP, PAGE_SIZE } from '../../src/machine/memmap.js';
 
 const MiB = 1024 * 1024;

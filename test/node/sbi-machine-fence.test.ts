@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NodeSbiMachine } from '../../src/node/sbi-machine.js';
 import { HartPlacement } from '../../src/node/local-harts.js';
-import type { RemoteHarts } from '../../src/node/sbi-machine.js';
+import type { RemoteHarts } from '../../src/sbi/remote-harts.js';
 import type { RemoteFence } from '../../src/sbi/types.js';
 
 /** Node 0 of a 2-node VM: hart 0 is local, hart 1 lives on node 1. */

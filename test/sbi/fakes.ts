@@ -1,6 +1,6 @@
 /** Fakes for SBI tests: a hart register file, guest RAM and a recording machine. */
 
-import { GuestMemoryRangeError, type GuestMemory } from '../../src/dsm/guest-memory.js';
+import { GuestMemoryRangeError, type GuestMemory } from '../../src/machine/guest-memory.js';
 import { HsmStateTable } from '../../src/sbi/hsm-state.js';
 import { applySbiResult, Sbi } from '../../src/sbi/sbi.js';
 import {

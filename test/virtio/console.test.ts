@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DeviceLog } from '../../src/devices/device-log.js';
+import { DeviceLog } from '../../src/bus/device-log.js';
 import { VirtioConsole } from '../../src/devices/virtio/console.js';
 import { REG } from '../../src/devices/virtio/constants.js';
 import { VirtioMmioTransport } from '../../src/devices/virtio/mmio-transport.js';

@@ -6,7 +6,7 @@
  * virtio_ring do.
  */
 
-import { GuestMemoryRangeError, type GuestMemory } from '../../src/dsm/guest-memory.js';
+import { GuestMemoryRangeError, type GuestMemory } from '../../src/machine/guest-memory.js';
 import type { IrqSink } from '../../src/devices/irq.js';
 import { REG, STATUS, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '../../src/devices/virtio/constants.js';
 import type { VirtioMmioTransport } from '../../src/devices/virtio/mmio-transport.js';

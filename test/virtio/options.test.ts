@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeviceLog } from '../../src/devices/device-log.js';
+import { DeviceLog } from '../../src/bus/device-log.js';
 import { IRQ, virtioSlot } from '../../src/machine/memmap.js';
 import { REG } from '../../src/devices/virtio/constants.js';
 import { createVirtioDevice } from '../../src/devices/virtio/create.js';

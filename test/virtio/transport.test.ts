@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DeviceLog } from '../../src/devices/device-log.js';
+import { DeviceLog } from '../../src/bus/device-log.js';
 import { F_EVENT_IDX, F_INDIRECT_DESC, F_VERSION_1, REG, STATUS, VIRTQ_AVAIL_F_NO_INTERRUPT } from '../../src/devices/virtio/constants.js';
 import { VirtioMmioTransport } from '../../src/devices/virtio/mmio-transport.js';
 import { VirtioRng } from '../../src/devices/virtio/rng.js';

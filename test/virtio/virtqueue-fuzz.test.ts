@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeviceLog } from '../../src/devices/device-log.js';
+import { DeviceLog } from '../../src/bus/device-log.js';
 import { VirtioBlk } from '../../src/devices/virtio/blk.js';
 import { F_EVENT_IDX, F_INDIRECT_DESC, F_VERSION_1, REG, STATUS, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '../../src/devices/virtio/constants.js';
 import type { VirtioDeviceModel } from '../../src/devices/virtio/device-model.js';

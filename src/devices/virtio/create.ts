@@ -6,9 +6,9 @@
  * run at shutdown: it syncs disks and closes sockets.
  */
 
-import type { GuestMemory } from '../../dsm/guest-memory.js';
+import type { GuestMemory } from '../../machine/guest-memory.js';
 import { IRQ, virtioSlot, type MemRegion } from '../../machine/memmap.js';
-import type { DeviceLog } from '../device-log.js';
+import type { DeviceLog } from '../../bus/device-log.js';
 import type { IrqSink } from '../irq.js';
 import { VirtioBlk } from './blk.js';
 import { VirtioConsole } from './console.js';

@@ -22,8 +22,8 @@
  */
 
 import type { AccessSize, MmioDevice } from '../../bus/device.js';
-import { GuestMemoryRangeError, type GuestMemory } from '../../dsm/guest-memory.js';
-import { DeviceLog, hex } from '../device-log.js';
+import { GuestMemoryRangeError, type GuestMemory } from '../../machine/guest-memory.js';
+import { DeviceLog, hex } from '../../bus/device-log.js';
 import { IrqLine, type IrqSink } from '../irq.js';
 import {
   F_EVENT_IDX,

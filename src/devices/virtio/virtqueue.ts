@@ -23,7 +23,7 @@
  * driver has reclaimed.
  */
 
-import type { GuestMemory } from '../../dsm/guest-memory.js';
+import type { GuestMemory } from '../../machine/guest-memory.js';
 import {
   DESC_SIZE,
   VIRTQ_AVAIL_F_NO_INTERRUPT,

@@ -14,7 +14,7 @@
  */
 
 import { KERNEL_OFFSET, PAGE_SIZE } from '../memmap.js';
-import type { GuestMemory } from '../../dsm/guest-memory.js';
+import type { GuestMemory } from '../guest-memory.js';
 import { BootImageError, type KernelImage } from './image.js';
 import type { InitrdImage } from './initrd.js';
 

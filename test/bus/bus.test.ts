@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { MmioBus } from '../../src/bus/bus.js';
 import { BusOverlapError, BusRangeError } from '../../src/bus/errors.js';
 import type { AccessSize, MmioDevice } from '../../src/bus/device.js';
-import { DeviceLog } from '../../src/devices/device-log.js';
+import { DeviceLog } from '../../src/bus/device-log.js';
 
 class RecordingDevice implements MmioDevice {
   readonly log: string[] = [];

@@ -6,7 +6,7 @@
  * runs between deliveries. The same seed replays the same interleaving, given
  * the same test code. It is not a transport: no bytes leave the process.
  */
-import { Channel, type ClusterRouter, type MessageHandler, type PeerLostInfo, type RequestOptions, type RouterStats } from '../../router/types.js';
+import { Channel, type ClusterRouter, type MessageHandler, type PeerLostInfo, type RequestOptions, type RouterStats } from '../../../src/router/types.js';
 
 /** mulberry32: small, fast, good enough to shuffle deliveries. */
 export function makeRng(seed: number): () => number {

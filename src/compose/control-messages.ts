@@ -1,5 +1,5 @@
 import { Channel, type ClusterRouter } from '../router/types.js';
-import type { NodeVm, VmExit } from './node-vm.js';
+import type { NodeVm, VmExit } from '../node/node-vm.js';
 
 /**
  * CONTROL channel messages between nodes (JSON: rare and small):

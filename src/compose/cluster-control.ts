@@ -2,8 +2,8 @@ import type { VmControl, VmStatus, CpuInfoFast, HydraNodeInfo } from '../control
 import type { QmpServer } from '../control/qmp-server.js';
 import type { Topology } from '../cluster/topology.js';
 import type { ControlMessages } from './control-messages.js';
-import type { NodeVm, VmExit } from './node-vm.js';
-import type { HartRunState } from './hart-scheduler.js';
+import type { NodeVm, VmExit } from '../node/node-vm.js';
+import type { HartRunState } from '../node/hart-scheduler.js';
 import { deadNodeStats, type NodeStats } from '../control/stats-source.js';
 import { HotPageCounter } from '../control/stats-hot-pages.js';
 import { decodeOwnerRuns, NO_OWNER, pageMapFromOwners, type PageMap } from '../control/dashboard/page-map.js';

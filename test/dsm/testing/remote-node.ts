@@ -5,17 +5,17 @@
  * bench/dsm. It is a test/bench host, not the node runtime: its PageStore is
  * the pure-JS MemoryPageStore.
  *
- *   node dist/src/dsm/testing/remote-node.js '<RemoteNodeConfig JSON>'
+ *   node dist/test/dsm/testing/remote-node.js '<RemoteNodeConfig JSON>'
  */
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { MeshRouter } from '../../router/router.js';
-import { Channel } from '../../router/types.js';
-import { TcpTransport, UnixTransport } from '../../transport/socket-transports.js';
-import { DsmAccessor } from '../accessor.js';
-import { DsmEngine } from '../engine.js';
-import { MemoryPageStore } from '../page-store.js';
+import { MeshRouter } from '../../../src/router/router.js';
+import { Channel } from '../../../src/router/types.js';
+import { TcpTransport, UnixTransport } from '../../../src/transport/socket-transports.js';
+import { DsmAccessor } from '../../../src/dsm/accessor.js';
+import { DsmEngine } from '../../../src/dsm/engine.js';
+import { MemoryPageStore } from '../memory-page-store.js';
 import { makeRng } from './seeded-network.js';
 
 export interface RemoteNodeConfig {

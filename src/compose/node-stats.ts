@@ -14,7 +14,7 @@ import type { ClusterForwarding } from '../cluster/forwarding.js';
 import type { TimeSync } from '../cluster/time-sync.js';
 import type { ClusterRouter } from '../router/types.js';
 import type { DsmEngine } from '../dsm/engine.js';
-import type { NodeVm } from './node-vm.js';
+import type { NodeVm } from '../node/node-vm.js';
 
 const PAGE_SIZE = 4096;
 /** Hot pages each node reports; the cluster view merges them. */

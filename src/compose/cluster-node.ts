@@ -1,7 +1,7 @@
 import { PRODUCTION_FAULT_DEADLINE_MS } from '../dsm/fault-deadline.js';
 import { Channel, type ClusterRouter } from '../router/types.js';
 import { channelName } from '../router/errors.js';
-import { exitCodeOf } from './vm-exit.js';
+import { exitCodeOf } from '../node/vm-exit.js';
 import { createRouter } from '../router/router.js';
 import { routerOptionsForCluster } from '../router/cluster-options.js';
 import type { ClusterDescription } from '../cluster/config.js';
@@ -9,17 +9,17 @@ import { Topology } from '../cluster/topology.js';
 import { ClusterForwarding } from '../cluster/forwarding.js';
 import { TimeSync } from '../cluster/time-sync.js';
 import { MEMMAP } from '../machine/memmap.js';
-import { NodeVm, type VmExit } from './node-vm.js';
-import { HartPlacement } from './local-harts.js';
-import { GuestClock } from './clock.js';
-import { DsmGuestMemory } from './dsm-memory.js';
-import { bootVm, startBootHarts, type BootRequest } from './boot.js';
-import { TerminalConsole } from './console-io.js';
+import type { VmExit } from '../node/node-vm.js';
+import { HartPlacement } from '../node/local-harts.js';
+import { GuestClock } from '../node/clock.js';
+import { DsmGuestMemory } from '../node/dsm-memory.js';
+import { Machine, type BootFiles } from '../node/machine-builder.js';
+import { TerminalConsole } from '../node/console-io.js';
 import { ControlMessages } from './control-messages.js';
 import { ClusterVmControl, localCpus } from './cluster-control.js';
 import { QmpServer } from '../control/qmp-server.js';
 import type { VirtioDeviceSpec } from '../devices/virtio/options.js';
-import { attachVirtio, closeVirtio, virtioOwner, virtioSlots } from './virtio-setup.js';
+import { virtioOwner } from '../node/virtio-setup.js';
 import { NodeStatsCollector } from './node-stats.js';
 import { ConsoleTap, startObservability, type Observability } from './observability.js';
 
@@ -27,7 +27,7 @@ export interface ClusterNodeOptions {
   id: number;
   cluster: ClusterDescription;
   secret: Uint8Array;
-  boot: Omit<BootRequest, 'harts' | 'nodes' | 'ramBase' | 'ramSize'>;
+  boot: BootFiles;
   nodeMemory?: number | undefined;
   /** QMP listen address (unix path or host:port) for this node. */
   qmp?: string | undefined;
@@ -43,6 +43,16 @@ export interface ClusterNodeOptions {
   singleThread?: boolean;
   jit?: 'on' | 'off';
   jitThreshold?: number;
+  /**
+   * Scheduler tuning. Short slices: a peer's DSM request waits for this
+   * node's slice to end. One core entry per slice (budget ~ slice x 100 MIPS):
+   * 0.1 ms / 10000 beat 0.2 / 2000 and 0.05 / 5000 on bench/cluster's
+   * workload (docs/cluster.md); the CLI passes those defaults.
+   */
+  sliceMs: number;
+  budget: number;
+  /** Log a statistics line when the guest stops (virtio-ext4's test reads the forwarding counts). */
+  statsOnExit?: boolean;
   log?: (line: string) => void;
 }
 
@@ -73,10 +83,8 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   const topo = new Topology(o.cluster);
   const desc = o.cluster;
   const log = o.log ?? ((l: string) => process.stderr.write(`hydravm node ${o.id}: ${l}\n`));
-  const ready = deferred();
+  const controlReady = deferred<ControlMessages>();
   const bootInfo = deferred<{ entry: number; fdtAddr: number }>();
-  let vm: NodeVm | undefined;
-  let control: ControlMessages | undefined;
 
   const router: ClusterRouter = await createRouter(
     routerOptionsForCluster(desc, o.id, o.secret, {
@@ -84,7 +92,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
       handlers: {
         // Peers may talk before this node has built its VM: hold them until ready.
         [Channel.CONTROL]: (from, msg, reply) => {
-          void ready.promise.then(() => control!.receive(from, msg, reply));
+          void controlReady.promise.then((control) => control.receive(from, msg, reply));
         },
         [Channel.DSM]: () => log('DSM message arrived before the engine; dropped (protocol bug)'),
       },
@@ -102,21 +110,24 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   const consoleNode = topo.nodeOfDevice('uart0');
   const isConsoleNode = consoleNode === o.id;
 
-  let term: TerminalConsole | undefined;
+  // The console and the stop path exist before the machine they act on.
+  let machine: Machine<DsmGuestMemory> | undefined;
+  let control: ControlMessages | undefined;
   let stopped = false;
   const stopAll = (e: VmExit): void => {
     control?.broadcastStop(e);
-    vm?.stop(e);
+    machine?.vm.stop(e);
   };
-  if (isConsoleNode) term = new TerminalConsole((b) => vm?.uart.input(b), () => stopAll({ kind: 'quit' }));
-  const tap = isConsoleNode && o.dashboard ? new ConsoleTap((b) => vm?.uart.input(b)) : undefined;
+  const term = isConsoleNode ? new TerminalConsole((b) => machine?.vm.uart.input(b), () => stopAll({ kind: 'quit' })) : undefined;
+  const tap = isConsoleNode && o.dashboard ? new ConsoleTap((b) => machine?.vm.uart.input(b)) : undefined;
   /** Guest console output on the console node: the terminal and any browser. */
   const toConsole = (b: Uint8Array): void => {
     term?.write(b);
     tap?.output(b);
   };
+  const consoleOut = (b: Uint8Array): void => (isConsoleNode ? toConsole(b) : control?.forwardConsole(consoleNode, b));
 
-  vm = new NodeVm({
+  const m = await Machine.build({
     placement,
     ramBase,
     ramSize: desc.memory.size,
@@ -125,14 +136,14 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
       new DsmGuestMemory(core, router, homeOf, o.nodeMemory ? Math.floor(o.nodeMemory / 4096) : null, {
         // Fail-stop (docs/dsm.md): no fault waits forever, no protocol break is only logged.
         faultTimeoutMs: PRODUCTION_FAULT_DEADLINE_MS,
-        isPaused: () => vm?.sched.isPaused ?? false,
+        isPaused: () => machine?.vm.sched.isPaused ?? false,
         onProtocolError: (error) => stopAll({ kind: 'error', error }),
       }),
-    consoleOut: (b) => (isConsoleNode ? toConsole(b) : control?.forwardConsole(consoleNode, b)),
+    consoleOut,
     localUart: isConsoleNode,
     localPlic: o.id === 0,
     remoteMmio: (a, s, w, v) => forwarding.remoteMmio(a, s, w, v),
-    ...(o.id === 0 ? {} : { irqSinkOverride: forwarding.remoteIrqSink() }),
+    ...(o.id === 0 ? {} : { irqSinkOverride: forwarding.remoteIrqSink(), virtioIrq: forwarding.remoteIrqSink() }),
     remoteContextLine: (ctx, level) => forwarding.remoteContextLine(ctx, level),
     remoteMsip: (h, level) => forwarding.remoteMsip(h, level),
     remoteHarts: forwarding,
@@ -141,32 +152,32 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     singleThread: o.singleThread ?? false,
     jit: o.jit ?? 'off',
     ...(o.jitThreshold !== undefined ? { jitThreshold: o.jitThreshold } : {}),
-    // Short slices: a peer's DSM request waits for this node's slice to end.
-    // One core entry per slice (budget ~ slice x 100 MIPS): 0.1 ms / 10000 beat
-    // 0.2 / 2000 and 0.05 / 5000 on bench/cluster's workload (docs/cluster.md).
-    budget: Number(process.env.HYDRAVM_BUDGET ?? 10_000),
-    sliceMs: Number(process.env.HYDRAVM_SLICE_MS ?? 0.1),
+    budget: o.budget,
+    sliceMs: o.sliceMs,
+    nodeId: o.id,
+    nodes: desc.nodes.length,
+    virtio,
+    virtioConsoleOut: consoleOut,
+    boot: o.boot,
   });
+  machine = m;
+  const vm = m.vm;
+  const dsm = m.memory.dsm;
   forwarding.attach(vm);
   forwarding.onProtocolError = (error) => stopAll({ kind: 'error', error });
-  const req: BootRequest = { ...o.boot, harts: desc.smp, nodes: desc.nodes.length, ramBase, ramSize: desc.memory.size, virtio: virtioSlots(virtio) };
-  const devices = await attachVirtio(vm, virtio, o.id, o.id === 0 ? vm.plic : forwarding.remoteIrqSink(), (b) =>
-    isConsoleNode ? toConsole(b) : control?.forwardConsole(consoleNode, b),
-  );
-  const dsmMemory = vm.memory as DsmGuestMemory;
-  const stats = new NodeStatsCollector(o.id, vm, dsmMemory.dsm, forwarding, router, time);
-  dsmMemory.onFault = (page) => stats.recordFault(page);
+  const stats = new NodeStatsCollector(o.id, vm, dsm, forwarding, router, time);
+  m.memory.onFault = (page) => stats.recordFault(page);
   let qmp: QmpServer | undefined;
-  control = new ControlMessages(router, vm, {
+  const ctl = new ControlMessages(router, vm, {
     onBoot: (entry, fdtAddr) => bootInfo.resolve({ entry, fdtAddr }),
     onConsole: (b) => toConsole(b),
     onPause: (paused) => qmp?.emitEvent(paused ? 'STOP' : 'RESUME'),
     query: (what) => {
       switch (what) {
         case 'cpus':
-          return localCpus(vm!);
+          return localCpus(vm);
         case 'dsm':
-          return dsmMemory.dsm.stats();
+          return dsm.stats();
         case 'forwarding':
           return { node: o.id, ...forwarding.snapshot(), time: time.snapshot() };
         case 'stats':
@@ -177,8 +188,9 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     },
     log,
   });
+  control = ctl;
   const lostNodes = new Set<number>();
-  const vmControl = new ClusterVmControl(vm, control, topo, o.id, (e) => stopAll(e), lostNodes);
+  const vmControl = new ClusterVmControl(vm, ctl, topo, o.id, (e) => stopAll(e), lostNodes);
   if (o.qmp) {
     qmp = new QmpServer({ control: vmControl, listen: o.qmp, log });
     vmControl.qmp = qmp;
@@ -199,22 +211,22 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     lostNodes.add(info.node);
     if (stopped) return;
     const what = info.inFlight.length ? `; in flight: ${info.inFlight.map((r) => `${channelName(r.channel)} request #${r.requestId}`).join(', ')}` : '';
-    vm?.stop({ kind: 'error', error: new Error(`lost contact with node ${info.node} (${info.reason})${what}; stopping the VM`) });
+    vm.stop({ kind: 'error', error: new Error(`lost contact with node ${info.node} (${info.reason})${what}; stopping the VM`) });
   });
-  ready.resolve();
+  controlReady.resolve(ctl);
 
   await time.sync();
   time.startPeriodic();
 
   if (o.id === 0) {
     // every node must have its engine before RAM is written (the initrd is homed on the last node)
-    await control.helloAll();
-    const info = await bootVm(vm, req);
-    control.broadcastBoot(info.entry, info.fdtAddr);
+    await ctl.helloAll();
+    const info = await m.load();
+    ctl.broadcastBoot(info.entry, info.fdtAddr);
     bootInfo.resolve(info);
   }
   const { entry, fdtAddr } = await bootInfo.promise;
-  startBootHarts(vm, req, entry, fdtAddr);
+  m.start(entry, fdtAddr);
   term?.attach();
   const onSignal = (): void => stopAll({ kind: 'quit' });
   process.once('SIGINT', onSignal);
@@ -224,17 +236,24 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   if (exit.kind === 'poweroff') qmp?.emitEvent('SHUTDOWN', { guest: true, reason: 'guest-shutdown' });
   await qmp?.close().catch(() => undefined);
   await web?.close().catch(() => undefined);
-  if (process.env.HYDRAVM_STATS_ON_EXIT) {
-    const st = dsmMemory.dsm.stats();
-    log(`stats: exits ${JSON.stringify([...vm.sched.exits])} exec ${vm.sched.timeMs.exec.toFixed(0)} ms; dsm faults ${JSON.stringify(st.faults)} ` +
-      `p50/p99 us read ${st.latency.read.p50Us}/${st.latency.read.p99Us} write ${st.latency.write.p50Us}/${st.latency.write.p99Us} upgrade ${st.latency.upgrade.p50Us}/${st.latency.upgrade.p99Us}; ` +
-      `frames ${st.framesHeld}; forwarding ${JSON.stringify(forwarding.snapshot().sent)}; instret ${[...Array(placement.count).keys()].map((i) => vm!.core.instret(i)).join(',')}`);
-  }
+  if (o.statsOnExit) log(statsLine(m, forwarding));
   term?.detach();
   time.stop();
-  await closeVirtio(devices);
+  await m.close();
   // let the stop broadcast leave before the links close
   await new Promise((r) => setTimeout(r, 50));
   await router.close().catch(() => undefined);
   return exitCodeOf(exit);
+}
+
+/** The exit statistics of one cluster node (test/guest/virtio-ext4 reads its forwarding counts). */
+function statsLine(m: Machine<DsmGuestMemory>, forwarding: ClusterForwarding): string {
+  const st = m.memory.dsm.stats();
+  const vm = m.vm;
+  const instret = [...Array(vm.opts.placement.count).keys()].map((i) => vm.core.instret(i));
+  return (
+    `stats: exits ${JSON.stringify([...vm.sched.exits])} exec ${vm.sched.timeMs.exec.toFixed(0)} ms; dsm faults ${JSON.stringify(st.faults)} ` +
+    `p50/p99 us read ${st.latency.read.p50Us}/${st.latency.read.p99Us} write ${st.latency.write.p50Us}/${st.latency.write.p99Us} upgrade ${st.latency.upgrade.p50Us}/${st.latency.upgrade.p99Us}; ` +
+    `frames ${st.framesHeld}; forwarding ${JSON.stringify(forwarding.snapshot().sent)}; instret ${instret.join(',')}`
+  );
 }

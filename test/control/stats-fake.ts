@@ -5,12 +5,12 @@
  * Deterministic: every advance() moves time by `stepMs` and bumps counters
  * by fixed amounts, so tests can assert exact figures.
  */
-import { emptyHistogram, quantileUs } from './stats-histogram.js';
-import { NO_OWNER, pageMapFromOwners, type PageMap } from './dashboard/page-map.js';
-import { HotPageCounter } from './stats-hot-pages.js';
-import type { DsmStatsSnapshot } from '../dsm/stats.js';
-import type { ForwardingSnapshot } from '../cluster/forwarding.js';
-import { zeroHartTime, type HartStats, type LatencySnapshot, type NodeStats } from './stats-source.js';
+import { emptyHistogram, quantileUs } from '../../src/control/stats-histogram.js';
+import { NO_OWNER, pageMapFromOwners, type PageMap } from '../../src/control/dashboard/page-map.js';
+import { HotPageCounter } from '../../src/control/stats-hot-pages.js';
+import type { DsmStatsSnapshot } from '../../src/dsm/stats.js';
+import type { ForwardingSnapshot } from '../../src/cluster/forwarding.js';
+import { zeroHartTime, type HartStats, type LatencySnapshot, type NodeStats } from '../../src/control/stats-source.js';
 
 export interface FakeClusterOptions {
   nodes?: number;

@@ -24,7 +24,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { disassemble } from '../../src/node/disasm.js';
+import { disassemble } from '../../src/disasm/disasm.js';
 
 const GCC = 'riscv64-linux-gnu-gcc';
 const OBJDUMP = 'riscv64-linux-gnu-objdump';

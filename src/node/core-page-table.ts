@@ -1,0 +1,108 @@
+/**
+ * The one per-page record of a node: the core's page-state table, one u32 per
+ * RAM page with the access state the core enforces (bits 0-1), the core's
+ * decoded-code flag (bit 2) and the frame that holds the page (bits 8+). The
+ * soft TLB checks it on every fill; on the host side every reader of a page's
+ * state, frame or code flag goes through this class: the DSM's page store
+ * (CorePageStore), single-node memory (LocalGuestMemory) and the tracer. None
+ * of them keeps its own copy.
+ *
+ * Frame 0 is never given to a page, so a frame field of 0 means "no frame"
+ * even while the state is INVALID (an allocated frame waiting for its first
+ * state). It costs one 4 KiB frame per node.
+ *
+ * Frames come from a pool: freed frames are reused (zeroed) before the wasm
+ * memory grows, and growth is in batches so memory.grow stays rare.
+ */
+import { PAGE_FLAG_CODE, PAGE_FRAME_SHIFT, PAGE_INVALID, PAGE_STATE_MASK } from '../core/abi.js';
+import { PageStoreError, type PageState } from '../dsm/page-store.js';
+import type { WasmCore } from './wasm-core.js';
+
+const FRAME_BATCH = 256;
+/** The frame index that means "none". */
+const NO_FRAME = 0;
+
+export class CorePageTable {
+  private readonly free: number[] = [];
+  private held = 0;
+  readonly pageCount: number;
+
+  constructor(private readonly core: WasmCore) {
+    this.pageCount = core.ramPages;
+  }
+
+  private check(page: number): void {
+    if (!Number.isInteger(page) || page < 0 || page >= this.pageCount) {
+      throw new PageStoreError(`page ${page} is outside guest RAM (0..${this.pageCount - 1}); pass a RAM-relative page index`);
+    }
+  }
+
+  /** The access state the core enforces for the page. */
+  state(page: number): PageState {
+    return (this.core.getPage(page) & PAGE_STATE_MASK) as PageState;
+  }
+
+  /** The frame holding the page on this node, or undefined. */
+  frame(page: number): number | undefined {
+    const f = this.core.getPage(page) >>> PAGE_FRAME_SHIFT;
+    return f === NO_FRAME ? undefined : f;
+  }
+
+  /** The core holds decoded instructions of this page (host writes must invalidate them). */
+  hasCode(page: number): boolean {
+    return (this.core.getPage(page) & PAGE_FLAG_CODE) !== 0;
+  }
+
+  /** Sets state and frame together; the core keeps its code flag and flushes what the change invalidates. */
+  set(page: number, state: PageState, frame: number | undefined): void {
+    this.check(page);
+    if (frame === undefined && state !== PAGE_INVALID) throw new PageStoreError(`page ${page} has no frame; cannot set state ${state}`);
+    this.core.setPage(page, (state | ((frame ?? NO_FRAME) << PAGE_FRAME_SHIFT)) >>> 0);
+  }
+
+  /** A live view of a frame's 4096 bytes, valid until the next frame allocation. */
+  bytes(frame: number): Uint8Array {
+    return this.core.frameBytes(frame);
+  }
+
+  /** Gives the page a zero-filled frame, state INVALID until the caller sets one; returns the frame. */
+  attachFrame(page: number, state: PageState = PAGE_INVALID): number {
+    this.check(page);
+    if (this.frame(page) !== undefined) throw new PageStoreError(`page ${page} already has a frame`);
+    let frame = this.free.pop();
+    if (frame === undefined) {
+      const left = this.pageCount + 1 - this.core.frameCount();
+      const n = Math.max(1, Math.min(FRAME_BATCH, left));
+      let first = this.core.growFrames(n);
+      let count = n;
+      if (first === NO_FRAME) {
+        first++;
+        count--;
+      }
+      if (count === 0) {
+        first = this.core.growFrames(1);
+        count = 1;
+      }
+      for (let i = count - 1; i > 0; i--) this.free.push(first + i);
+      frame = first;
+    } else {
+      this.core.frameBytes(frame).fill(0);
+    }
+    this.held++;
+    this.set(page, state, frame);
+    return frame;
+  }
+
+  /** Takes the page's frame back into the pool and sets the page INVALID. */
+  detachFrame(page: number): void {
+    const frame = this.frame(page);
+    if (frame === undefined) throw new PageStoreError(`page ${page} has no frame`);
+    this.core.setPage(page, PAGE_INVALID);
+    this.free.push(frame);
+    this.held--;
+  }
+
+  framesHeld(): number {
+    return this.held;
+  }
+}
