@@ -3,7 +3,7 @@ import { Channel, type ClusterRouter } from '../router/types.js';
 import { channelName } from '../router/errors.js';
 import { exitCodeOf } from '../node/vm-exit.js';
 import { createRouter } from '../router/router.js';
-import { routerOptionsForCluster } from '../router/cluster-options.js';
+import { routerOptionsForCluster } from '../cluster/router-options.js';
 import type { ClusterDescription } from '../cluster/config.js';
 import { Topology } from '../cluster/topology.js';
 import { ClusterForwarding } from '../cluster/forwarding.js';

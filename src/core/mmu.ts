@@ -11,9 +11,8 @@ import {
   ST_OK, ST_DSM, ST_MMIO, ST_TOHOST, MS_MPRV, MS_MPP, MS_MPP_SHIFT, MS_SUM, MS_MXR,
   CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_PAGE, CAUSE_LOAD_PAGE,
   CAUSE_STORE_PAGE, gRamBasePage, gRamPages, gPages, gCodeSlotOf, gSlotPage, gSlots, gSlotCount,
-  gFrames, gState, gHarts, gHartCount, G_CLOCK, G_TOHOST, HART_SIZE, H_CUR_SLOT,
+  gFrames, gState, gHarts, gHartCount, G_CLOCK, G_TOHOST, G_SLOT_LOCK, HART_SIZE, H_CUR_SLOT,
 } from './layout';
-import { slotLock, slotUnlock } from './shootdown';
 
 const PTE_V: u64 = 1;
 const PTE_R: u64 = 2;
@@ -264,6 +263,18 @@ export function fetchHost(h: usize, va: u64): usize {
 // a slot that a hart has published: the two sides are a Dekker pair over
 // sequentially consistent atomics. Entries are 8 bytes published with one
 // store, so a racing reader sees a whole entry or OP_DECODE (decode again).
+
+/** The slot lock: allocation and invalidation are rare, lookups take no lock. */
+function slotLock(): void {
+  const p = gState + G_SLOT_LOCK;
+  while (atomic.cmpxchg<u32>(p, 0, 1) != 0) {
+    // a holder never blocks: it only updates slot tables, so spinning is brief
+  }
+}
+
+function slotUnlock(): void {
+  atomic.store<u32>(gState + G_SLOT_LOCK, 0);
+}
 
 @inline function setCodeFlag(idx: u32): void {
   atomic.or<u32>(gPages + (<usize>idx << 2), PAGE_FLAG_CODE);

@@ -13,7 +13,7 @@
 import { HART_MIP } from './abi';
 import {
   H_RING, H_RING_HEAD, H_RING_TAIL, H_RING_OVERFLOW, H_SD_ACK, H_IN_GUEST, H_RESERVATION, NO_RESERVATION,
-  RING_SIZE, REQ_FLUSH_TLB, H_CUR_SLOT, REQ_PAGE_MASK, G_SD_EPOCH, G_SLOT_LOCK, gState, gHartCount, hartAddr,
+  RING_SIZE, REQ_FLUSH_TLB, H_CUR_SLOT, REQ_PAGE_MASK, G_SD_EPOCH, gState, gHartCount, hartAddr,
 } from './layout';
 import { flushHartTlb, dropPageFromHart, ramPageIndex } from './mmu';
 
@@ -103,17 +103,4 @@ export function requestOne(hart: i32, req: u32): u32 {
 export function mipWrite(h: usize, mask: u64, v: u64): void {
   mipClear(h, mask & ~v);
   mipSet(h, mask & v);
-}
-
-// ---- the decode-slot lock: allocation and invalidation are rare, lookups take no lock ----
-
-export function slotLock(): void {
-  const p = gState + G_SLOT_LOCK;
-  while (atomic.cmpxchg<u32>(p, 0, 1) != 0) {
-    // a holder never blocks: it only updates slot tables, so spinning is brief
-  }
-}
-
-export function slotUnlock(): void {
-  atomic.store<u32>(gState + G_SLOT_LOCK, 0);
 }

@@ -1,6 +1,30 @@
 import { EXIT_SBI_CALL, EXIT_MMIO, EXIT_DSM_FAULT, EXIT_HALT } from '../core/abi.js';
 import type { HartActivity } from '../control/stats-source.js';
-import type { ExitHandlers, HartActivityObserver, HartRunState } from './hart-scheduler.js';
+
+/** A local hart's run state, as the SBI and QMP see it. */
+export type HartRunState = 'running' | 'idle' | 'blocked' | 'stopped';
+
+/** Receives every change of a hart's activity (HartProfiler implements it). */
+export interface HartActivityObserver {
+  set(hart: number, activity: HartActivity, state: string): void;
+  exit(hart: number, code: number): void;
+  /** Re-charges time measured elsewhere (a hart thread's WFI sleep) from one activity to another. */
+  moveTime?(hart: number, from: HartActivity, to: HartActivity, ms: number): void;
+}
+
+/** What the scheduler asks of the rest of the node for each exit. */
+export interface ExitHandlers {
+  /** EXIT_SBI_CALL; return a promise to block the hart until the call completes. */
+  sbiCall(hart: number): void | Promise<void>;
+  /** EXIT_MMIO; the handler completes loads through the core. */
+  mmio(hart: number): void | Promise<void>;
+  /** EXIT_DSM_FAULT; resolves once the page is present with the needed rights. */
+  dsmFault(hart: number): void | Promise<void>;
+  /** EXIT_HALT (HTIF tohost). */
+  halt(hart: number, value: bigint): void;
+  /** A handler promise rejected: the VM cannot continue. */
+  fatal(err: unknown): void;
+}
 
 /**
  * What the rest of a node needs from whatever runs its harts: the threaded

@@ -1,15 +1,10 @@
 import { EXIT_BUDGET, EXIT_WFI } from '../core/abi.js';
 import type { WasmCore } from './wasm-core.js';
-import { handleHostExit, type HartRunner } from './hart-runner.js';
+import { handleHostExit, type HartRunner, type ExitHandlers, type HartActivityObserver, type HartRunState } from './hart-runner.js';
+
+export type { ExitHandlers, HartActivityObserver, HartRunState } from './hart-runner.js';
 import type { HartActivity } from '../control/stats-source.js';
 
-/** Receives every change of a hart's activity (HartProfiler implements it). */
-export interface HartActivityObserver {
-  set(hart: number, activity: HartActivity, state: string): void;
-  exit(hart: number, code: number): void;
-  /** Re-charges time measured elsewhere (a hart thread's WFI sleep) from one activity to another. */
-  moveTime?(hart: number, from: HartActivity, to: HartActivity, ms: number): void;
-}
 
 /**
  * Runs this node's harts on the main thread (--single-thread and --trace;
@@ -25,21 +20,7 @@ export interface HartActivityObserver {
  *   any --HSM stop--> stopped --HSM start--> running
  */
 
-export type HartRunState = 'running' | 'idle' | 'blocked' | 'stopped';
 
-/** What the scheduler asks of the rest of the node for each exit. */
-export interface ExitHandlers {
-  /** EXIT_SBI_CALL; return a promise to block the hart until the call completes. */
-  sbiCall(hart: number): void | Promise<void>;
-  /** EXIT_MMIO; the handler completes loads through the core. */
-  mmio(hart: number): void | Promise<void>;
-  /** EXIT_DSM_FAULT; resolves once the page is present with the needed rights. */
-  dsmFault(hart: number): void | Promise<void>;
-  /** EXIT_HALT (HTIF tohost). */
-  halt(hart: number, value: bigint): void;
-  /** A handler promise rejected: the VM cannot continue. */
-  fatal(err: unknown): void;
-}
 
 export interface SchedulerOptions {
   /** Instructions per run() call. Smaller budgets interleave SMP harts more finely. */

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { WasmCore } from './wasm-core.js';
 import type { GuestClock } from './clock.js';
-import type { ExitHandlers, HartActivityObserver, HartRunState } from './hart-scheduler.js';
+import type { ExitHandlers, HartActivityObserver, HartRunState } from './hart-runner.js';
 import { handleHostExit, type HartRunner } from './hart-runner.js';
 import {
   HartMailbox, MB_CMD, MB_CMD_SEQ, MB_EXIT, MB_IDLE, MB_PAUSED, MB_QUIT, MB_RESUME, MB_STATE, MB_SUSPEND, MB_WAKE,

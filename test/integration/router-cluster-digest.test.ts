@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseClusterDescription, type ClusterFile } from '../../src/cluster/config.js';
 import { canonicalJson, clusterDigest } from '../../src/cluster/digest.js';
-import { routerOptionsForCluster } from '../../src/router/cluster-options.js';
+import { routerOptionsForCluster } from '../../src/cluster/router-options.js';
 import { createRouter } from '../../src/router/router.js';
 import { ClusterFormationError } from '../../src/router/errors.js';
 import { Channel } from '../../src/router/types.js';

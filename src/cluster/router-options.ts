@@ -1,9 +1,9 @@
 /** Router options for one node of a described cluster: what `hydravm node` and `hydravm run` need. */
-import type { ClusterDescription } from '../cluster/config.js';
-import { clusterDigest } from '../cluster/digest.js';
+import type { ClusterDescription } from './config.js';
+import { clusterDigest } from './digest.js';
 import { TcpTransport, UnixTransport } from '../transport/socket-transports.js';
 import type { Transport } from '../transport/types.js';
-import type { RouterOptions } from './router.js';
+import type { RouterOptions } from '../router/router.js';
 
 export function transportForCluster(desc: ClusterDescription): Transport {
   return desc.transport === 'unix' ? new UnixTransport() : new TcpTransport();
