@@ -57,10 +57,10 @@ export const RUN_USAGE = `usage: hydravm run [options]
   --nodes N            number of node processes on this host (default 1)
   --smp N              number of harts (default: one per node)
   -m, --memory SIZE    guest RAM, e.g. 512M or 1G (default 512M)
-  --kernel PATH        kernel Image (Linux) or ELF (with --firmware none)
+  --kernel PATH        Linux Image, ELF or raw binary (as QEMU -kernel; docs/boot.md)
   --initrd PATH        initramfs
   --append STRING      kernel command line
-  --firmware PATH|none M-mode firmware (e.g. OpenSBI fw_jump.bin); none = bare-metal ELF in M-mode;
+  --firmware PATH|none M-mode firmware (e.g. OpenSBI fw_jump.bin); none = the kernel runs in M-mode;
                        default: the built-in SBI
   --transport unix|tcp how local nodes talk (default unix)
   --node-memory SIZE   cap on guest frames one node holds
@@ -111,7 +111,7 @@ export function parseVmOptions(argv: string[]): VmOptions | 'help' {
   const fw = v.firmware ?? v.bios;
   const firmware = fw === undefined ? 'builtin' : fw === 'none' ? 'none' : (existingFile('firmware', fw) as string);
   if (firmware === 'none' && v.kernel === undefined) {
-    throw new UsageError('--firmware none needs --kernel PROG.elf (a bare-metal RISC-V ELF)');
+    throw new UsageError('--firmware none needs --kernel PROG (a bare-metal ELF or raw binary)');
   }
   return {
     smp,

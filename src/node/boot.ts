@@ -2,10 +2,9 @@ import { readFileSync, existsSync } from 'node:fs';
 import { MEMMAP } from '../machine/memmap.js';
 import { describeMachine, type MachineDesc } from '../machine/machine-desc.js';
 import { buildVirtFdt } from '../machine/fdt/virt.js';
-import { loadKernelImage } from '../machine/boot/image.js';
 import { loadInitrd } from '../machine/boot/initrd.js';
-import { loadLinux, type AddrRange } from '../machine/boot/layout.js';
-import { readElfFile, checkElfFits } from '../machine/boot/elf.js';
+import { loadBootFiles, type AddrRange } from '../machine/boot/layout.js';
+import { loadKernelFile, type FirmwareMode } from '../machine/boot/kernel.js';
 import { DEFAULT_BOOTARGS } from '../image/qemu-reference.js';
 import type { VirtioSlotDesc } from '../machine/machine-desc.js';
 import type { NodeVm } from './node-vm.js';
@@ -60,33 +59,29 @@ export function machineDescFor(req: BootRequest, initrd?: AddrRange): MachineDes
   });
 }
 
+function firmwareMode(firmware: string): FirmwareMode {
+  return firmware === 'builtin' || firmware === 'none' ? firmware : 'external';
+}
+
 /**
  * Writes the boot images into guest RAM (through the DSM-aware accessor) and
  * sets the boot harts going. Called on the node that owns hart 0; the other
  * nodes' harts start through HSM (built-in SBI) or, with an M-mode firmware or
- * a bare-metal ELF, all start at the entry like QEMU's harts do.
+ * a bare-metal program, all start at the entry like QEMU's harts do. The
+ * kernel may be a Linux Image, an ELF or a raw binary (docs/boot.md).
  */
 export async function bootVm(vm: NodeVm, req: BootRequest): Promise<{ entry: number; fdtAddr: number }> {
   const mem = vm.memory;
-  if (req.firmware === 'none') {
-    const elf = readElfFile(req.kernel);
-    checkElfFits(elf, req.ramBase, req.ramSize);
-    for (const s of elf.segments) {
-      await mem.write(s.paddr, s.data);
-      if (s.memSize > s.data.length) await mem.write(s.paddr + s.data.length, new Uint8Array(s.memSize - s.data.length));
-    }
-    const tohost = elf.symbols.get('tohost');
-    if (tohost !== undefined) vm.setTohost(tohost);
-    return { entry: elf.entry, fdtAddr: 0 };
-  }
-  const kernel = await loadKernelImage(req.kernel);
+  const kernel = await loadKernelFile(req.kernel, firmwareMode(req.firmware), req.ramBase);
+  const tohost = kernel.elf?.symbols.get('tohost');
+  if (tohost !== undefined) vm.setTohost(tohost);
   const initrd = req.initrd ? await loadInitrd(req.initrd) : undefined;
   let firmware: Uint8Array | undefined;
-  if (req.firmware !== 'builtin') {
+  if (firmwareMode(req.firmware) === 'external') {
     if (!existsSync(req.firmware)) throw new BootError(`firmware ${req.firmware} does not exist; check --firmware`);
     firmware = new Uint8Array(readFileSync(req.firmware));
   }
-  const info = await loadLinux(mem, {
+  const info = await loadBootFiles(mem, {
     kernel,
     ...(initrd ? { initrd } : {}),
     ...(firmware ? { firmware } : {}),

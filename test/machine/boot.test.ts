@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { BootImageError, kernelImageFromBytes, loadKernelImage } from '../../src/machine/boot/image.js';
 import { initrdFromBytes } from '../../src/machine/boot/initrd.js';
-import { FDT_MAX_SIZE, loadLinux, planBootLayout, type AddrRange } from '../../src/machine/boot/layout.js';
+import { FDT_MAX_SIZE, loadBootFiles, planBootLayout, type AddrRange } from '../../src/machine/boot/layout.js';
+import { kernelFromBytes } from '../../src/machine/boot/kernel.js';
 import { GuestMemoryRangeError, type GuestMemory } from '../../src/machine/guest-memory.js';
 import { KERNEL_OFFSET, MEMMAP, PAGE_SIZE } from '../../src/machine/memmap.js';
 
@@ -117,13 +118,13 @@ test('layout: clear errors when things do not fit', () => {
   planBootLayout({ ramBase: base, ramSize: 75 * MiB, kernelSize: 31 * MiB, initrdSize: 40 * MiB });
 });
 
-test('loadLinux writes kernel, initrd, FDT and firmware where the layout says', async () => {
+test('loadBootFiles writes kernel, initrd, FDT and firmware where the layout says', async () => {
   const mem = new FlatMemory(MEMMAP.ram.base, 64 * MiB);
-  const kernel = kernelImageFromBytes(fakeImage(64 * 1024, 8 * MiB), 'k');
+  const kernel = kernelFromBytes(fakeImage(64 * 1024, 8 * MiB), 'k', 'external', MEMMAP.ram.base);
   const initrd = initrdFromBytes(new Uint8Array(gzipSync(new Uint8Array(300_000).fill(7))), 'i');
   const firmware = new Uint8Array(1000).fill(0x5a);
   let seen: AddrRange | undefined;
-  const info = await loadLinux(mem, {
+  const info = await loadBootFiles(mem, {
     kernel,
     initrd,
     firmware,
@@ -135,12 +136,40 @@ test('loadLinux writes kernel, initrd, FDT and firmware where the layout says', 
   assert.equal(info.kernelEntry, MEMMAP.ram.base + KERNEL_OFFSET);
   assert.equal(info.firmwareEntry, MEMMAP.ram.base);
   assert.deepEqual(seen, info.layout.initrd);
-  assert.deepEqual(await mem.read(info.kernelEntry, 64 * 1024), kernel.bytes);
+  assert.deepEqual(await mem.read(info.kernelEntry, 64 * 1024), kernel.image!.bytes);
   assert.deepEqual(await mem.read(seen!.start, initrd.bytes.length), initrd.bytes);
   assert.deepEqual([...(await mem.read(info.fdtAddr, 7))], [0xd0, 0x0d, 0xfe, 0xed, 1, 2, 3]);
   assert.equal((await mem.read(MEMMAP.ram.base, 1000))[999], 0x5a);
   await assert.rejects(
-    loadLinux(mem, { kernel, fdtFor: () => new Uint8Array(FDT_MAX_SIZE + 1) }),
+    loadBootFiles(mem, { kernel, fdtFor: () => new Uint8Array(FDT_MAX_SIZE + 1) }),
     /exceeds the 65536-byte FDT slot/,
   );
+});
+
+test('kernel kinds: Image and raw binary at QEMU\'s flat address per firmware mode, ELF at its segments', () => {
+  const base = MEMMAP.ram.base;
+  const img = fakeImage(4096, 2 * MiB);
+  assert.equal(kernelFromBytes(img, 'k', 'builtin', base).start, base + KERNEL_OFFSET);
+  assert.equal(kernelFromBytes(img, 'k', 'external', base).entry, base + KERNEL_OFFSET);
+  assert.equal(kernelFromBytes(img, 'k', 'none', base).entry, base);
+  assert.equal(kernelFromBytes(img, 'k', 'none', base).kind, 'linux');
+  const raw = new Uint8Array(100).fill(0x13);
+  const r = kernelFromBytes(raw, 'r', 'builtin', base);
+  assert.deepEqual([r.kind, r.start, r.entry, r.size], ['raw', base + KERNEL_OFFSET, base + KERNEL_OFFSET, 100]);
+  assert.equal(kernelFromBytes(raw, 'r', 'none', base).entry, base);
+  // Files that are plainly not kernels are still refused with what they are.
+  const xz = new Uint8Array(200);
+  xz.set([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+  assert.throws(() => kernelFromBytes(xz, 'x', 'builtin', base), (e) => e instanceof BootImageError && /xz-compressed/.test(e.message));
+  assert.throws(() => kernelFromBytes(new Uint8Array(0), 'e', 'builtin', base), /is empty/);
+});
+
+test('layout: an ELF kernel at the start of RAM without firmware; FDT stays below 3 GiB', () => {
+  const base = MEMMAP.ram.base;
+  const l = planBootLayout({ ramBase: base, ramSize: 64 * MiB, kernelStart: base, kernelSize: 100_000 });
+  assert.equal(l.kernel.start, base);
+  assert.equal(l.fdtSlot.start, base + 62 * MiB);
+  const big = planBootLayout({ ramBase: base, ramSize: 4096 * MiB, kernelSize: 20 * MiB });
+  assert.equal(big.fdtSlot.start, 0xc000_0000 - 2 * MiB);
+  assert.throws(() => planBootLayout({ ramBase: base, ramSize: 64 * MiB, kernelStart: base - 4096, kernelSize: 8192 }), /lies outside RAM/);
 });

@@ -24,4 +24,8 @@ for src in "$here"/*.c; do
   name=$(basename "$src" .c)
   "$CC" $FLAGS -O2 -ffreestanding -fno-builtin -x assembler-with-cpp "$here/crt0.S.inc" -x c "$src" -o "$out/$name.elf"
 done
+# An rv32 ELF, which --kernel must refuse.
+printf '.globl _start\n_start: j _start\n' | "$CC" -march=rv32i -mabi=ilp32 -nostdlib -nostartfiles -static -Wl,--build-id=none -Wl,-Ttext=0x80000000 -x assembler - -o "$out/rv32.elf"
+# Raw binaries for --kernel (position-independent programs only).
+${OBJCOPY:-riscv64-linux-gnu-objcopy} -O binary "$out/bootmode.elf" "$out/bootmode.bin"
 echo "built $(ls "$out" | wc -l) programs into $out"

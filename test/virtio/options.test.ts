@@ -36,6 +36,27 @@ test('extractVirtioArgs keeps order and both spellings', () => {
   assert.throws(() => extractVirtioArgs(['--drive']), /needs a value/);
 });
 
+test('the first drive takes slot 0 wherever it is given; the rest follow in command-line order', () => {
+  withImage((path) => {
+    const specs = parseVirtioOptions([
+      { flag: 'device', value: 'virtio-rng' },
+      { flag: 'netdev', value: 'socket,listen=:6000' },
+      { flag: 'drive', value: `file=${path}` },
+      { flag: 'device', value: 'virtio-console' },
+      { flag: 'drive', value: `file=${path},serial=second` },
+    ]);
+    assert.deepEqual(specs.map((s) => [s.slot, s.kind, s.name]), [
+      [0, 'blk', 'virtio-blk0'],
+      [1, 'rng', 'virtio-rng0'],
+      [2, 'net', 'virtio-net0'],
+      [3, 'console', 'virtio-console0'],
+      [4, 'blk', 'virtio-blk1'],
+    ]);
+    assert.equal(virtioSlot(specs[0]!.slot).base, 0x1000_1000);
+    assert.equal(IRQ.virtioBase + specs[0]!.slot, 1);
+  });
+});
+
 test('slots in command-line order, nodes, names, defaults', () => {
   withImage((path) => {
     const specs = parseVirtioOptions(
@@ -110,12 +131,15 @@ test('createVirtioDevice builds each kind at its slot and closes cleanly', async
     const ctx = { memory: new FakeMemory(1 << 16), irq: new RecordingIrq(), log: new DeviceLog() };
     const built = [];
     for (const s of specs) built.push(await createVirtioDevice(s, ctx));
-    assert.deepEqual(built.map((b) => Number(b.device.read(REG.deviceId, 4))), [3, 2, 4, 1]);
+    assert.deepEqual(built.map((b) => Number(b.device.read(REG.deviceId, 4))), [2, 3, 4, 1], 'the drive takes slot 0');
     assert.deepEqual(built.map((b) => b.region.base), [0, 1, 2, 3].map((i) => virtioSlot(i).base));
     assert.deepEqual(built.map((b) => b.irq), [0, 1, 2, 3].map((i) => IRQ.virtioBase + i));
-    assert.ok(built[0]!.console);
-    assert.equal(Number(built[1]!.device.read(REG.config, 4)), 16, 'capacity in sectors');
-    for (const b of built) await b.close();
+    try {
+      assert.ok(built[1]!.console);
+      assert.equal(Number(built[0]!.device.read(REG.config, 4)), 16, 'capacity in sectors');
+    } finally {
+      for (const b of built) await b.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,8 +7,12 @@
 
 export const VIRTIO_MMIO_MAGIC = 0x74726976; // "virt", little-endian
 export const VIRTIO_MMIO_VERSION = 2;
-/** "HYDR" read as a little-endian u32; drivers only print it. */
-export const VIRTIO_VENDOR_ID = 0x52445948;
+/**
+ * QEMU's vendor id ("QEMU" read as a little-endian u32). Linux only prints it,
+ * but software written against QEMU's virt checks it (xv6 refuses any other
+ * disk), so we read as QEMU does. docs/virtio.md, "Where QEMU chose".
+ */
+export const VIRTIO_VENDOR_ID = 0x554d4551;
 
 /** Register offsets in the virtio-mmio window (all 32-bit registers). */
 export const REG = {

@@ -15,6 +15,10 @@
  * reading its old value until those workers have gone, and the driver cannot
  * reuse ring memory under a late completion.
  *
+ * Where the spec allows two behaviours and QEMU picked one, we behave as QEMU
+ * does (vendor id, drivers that never accept VERSION_1), logging each once
+ * per device so a user can see the guest relies on it (docs/virtio.md).
+ *
  * Misprogramming is logged by category and the guest continues. Where the
  * device cannot go on (a queue enabled with a bad size or rings outside RAM,
  * a malformed descriptor chain) it sets DEVICE_NEEDS_RESET and raises a
@@ -68,6 +72,8 @@ export interface VirtioMmioOptions {
   irqSink: IrqSink;
   irq: number;
   log: DeviceLog;
+  /** VendorID register; default QEMU's (VIRTIO_VENDOR_ID). */
+  vendorId?: number;
 }
 
 export class VirtioMmioTransport implements MmioDevice, VirtioDeviceHost {
@@ -78,6 +84,9 @@ export class VirtioMmioTransport implements MmioDevice, VirtioDeviceHost {
   private readonly line: IrqLine;
   private readonly log: DeviceLog;
   private readonly offered: bigint;
+  private readonly vendorId: number;
+  /** QEMU-compatible choices already logged for this device (each is logged once). */
+  private readonly compatLogged = new Set<string>();
 
   private status = 0;
   private statusBeforeReset = 0;
@@ -104,6 +113,7 @@ export class VirtioMmioTransport implements MmioDevice, VirtioDeviceHost {
     this.line = new IrqLine(opts.irqSink, opts.irq);
     this.log = opts.log;
     this.offered = opts.model.deviceFeatures | TRANSPORT_FEATURES;
+    this.vendorId = opts.vendorId ?? VIRTIO_VENDOR_ID;
     this.queues = this.freshQueues();
     this.runtimes = this.queues.map(() => null);
     this.model.attach(this);
@@ -121,6 +131,12 @@ export class VirtioMmioTransport implements MmioDevice, VirtioDeviceHost {
 
   misuse(category: string, message: string): void {
     this.log.report(this.name, category, message);
+  }
+
+  private misuseOnce(category: string, message: string): void {
+    if (this.compatLogged.has(category)) return;
+    this.compatLogged.add(category);
+    this.misuse(category, message);
   }
 
   kick(index: number): void {
@@ -205,7 +221,11 @@ export class VirtioMmioTransport implements MmioDevice, VirtioDeviceHost {
       case REG.deviceId:
         return this.model.deviceId;
       case REG.vendorId:
-        return VIRTIO_VENDOR_ID;
+        // Every driver reads it (Linux only prints it), so one line per VM, not per device.
+        if (this.vendorId === VIRTIO_VENDOR_ID && this.log.count('virtio', 'qemu-vendor-id') === 0) {
+          this.log.report('virtio', 'qemu-vendor-id', `VendorID reads QEMU's ${hex(VIRTIO_VENDOR_ID)}, as on QEMU, so drivers that check it (xv6) accept our devices`);
+        }
+        return this.vendorId;
       case REG.deviceFeatures:
         return Number((this.offered >> BigInt(32 * this.deviceFeaturesSel)) & 0xffff_ffffn);
       case REG.queueNumMax:
@@ -407,10 +427,14 @@ export class VirtioMmioTransport implements MmioDevice, VirtioDeviceHost {
       if (refused !== 0n) {
         this.misuse('bad-features', `driver accepted features ${hex(refused)} the device did not offer; FEATURES_OK refused`);
         next &= ~STATUS.featuresOk;
-      } else if ((this.driverFeatures & F_VERSION_1) === 0n) {
-        this.misuse('legacy-driver', 'driver did not accept VIRTIO_F_VERSION_1; this device is modern-only; FEATURES_OK refused');
-        next &= ~STATUS.featuresOk;
       } else {
+        if ((this.driverFeatures & F_VERSION_1) === 0n) {
+          // The spec lets a modern-only device refuse this; QEMU accepts it and so do we.
+          this.misuseOnce(
+            'legacy-driver',
+            `driver accepted ${hex(Number(this.driverFeatures & 0xffff_ffffn))} without VIRTIO_F_VERSION_1; FEATURES_OK accepted as QEMU does (legacy header layouts)`,
+          );
+        }
         this.negotiated = this.driverFeatures;
       }
     }

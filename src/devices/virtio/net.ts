@@ -3,7 +3,9 @@
  * Offered: VIRTIO_NET_F_MAC (the MAC is chosen per VM) and VIRTIO_NET_F_STATUS
  * (link always up). No offloads, so frames are plain Ethernet frames and the
  * 12-byte virtio_net_hdr (VERSION_1 layout) is all zeros on receive except
- * num_buffers = 1, as the spec requires without MRG_RXBUF.
+ * num_buffers = 1, as the spec requires without MRG_RXBUF. A driver that did
+ * not accept VERSION_1 gets the legacy 10-byte header (no num_buffers), as
+ * QEMU gives it.
  *
  * Received frames wait in a bounded backlog until the guest posts buffers;
  * a full backlog drops, as a NIC drops when its ring is full. A receive
@@ -12,7 +14,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { DEVICE_ID } from './constants.js';
+import { DEVICE_ID, F_VERSION_1 } from './constants.js';
 import { drainRequests, type VirtioDeviceHost, type VirtioDeviceModel } from './device-model.js';
 import { VirtioOptionError } from './errors.js';
 import { MAX_FRAME, type NetBackend } from './net-backend.js';
@@ -22,6 +24,8 @@ export const VIRTIO_NET_F_MAC = 1n << 5n;
 export const VIRTIO_NET_F_STATUS = 1n << 16n;
 export const VIRTIO_NET_S_LINK_UP = 1;
 export const NET_HDR_SIZE = 12;
+/** virtio_net_hdr without num_buffers: legacy drivers without MRG_RXBUF. */
+export const NET_LEGACY_HDR_SIZE = 10;
 export const NET_RX = 0;
 export const NET_TX = 1;
 /** Frames held while the guest has no receive buffers posted. */
@@ -95,11 +99,16 @@ export class VirtioNet implements VirtioDeviceModel {
     await this.backend.close();
   }
 
+  private hdrSize(): number {
+    return this.host !== null && (this.host.negotiatedFeatures & F_VERSION_1) === 0n ? NET_LEGACY_HDR_SIZE : NET_HDR_SIZE;
+  }
+
   processQueue(index: number, vq: SplitVirtqueue): Promise<void> {
     return index === NET_RX ? this.deliver(vq) : this.transmit(vq);
   }
 
   private async deliver(vq: SplitVirtqueue): Promise<void> {
+    const hdr = this.hdrSize();
     while (this.backlog.length > 0) {
       const chain = await vq.pop();
       if (chain === null) {
@@ -108,15 +117,15 @@ export class VirtioNet implements VirtioDeviceModel {
       }
       const frame = this.backlog.shift();
       if (frame === undefined) return; // reset emptied the backlog while the ring was read
-      if (chain.writableLen < NET_HDR_SIZE + frame.length) {
+      if (chain.writableLen < hdr + frame.length) {
         this.host?.misuse('net-rx-buffer-too-small', `receive buffer of ${chain.writableLen} bytes for a ${frame.length}-byte frame; frame dropped`);
         this.stats.rxDropped++;
         await vq.push(chain.head, 0);
         continue;
       }
-      const pkt = new Uint8Array(NET_HDR_SIZE + frame.length);
-      pkt[10] = 1; // num_buffers
-      pkt.set(frame, NET_HDR_SIZE);
+      const pkt = new Uint8Array(hdr + frame.length);
+      if (hdr === NET_HDR_SIZE) pkt[10] = 1; // num_buffers
+      pkt.set(frame, hdr);
       const written = await vq.writeBuffer(chain.writable, pkt);
       this.stats.rxFrames++;
       await vq.push(chain.head, written);
@@ -124,14 +133,15 @@ export class VirtioNet implements VirtioDeviceModel {
   }
 
   private transmit(vq: SplitVirtqueue): Promise<void> {
+    const hdr = this.hdrSize();
     return drainRequests(vq, async (chain) => {
-      if (chain.readableLen < NET_HDR_SIZE || chain.readableLen > NET_HDR_SIZE + MAX_FRAME) {
-        this.host?.misuse('net-tx-bad-length', `transmit of ${chain.readableLen} bytes (header ${NET_HDR_SIZE}, frame at most ${MAX_FRAME}); dropped`);
+      if (chain.readableLen < hdr || chain.readableLen > hdr + MAX_FRAME) {
+        this.host?.misuse('net-tx-bad-length', `transmit of ${chain.readableLen} bytes (header ${hdr}, frame at most ${MAX_FRAME}); dropped`);
         this.stats.txDropped++;
         return 0;
       }
       const pkt = await vq.readBuffer(chain.readable);
-      this.backend.send(pkt.subarray(NET_HDR_SIZE));
+      this.backend.send(pkt.subarray(hdr));
       this.stats.txFrames++;
       return 0;
     });

@@ -7,9 +7,10 @@
  *   --device virtio-rng[,node=K]
  *   --device virtio-console[,node=K]
  *
- * Each option becomes one device in the next free virtio-mmio slot, in
- * command-line order (like QEMU, which also fills virtio-mmio slots in
- * order). A `--netdev` creates its NIC directly (there is no separate
+ * The first --drive becomes the device in virtio-mmio slot 0, where QEMU
+ * users put their disk (-device virtio-blk-device,bus=virtio-mmio-bus.0) and
+ * software like xv6 looks for it; every other option takes the next free
+ * slot in command-line order. A `--netdev` creates its NIC directly (there is no separate
  * `-device virtio-net`). As in QEMU, ",," inside a value is a literal comma.
  * An empty host (":5000") means 127.0.0.1: HydraVM never listens on every
  * interface unless told to.
@@ -192,16 +193,28 @@ export function parseVirtioOptions(items: readonly VirtioOptionInput[], opts: Pa
     perKind.set(kind, n + 1);
     return `virtio-${kind}${n}`;
   };
-  for (const item of items) {
-    const slot = specs.length;
+  const slots = assignSlots(items);
+  items.forEach((item, i) => {
+    const slot = slots[i]!;
     const where = `--${item.flag} ${item.value}`;
     if (slot >= VIRTIO_SLOTS) throw new VirtioOptionError(`${where}: all ${VIRTIO_SLOTS} virtio-mmio slots are taken; remove a device`);
     const parts = splitOptionList(item.value);
     if (item.flag === 'drive') specs.push(parseDrive(where, parts, slot, opts, nameFor));
     else if (item.flag === 'netdev') specs.push(parseNetdev(where, parts, slot, opts, nameFor, netIds));
     else specs.push(parseDevice(where, parts, slot, opts, nameFor));
-  }
-  return specs;
+  });
+  return specs.sort((a, b) => a.slot - b.slot);
+}
+
+/**
+ * The first --drive takes slot 0 (0x10001000, IRQ 1) wherever it appears:
+ * software written against QEMU's virt (xv6, U-Boot scripts) expects its disk
+ * there. Every other device takes the next free slot in command-line order.
+ */
+function assignSlots(items: readonly VirtioOptionInput[]): number[] {
+  const firstDrive = items.findIndex((it) => it.flag === 'drive');
+  let next = firstDrive >= 0 ? 1 : 0;
+  return items.map((_, i) => (i === firstDrive ? 0 : next++));
 }
 
 function parseDrive(where: string, parts: string[], slot: number, opts: ParseVirtioOptions, nameFor: (k: VirtioKind) => string): BlkSpec {

@@ -20,8 +20,8 @@ export class NotElfError extends Error {
 }
 
 export class ElfArchError extends Error {
-  constructor(source: string, what: string) {
-    super(`${source} is an ELF for ${what}, expected RISC-V (64-bit, little-endian); rebuild it with riscv64-linux-gnu-gcc`);
+  constructor(source: string, what: string, fix = 'rebuild it with riscv64-linux-gnu-gcc') {
+    super(`${source} is an ELF for ${what}, expected RISC-V (64-bit, little-endian); ${fix}`);
     this.name = 'ElfArchError';
   }
 }
@@ -71,7 +71,7 @@ export function parseElf(bytes: Uint8Array, source = '<buffer>'): ElfImage {
   const data = bytes[5];
   const machine = data === 1 ? dv.getUint16(18, true) : dv.getUint16(18, false);
   if (machine !== EM_RISCV) throw new ElfArchError(source, MACHINES[machine] ?? `machine ${machine}`);
-  if (cls !== 2) throw new ElfArchError(source, '32-bit RISC-V');
+  if (cls !== 2) throw new ElfArchError(source, '32-bit RISC-V (rv32)', 'HydraVM runs rv64 only; rebuild it with -march=rv64gc -mabi=lp64d');
   if (data !== 1) throw new ElfArchError(source, 'big-endian RISC-V');
   const u16 = (o: number): number => dv.getUint16(o, true);
   const u32 = (o: number): number => dv.getUint32(o, true);

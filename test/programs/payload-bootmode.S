@@ -1,0 +1,2 @@
+/* bootmode.S linked at 0x80200000, where S-mode payloads start. */
+#include "bootmode.S"
