@@ -1,5 +1,5 @@
 // The interpreter loop: run(hart, budget) executes guest code until it must
-// leave (DESIGN 2). The hot path keeps a pointer into the decoded entries of
+// leave (docs/core.md). The hot path keeps a pointer into the decoded entries of
 // the current code page and the data TLB pointers in locals; every slow path
 // stores pc to HART_PC, does its work in a function, and the loop reloads its
 // locals afterwards. This file's case bodies are regular by design: each fast
