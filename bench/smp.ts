@@ -118,7 +118,7 @@ console.log(`exit round trip ${JSON.stringify(ip.exit_rtt)}; shootdown ${JSON.st
 
 if (!values['skip-guest']) {
   const { initrd } = initrdWithPrograms(['smp-work.c', 'remote-read.c']);
-  const work = '/opt/bin/smp-work 2 60';
+  const work = '/opt/bin/smp-work 2 200';
   const parse = (out: string): { s: number; sum: string } => {
     const m = /work 2 threads \d+ rounds ([\d.]+) s checksum ([0-9a-f]+)/.exec(out);
     if (!m) throw new Error(`smp-work printed ${JSON.stringify(out)}`);
