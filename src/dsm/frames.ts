@@ -41,7 +41,8 @@ export class FrameManager {
   dropLocal(page: number): void {
     const meta = this.d.meta(page);
     if (this.d.store.hasFrame(page)) {
-      this.d.store.flushPage(page);
+      // one shootdown: lowering the state drops every cached view of the page
+      this.d.store.setState(page, PageState.INVALID);
       this.d.store.freeFrame(page);
       this.budget.freed(page);
     }

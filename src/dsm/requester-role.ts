@@ -64,7 +64,7 @@ export class RequesterRole {
       if (this.h.store.hasFrame(m.page) && !meta.op) this.h.dropLocal(m.page);
     } else if (meta.op?.kind === 'upgrade' && this.h.store.hasFrame(m.page)) {
       // Keep the frame: the grant will now carry data and land in it.
-      this.h.store.flushPage(m.page);
+      // (Lowering the state drops every cached view: no separate flush.)
       this.h.store.setState(m.page, PageState.INVALID);
       meta.rights = PageState.INVALID;
       meta.op.lostCopy = true;

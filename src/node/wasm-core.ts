@@ -182,6 +182,7 @@ export class WasmCore {
   private readonly module: WebAssembly.Module;
   private readonly mem: WebAssembly.Memory;
   private readonly jit: CodeCache | null;
+  private lastTime: BigInt64Array | undefined;
   readonly shootdowns: ShootdownStats = { count: 0, waited: 0, totalMs: 0, maxMs: 0 };
   /** How long shootdowns that had to wait for a hart in guest code waited. */
   readonly shootdownLatency = new SharedHistogram(new Float64Array(HIST_BUCKETS), 0);
@@ -288,7 +289,11 @@ export class WasmCore {
    * relative to each other.
    */
   publishTime(t: number): number {
-    const cells = new BigInt64Array(this.mem.buffer, this.ex.lastTimeAddr() >>> 0, 1);
+    // the main thread reads the clock on every SBI time call and ACLINT access: keep the view
+    if (this.lastTime === undefined || this.lastTime.buffer.byteLength !== this.mem.buffer.byteLength) {
+      this.lastTime = new BigInt64Array(this.mem.buffer, this.ex.lastTimeAddr() >>> 0, 1);
+    }
+    const cells = this.lastTime;
     const want = BigInt(Math.floor(t));
     let last = Atomics.load(cells, 0);
     while (want > last) {
