@@ -48,12 +48,6 @@ export interface PageStore {
   allocFrame(page: number): void;
   /** Returns the page's frame to the pool and sets the state INVALID. */
   freeFrame(page: number): void;
-  /**
-   * Drops every cached translation of this page on every local hart: TLB
-   * entries, decoded code, and LR/SC reservations. Called after every
-   * downgrade or invalidation, before the page leaves this node.
-   */
-  flushPage(page: number): void;
   framesHeld(): number;
 }
 

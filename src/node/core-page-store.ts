@@ -56,10 +56,6 @@ export class CorePageStore implements PageStore {
     this.table.detachFrame(page);
   }
 
-  flushPage(page: number): void {
-    this.core.flushPage(page);
-  }
-
   framesHeld(): number {
     return this.table.framesHeld();
   }

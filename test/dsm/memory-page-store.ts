@@ -91,10 +91,6 @@ export class MemoryPageStore implements PageStore {
     this.states.delete(page);
   }
 
-  flushPage(page: number): void {
-    this.flushes.set(page, (this.flushes.get(page) ?? 0) + 1);
-  }
-
   framesHeld(): number {
     return this.frameOf.size;
   }
