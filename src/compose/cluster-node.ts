@@ -127,6 +127,16 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   };
   const consoleOut = (b: Uint8Array): void => (isConsoleNode ? toConsole(b) : control?.forwardConsole(consoleNode, b));
 
+  // Registered before the DSM engine's own listener (Machine.build creates it):
+  // losing a peer is the cause to name, not the protocol errors that failing
+  // its in-flight requests may raise a moment later.
+  const lostNodes = new Set<number>();
+  router.onPeerLost((info) => {
+    lostNodes.add(info.node);
+    if (stopped) return;
+    const what = info.inFlight.length ? `; in flight: ${info.inFlight.map((r) => `${channelName(r.channel)} request #${r.requestId}`).join(', ')}` : '';
+    machine?.vm.stop({ kind: 'error', error: new Error(`lost contact with node ${info.node} (${info.reason})${what}; stopping the VM`) });
+  });
   const m = await Machine.build({
     placement,
     ramBase,
@@ -189,7 +199,6 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     log,
   });
   control = ctl;
-  const lostNodes = new Set<number>();
   const vmControl = new ClusterVmControl(vm, ctl, topo, o.id, (e) => stopAll(e), lostNodes);
   if (o.qmp) {
     qmp = new QmpServer({ control: vmControl, listen: o.qmp, log });
@@ -207,12 +216,6 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
       log,
     });
   }
-  router.onPeerLost((info) => {
-    lostNodes.add(info.node);
-    if (stopped) return;
-    const what = info.inFlight.length ? `; in flight: ${info.inFlight.map((r) => `${channelName(r.channel)} request #${r.requestId}`).join(', ')}` : '';
-    vm.stop({ kind: 'error', error: new Error(`lost contact with node ${info.node} (${info.reason})${what}; stopping the VM`) });
-  });
   controlReady.resolve(ctl);
 
   await time.sync();
