@@ -53,7 +53,7 @@ export interface MachineDesc {
 }
 
 /** What our core implements (RV64GC plus the counters and CSR/fence extensions it always has). */
-export const DEFAULT_ISA = 'rv64imafdc_zicntr_zicsr_zifencei';
+export const DEFAULT_ISA = 'rv64imafdc_zicntr_zicsr_zifencei_sstc';
 
 export const LOCAL_DISTANCE = 10;
 export const REMOTE_DISTANCE = 20;

@@ -15,6 +15,8 @@ for (const smp of [1, 4]) {
       const cpuinfo = await s.run('cat /proc/cpuinfo');
       assert.equal((cpuinfo.match(/^processor\s*:/gm) ?? []).length, smp, cpuinfo);
       assert.match(cpuinfo, /isa\s*:\s*rv64imafdc/);
+      // Sstc: the kernel programs stimecmp itself instead of calling SBI set_timer
+      assert.match(cpuinfo, /isa\s*:.*_sstc/);
       assert.match(cpuinfo, /mmu\s*:\s*sv(39|48)/);
       assert.match(await s.run('uname -r'), /^\d+\.\d+\.\d+.*riscv64$/);
       // a small computation in the guest: sum of squares 1..200 with shell arithmetic
