@@ -18,7 +18,6 @@ import { WasmCore, DEFAULT_JIT_THRESHOLD } from '../src/node/wasm-core.js';
 import type { JitStats } from '../src/jit/code-cache.js';
 import { LocalGuestMemory } from '../src/node/local-memory.js';
 import { readElfFile, loadElf } from '../src/machine/boot/elf.js';
-import { EXIT_BUDGET, EXIT_DSM_FAULT, EXIT_HALT, EXIT_MMIO, EXIT_WFI } from '../src/core/abi.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const programs = resolve(root, 'test/programs');
@@ -60,25 +59,25 @@ function runOnCore(path: string, jit: boolean): CoreRun {
   const t0 = process.hrtime.bigint();
   for (;;) {
     const r = core.run(0, 1_000_000);
-    if (r === EXIT_BUDGET || r === EXIT_WFI) continue;
-    if (r === EXIT_DSM_FAULT) {
-      mem.resolveFault(0);
+    if (r.kind === 'budget' || r.kind === 'wfi') continue;
+    if (r.kind === 'dsmFault') {
+      mem.resolveFault(r);
       continue;
     }
-    if (r === EXIT_MMIO) {
-      if (core.exitIsWrite(0)) {
-        if (core.exitAddr(0) === 0x1000_0000n) uart += String.fromCharCode(Number(core.exitData(0) & 0xffn));
-        if (core.exitAddr(0) === 0x10_0000n) break;
+    if (r.kind === 'mmio') {
+      if (r.write) {
+        if (r.addr === 0x1000_0000) uart += String.fromCharCode(Number(r.data & 0xffn));
+        if (r.addr === 0x10_0000) break;
       } else {
         core.completeMmioLoad(0, 0n);
       }
       continue;
     }
-    if (r === EXIT_HALT) {
-      if (core.exitData(0) !== 1n) throw new Error(`benchmark failed on the core (tohost ${core.exitData(0)})`);
+    if (r.kind === 'halt') {
+      if (r.value !== 1n) throw new Error(`benchmark failed on the core (tohost ${r.value})`);
       break;
     }
-    throw new Error(`unexpected exit ${r}`);
+    throw new Error(`unexpected exit ${r.kind}`);
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cu = process.cpuUsage(c0);

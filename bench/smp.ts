@@ -72,8 +72,8 @@ async function inProcess(): Promise<Record<string, unknown>> {
   let loads = 0;
   const runner = new ThreadedHartRunner(core, clock, {
     sbiCall: () => undefined,
-    mmio: (h) => {
-      if (core.exitIsWrite(h)) {
+    mmio: (h, exit) => {
+      if (exit.write) {
         acks++;
         core.clearMip(0, MIP_MSIP);
       } else {

@@ -4,6 +4,7 @@ import type { Router } from '../router/types.js';
 import { CorePageStore } from './core-page-store.js';
 import { CorePageTable } from './core-page-table.js';
 import type { WasmCore } from './wasm-core.js';
+import type { DsmFaultExit } from './vcpu.js';
 
 const PAGE = 4096;
 
@@ -36,11 +37,11 @@ export class DsmGuestMemory extends DsmAccessor {
     this.table = table;
   }
 
-  resolveFault(hart: number): boolean | Promise<boolean> {
-    const gpa = Number(this.core.exitAddr(hart));
+  resolveFault(exit: DsmFaultExit): boolean | Promise<boolean> {
+    const gpa = exit.addr;
     const page = Math.floor((gpa - this.ramBase) / PAGE);
     if (page < 0 || page >= this.core.ramPages) return false;
-    const access = this.core.exitAccess(hart);
+    const access = exit.access;
     this.onFault?.(page);
     if (this.dsm.tryFaultSync(page, access)) return true;
     return this.dsm.handleFault(page, access).then(() => true);

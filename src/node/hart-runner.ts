@@ -1,5 +1,5 @@
-import { EXIT_SBI_CALL, EXIT_MMIO, EXIT_DSM_FAULT, EXIT_HALT } from '../core/abi.js';
 import type { HartActivity } from '../control/stats-source.js';
+import type { DsmFaultExit, MmioExit, VcpuExit } from './vcpu.js';
 
 /** A local hart's run state, as the SBI and QMP see it. */
 export type HartRunState = 'running' | 'idle' | 'blocked' | 'stopped';
@@ -14,13 +14,13 @@ export interface HartActivityObserver {
 
 /** What the scheduler asks of the rest of the node for each exit. */
 export interface ExitHandlers {
-  /** EXIT_SBI_CALL; return a promise to block the hart until the call completes. */
+  /** An SBI call; return a promise to block the hart until the call completes. */
   sbiCall(hart: number): void | Promise<void>;
-  /** EXIT_MMIO; the handler completes loads through the core. */
-  mmio(hart: number): void | Promise<void>;
-  /** EXIT_DSM_FAULT; resolves once the page is present with the needed rights. */
-  dsmFault(hart: number): void | Promise<void>;
-  /** EXIT_HALT (HTIF tohost). */
+  /** The handler completes loads through the core. */
+  mmio(hart: number, exit: MmioExit): void | Promise<void>;
+  /** Resolves once the page is present with the needed rights. */
+  dsmFault(hart: number, exit: DsmFaultExit): void | Promise<void>;
+  /** A tohost (HTIF) write. */
   halt(hart: number, value: bigint): void;
   /** A handler promise rejected: the VM cannot continue. */
   fatal(err: unknown): void;
@@ -54,22 +54,22 @@ export interface HostExit {
 }
 
 /**
- * Sends an exit that needs the host to its handler. Returns undefined for a
- * reason the caller handles itself (budget, WFI) and throws for a reason the
- * core never produces.
+ * Sends an exit that needs the host to its handler. Returns undefined for an
+ * exit the runner handles itself (budget, WFI).
  */
-export function handleHostExit(handlers: ExitHandlers, hart: number, reason: number, exitData: () => bigint): HostExit | undefined {
-  switch (reason) {
-    case EXIT_SBI_CALL:
+export function handleHostExit(handlers: ExitHandlers, hart: number, exit: VcpuExit): HostExit | undefined {
+  switch (exit.kind) {
+    case 'sbiCall':
       return { activity: 'sbiWait', pending: handlers.sbiCall(hart) };
-    case EXIT_MMIO:
-      return { activity: 'mmioWait', pending: handlers.mmio(hart) };
-    case EXIT_DSM_FAULT:
-      return { activity: 'dsmWait', pending: handlers.dsmFault(hart) };
-    case EXIT_HALT:
-      handlers.halt(hart, exitData());
+    case 'mmio':
+      return { activity: 'mmioWait', pending: handlers.mmio(hart, exit) };
+    case 'dsmFault':
+      return { activity: 'dsmWait', pending: handlers.dsmFault(hart, exit) };
+    case 'halt':
+      handlers.halt(hart, exit.value);
       return { activity: 'idle', pending: undefined };
-    default:
-      throw new Error(`core returned unknown exit reason ${reason} on hart ${hart}`);
+    case 'budget':
+    case 'wfi':
+      return undefined;
   }
 }

@@ -1,5 +1,5 @@
-import { EXIT_BUDGET, EXIT_WFI } from '../core/abi.js';
-import type { WasmCore } from './wasm-core.js';
+import type { Vcpu, VcpuExit } from './vcpu.js';
+import { exitCode } from './vcpu.js';
 import { handleHostExit, type HartRunner, type ExitHandlers, type HartActivityObserver, type HartRunState } from './hart-runner.js';
 
 export type { ExitHandlers, HartActivityObserver, HartRunState } from './hart-runner.js';
@@ -47,7 +47,7 @@ export class HartScheduler implements HartRunner {
   private observer: HartActivityObserver | undefined;
 
   constructor(
-    private readonly core: WasmCore,
+    private readonly vcpu: Vcpu,
     private readonly handlers: ExitHandlers,
     opts: SchedulerOptions,
     /** Guest time now and the next timer deadline of an idle hart (ticks). */
@@ -172,7 +172,7 @@ export class HartScheduler implements HartRunner {
     for (let h = 0; h < this.state.length; h++) {
       if (this.state[h] !== 'idle') continue;
       if (now < 0) now = this.clock.ticks();
-      if (now >= Math.min(Number(this.core.getStimecmp(h)), Number(this.core.getMtimecmp(h)))) {
+      if (now >= this.vcpu.timerDeadline(h)) {
         this.state[h] = 'running';
         this.note(h);
       }
@@ -184,9 +184,7 @@ export class HartScheduler implements HartRunner {
     let deadline = Infinity;
     for (let h = 0; h < this.state.length; h++) {
       if (this.state[h] !== 'idle') continue;
-      const s = Number(this.core.getStimecmp(h));
-      const m = Number(this.core.getMtimecmp(h));
-      deadline = Math.min(deadline, s, m);
+      deadline = Math.min(deadline, this.vcpu.timerDeadline(h));
     }
     if (deadline === Infinity || deadline >= 2 ** 63) return; // woken only by an event
     const ms = this.clock.msUntil(deadline);
@@ -200,32 +198,32 @@ export class HartScheduler implements HartRunner {
   }
 
   /** --trace replaces run() with a single-stepping wrapper. */
-  setStepper(fn: (hart: number, budget: number) => number): void {
+  setStepper(fn: (hart: number, budget: number) => VcpuExit): void {
     this.runHart = fn;
   }
 
-  private runHart: (hart: number, budget: number) => number = (h, b) => this.core.run(h, b);
+  private runHart: (hart: number, budget: number) => VcpuExit = (h, b) => this.vcpu.run(h, b);
 
   private step(h: number): void {
     const o = this.observer;
     if (o) o.set(h, 'exec', 'running');
-    const reason = this.runHart(h, this.budget);
-    this.exits.set(reason, (this.exits.get(reason) ?? 0) + 1);
+    const exit = this.runHart(h, this.budget);
+    const code = exitCode(exit);
+    this.exits.set(code, (this.exits.get(code) ?? 0) + 1);
     if (o) {
-      o.exit(h, reason);
-      this.dispatch(h, reason);
+      o.exit(h, code);
+      this.dispatch(h, exit);
       this.note(h);
-    } else this.dispatch(h, reason);
+    } else this.dispatch(h, exit);
   }
 
-  private dispatch(h: number, reason: number): void {
-    if (reason === EXIT_BUDGET) return;
-    if (reason === EXIT_WFI) {
+  private dispatch(h: number, exit: VcpuExit): void {
+    if (exit.kind === 'wfi') {
       this.state[h] = 'idle';
       return;
     }
     try {
-      const x = handleHostExit(this.handlers, h, reason, () => this.core.exitData(h));
+      const x = handleHostExit(this.handlers, h, exit);
       if (!x) return;
       this.blockedOn[h] = x.activity;
       this.await(h, x.pending);

@@ -6,7 +6,8 @@
  * main thread through the mailbox and this thread waits for the reply.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { EXIT_BUDGET, EXIT_WFI, MIP_MTIP, MIP_STIP } from '../core/abi.js';
+import { MIP_MTIP, MIP_STIP } from '../core/abi.js';
+import { exitCode } from './vcpu.js';
 import { WasmCore, type CoreShare } from './wasm-core.js';
 import { GuestClock, absoluteMs, type ClockShare } from './clock.js';
 import {
@@ -61,17 +62,17 @@ class HartThread {
         this.sleepUntilInterrupt(cmdSeq);
         continue;
       }
-      const reason = this.core.run(h, this.d.budget);
+      const exit = this.core.run(h, this.d.budget);
       mb.setStat(h, ST_RUNS, mb.stat(h, ST_RUNS) + 1);
-      if (reason === EXIT_BUDGET) continue;
-      if (reason === EXIT_WFI) {
+      if (exit.kind === 'budget') continue;
+      if (exit.kind === 'wfi') {
         this.sleepUntilInterrupt(cmdSeq);
         continue;
       }
       // the host must finish this exit: hand the hart over and wait
       const resume = mb.load(h, MB_RESUME);
       const t0 = performance.now();
-      mb.store(h, MB_EXIT, reason);
+      mb.store(h, MB_EXIT, exitCode(exit));
       mb.store(h, MB_STATE, MbState.Exited);
       Atomics.notify(this.w, mb.at(h, MB_STATE));
       while (mb.load(h, MB_RESUME) === resume) Atomics.wait(this.w, mb.at(h, MB_RESUME), resume);

@@ -7,6 +7,7 @@ import { PAGE_MODIFIED } from '../core/abi.js';
 import { GuestMemoryRangeError, type GuestMemory } from '../machine/guest-memory.js';
 import { CorePageTable } from './core-page-table.js';
 import type { WasmCore } from './wasm-core.js';
+import type { DsmFaultExit } from './vcpu.js';
 
 const PAGE = 4096;
 
@@ -30,8 +31,8 @@ export class LocalGuestMemory implements GuestMemory {
    * Resolve an EXIT_DSM_FAULT for `hart`: give the faulting page a frame.
    * Returns false if the address is not guest RAM (a core bug, never a guest one).
    */
-  resolveFault(hart: number): boolean {
-    const gpa = Number(this.core.exitAddr(hart));
+  resolveFault(exit: DsmFaultExit): boolean {
+    const gpa = exit.addr;
     const page = Math.floor((gpa - this.ramBase) / PAGE);
     if (page < 0 || page >= this.core.ramPages) return false;
     this.frameOf(page);

@@ -21,6 +21,7 @@ import { HartPlacement, LocalHartLines, localAclintHarts, sbiHart } from './loca
 import { NodeSbiMachine } from './sbi-machine.js';
 import type { RemoteHarts } from '../sbi/remote-harts.js';
 import { delegateToSupervisor } from './delegation.js';
+import type { DsmFaultExit, MmioExit } from './vcpu.js';
 
 /** How a run ended. */
 export type VmExit =
@@ -34,7 +35,7 @@ export type VmExit =
  * Guest RAM as a node uses it: host-side accesses, the core's DSM faults
  * resolved, and the page-state table (state, frame, code flag of each page).
  */
-export type NodeMemory = GuestMemory & { resolveFault(hart: number): boolean | Promise<boolean>; readonly table: CorePageTable };
+export type NodeMemory = GuestMemory & { resolveFault(exit: DsmFaultExit): boolean | Promise<boolean>; readonly table: CorePageTable };
 
 export interface NodeVmOptions {
   placement: HartPlacement;
@@ -116,8 +117,8 @@ export class NodeVm {
     this.clock.setFloor((t) => this.core.publishTime(t));
     const handlers = {
       sbiCall: (h: number) => this.onSbi(h),
-      mmio: (h: number) => this.onMmio(h),
-      dsmFault: (h: number) => this.onDsmFault(h),
+      mmio: (h: number, exit: MmioExit) => this.onMmio(h, exit),
+      dsmFault: (_h: number, exit: DsmFaultExit) => this.onDsmFault(exit),
       halt: (h: number, v: bigint) => this.onHalt(h, v),
       fatal: (e: unknown) => this.stop({ kind: 'error', error: e instanceof Error ? e : new Error(String(e)) }),
     };
@@ -219,12 +220,10 @@ export class NodeVm {
     applySbiResult(hart, r);
   }
 
-  private onMmio(h: number): void | Promise<void> {
-    const addr = Number(this.core.exitAddr(h));
-    const size = this.core.exitSize(h) as AccessSize;
-    const write = this.core.exitIsWrite(h);
+  private onMmio(h: number, exit: MmioExit): void | Promise<void> {
+    const { addr, size, write } = exit;
     if (this.opts.remoteMmio && !this.bus.find(addr)) {
-      const pending = this.opts.remoteMmio(addr, size, write, write ? this.core.exitData(h) : 0n);
+      const pending = this.opts.remoteMmio(addr, size, write, exit.data);
       if (pending) {
         return pending.then((v) => {
           if (!write) this.core.completeMmioLoad(h, v);
@@ -237,16 +236,16 @@ export class NodeVm {
       this.core.mmioAccessFault(h);
       return;
     }
-    if (write) this.bus.write(addr, size, this.core.exitData(h));
+    if (write) this.bus.write(addr, size, exit.data);
     else this.core.completeMmioLoad(h, this.bus.read(addr, size));
   }
 
-  private onDsmFault(h: number): void | Promise<void> {
-    const r = this.memory.resolveFault(h);
+  private onDsmFault(exit: DsmFaultExit): void | Promise<void> {
+    const r = this.memory.resolveFault(exit);
     const check = (ok: boolean): void => {
       if (!ok) {
-        const access = this.core.exitAccess(h) === ACCESS_WRITE ? 'write' : 'read';
-        throw new Error(`core reported a ${access} DSM fault outside guest RAM at 0x${this.core.exitAddr(h).toString(16)}`);
+        const access = exit.access === ACCESS_WRITE ? 'write' : 'read';
+        throw new Error(`core reported a ${access} DSM fault outside guest RAM at 0x${exit.addr.toString(16)}`);
       }
     };
     if (r instanceof Promise) return r.then(check);

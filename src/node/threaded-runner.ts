@@ -215,7 +215,7 @@ export class ThreadedHartRunner implements HartRunner {
     this.observer?.exit(h, reason);
     let x;
     try {
-      x = handleHostExit(this.handlers, h, reason, () => this.core.exitData(h));
+      x = handleHostExit(this.handlers, h, this.core.exitOf(h, reason));
     } catch (e) {
       this.handlers.fatal(e);
       return;

@@ -1,4 +1,5 @@
 import type { WasmCore } from './wasm-core.js';
+import type { VcpuExit } from './vcpu.js';
 import type { HartScheduler } from './hart-scheduler.js';
 import { disassemble } from '../disasm/disasm.js';
 import { PAGE_INVALID } from '../core/abi.js';
@@ -35,15 +36,15 @@ export class Tracer {
     sched.setStepper((h, budget) => this.step(h, budget));
   }
 
-  private step(h: number, budget: number): number {
-    let reason = 0;
+  private step(h: number, budget: number): VcpuExit {
+    let exit: VcpuExit = { kind: 'budget' };
     for (let n = 0; n < budget; n++) {
       for (let i = 0; i < 32; i++) this.regs[i] = this.core.getX(h, i);
       const pc = this.core.getPc(h);
       const ctx = fetchContext(this.core, h);
       const priv = ctx.priv;
       const before = this.core.instret(h);
-      reason = this.core.run(h, 1);
+      exit = this.core.run(h, 1);
       // after the step, so a page the step brought in is resident; with the
       // translation context from before it, when the hart fetched
       const word = this.fetch(pc, ctx);
@@ -57,9 +58,9 @@ export class Tracer {
       this.out(
         `hart ${h} ${'USHM'[priv]} 0x${pc.toString(16).padStart(16, '0')}  ${dis}${changes.length ? '  ; ' + changes.join(' ') : ''}${retired ? '' : '  (trap or exit)'}`,
       );
-      if (reason !== 0) return reason;
+      if (exit.kind !== 'budget') return exit;
     }
-    return reason;
+    return exit;
   }
 }
 

@@ -19,6 +19,7 @@ import {
 import { CodeCache, type JitStats } from '../jit/code-cache.js';
 
 import { HIST_BUCKETS, SharedHistogram } from './shared-histogram.js';
+import { decodeExit, type ExitRecord, type Vcpu, type VcpuExit } from './vcpu.js';
 
 export class CoreLoadError extends Error {
   constructor(message: string) {
@@ -169,13 +170,14 @@ function uptimeTicks(): number {
   return Math.floor(performance.now() * 10_000);
 }
 
-export class WasmCore {
+export class WasmCore implements Vcpu {
   readonly ramBase: number;
   readonly ramSize: number;
   readonly ramPages: number;
   readonly harts: number;
   private readonly ex: CoreExports;
   private readonly hartBases: number[];
+  private readonly exitRecords: ExitRecord[];
   private dv: DataView;
   private i32: Int32Array;
   private readonly timeSource: () => number;
@@ -204,6 +206,13 @@ export class WasmCore {
     this.i32 = new Int32Array(memory.buffer);
     this.hartBases = [];
     for (let i = 0; i < opts.harts; i++) this.hartBases.push(ex.hartBase(i) >>> 0);
+    this.exitRecords = this.hartBases.map((_, h) => ({
+      addr: () => this.exitAddr(h),
+      data: () => this.exitData(h),
+      size: () => this.exitSize(h),
+      write: () => this.exitIsWrite(h),
+      access: () => this.exitAccess(h),
+    }));
   }
 
   private static instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory, time: () => number, jitRef: JitRef): CoreExports {
@@ -310,8 +319,17 @@ export class WasmCore {
   }
 
   // ---- execution ----
-  run(hart: number, budget: number): number {
-    return this.ex.run(hart, budget);
+  run(hart: number, budget: number): VcpuExit {
+    return decodeExit(this.ex.run(hart, budget), this.exitRecords[hart]!);
+  }
+
+  /** The exit hart `hart` last took (its thread posted `reason`); valid until it runs again. */
+  exitOf(hart: number, reason: number): VcpuExit {
+    return decodeExit(reason, this.exitRecords[hart]!);
+  }
+
+  timerDeadline(hart: number): number {
+    return Math.min(Number(this.getStimecmp(hart)), Number(this.getMtimecmp(hart)));
   }
 
   resetHart(hart: number, pc: bigint, priv: number): void {
@@ -379,21 +397,20 @@ export class WasmCore {
     return this.ex.writeCsr(hart, csr, BigInt.asIntN(64, v)) !== 0;
   }
 
-  // ---- exits ----
-  exitAddr(hart: number): bigint {
+  // ---- the exit record (read through exitOf / run's typed exit) ----
+  private exitAddr(hart: number): bigint {
     return this.view().getBigUint64(this.hartBases[hart]! + HART_EXIT_ADDR, true);
   }
-  exitData(hart: number): bigint {
+  private exitData(hart: number): bigint {
     return this.view().getBigUint64(this.hartBases[hart]! + HART_EXIT_DATA, true);
   }
-  exitSize(hart: number): number {
+  private exitSize(hart: number): number {
     return this.view().getUint32(this.hartBases[hart]! + HART_EXIT_SIZE, true);
   }
-  exitIsWrite(hart: number): boolean {
+  private exitIsWrite(hart: number): boolean {
     return this.view().getUint32(this.hartBases[hart]! + HART_EXIT_WRITE, true) !== 0;
   }
-  /** ACCESS_READ / ACCESS_WRITE / ACCESS_FETCH for EXIT_DSM_FAULT */
-  exitAccess(hart: number): number {
+  private exitAccess(hart: number): number {
     return this.view().getUint32(this.hartBases[hart]! + HART_EXIT_ACCESS, true);
   }
   /** Finish the MMIO load that caused EXIT_MMIO: writes rd and retires the instruction. */

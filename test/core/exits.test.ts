@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { WasmCore } from '../../src/node/wasm-core.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
 import {
-  EXIT_BUDGET, EXIT_WFI, EXIT_MMIO, EXIT_DSM_FAULT, EXIT_HALT, EXIT_SBI_CALL, ACCESS_FETCH, ACCESS_WRITE,
+  ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE,
   PAGE_SHARED, PAGE_MODIFIED, PAGE_FRAME_SHIFT, MIP_MEIP,
 } from '../../src/core/abi.js';
 import { X, addi, auipc, lui, load, store, j, ECALL, WFI, NOP, words } from './encode.js';
@@ -21,40 +21,31 @@ function machine(code: Uint8Array): { core: WasmCore; mem: LocalGuestMemory } {
 
 test('MMIO load exits before the instruction and completes exactly once', () => {
   const { core } = machine(words(lui(X.t0, 0x10000), load('w', X.a0, X.t0, 4), addi(X.a0, X.a0, 1), WFI));
-  assert.equal(core.run(0, 100), EXIT_MMIO);
-  assert.equal(core.exitAddr(0), 0x1000_0004n);
-  assert.equal(core.exitSize(0), 4);
-  assert.equal(core.exitIsWrite(0), false);
+  assert.deepEqual(core.run(0, 100), { kind: 'mmio', addr: 0x1000_0004, size: 4, write: false, data: 0n });
   assert.equal(core.getPc(0), BigInt(BASE + 4));
   // re-entering without completing repeats the access
-  assert.equal(core.run(0, 100), EXIT_MMIO);
+  assert.equal(core.run(0, 100).kind, 'mmio');
   assert.equal(core.getPc(0), BigInt(BASE + 4));
   core.completeMmioLoad(0, 0x8000_0000n);
   assert.equal(core.getPc(0), BigInt(BASE + 8));
   assert.equal(core.getX(0, X.a0), 0xffff_ffff_8000_0000n, 'lw sign-extends the device value');
   core.completeMmioLoad(0, 5n); // a second completion is ignored
-  assert.equal(core.run(0, 100), EXIT_WFI);
+  assert.equal(core.run(0, 100).kind, 'wfi');
   assert.equal(core.getX(0, X.a0), 0xffff_ffff_8000_0001n);
 });
 
 test('MMIO store exits after the instruction with address, size and data', () => {
   const { core } = machine(words(lui(X.t0, 0x10000), addi(X.a1, X.zero, -2), store('h', X.a1, X.t0, 6), WFI));
-  assert.equal(core.run(0, 100), EXIT_MMIO);
-  assert.equal(core.exitIsWrite(0), true);
-  assert.equal(core.exitAddr(0), 0x1000_0006n);
-  assert.equal(core.exitSize(0), 2);
-  assert.equal(core.exitData(0), 0xfffen);
+  assert.deepEqual(core.run(0, 100), { kind: 'mmio', addr: 0x1000_0006, size: 2, write: true, data: 0xfffen });
   assert.equal(core.getPc(0), BigInt(BASE + 12));
-  assert.equal(core.run(0, 100), EXIT_WFI);
+  assert.equal(core.run(0, 100).kind, 'wfi');
 });
 
 test('DSM fault: nothing changes, and the access retries after the page state allows it', () => {
   const core = WasmCore.create({ ramBase: BASE, ramSize: 1 << 20, harts: 1 });
   core.resetHart(0, BigInt(BASE), 3);
   // first touch: the code page has no frame
-  assert.equal(core.run(0, 100), EXIT_DSM_FAULT);
-  assert.equal(core.exitAccess(0), ACCESS_FETCH);
-  assert.equal(core.exitAddr(0), BigInt(BASE));
+  assert.deepEqual(core.run(0, 100), { kind: 'dsmFault', addr: BASE, access: ACCESS_FETCH });
   assert.equal(core.getPc(0), BigInt(BASE));
   assert.equal(core.instret(0), 0n);
   // give page 0 a frame in SHARED state holding code that stores to page 1
@@ -63,58 +54,54 @@ test('DSM fault: nothing changes, and the access retries after the page state al
   core.frameBytes(f0).set(code);
   core.setPage(0, PAGE_SHARED | (f0 << PAGE_FRAME_SHIFT));
   core.setPage(1, PAGE_SHARED | ((f0 + 1) << PAGE_FRAME_SHIFT));
-  assert.equal(core.run(0, 100), EXIT_DSM_FAULT);
-  assert.equal(core.exitAccess(0), ACCESS_WRITE);
-  assert.equal(core.exitAddr(0), BigInt(BASE + 0x1000));
+  assert.deepEqual(core.run(0, 100), { kind: 'dsmFault', addr: BASE + 0x1000, access: ACCESS_WRITE });
   assert.equal(core.getPc(0), BigInt(BASE + 8), 'pc stays at the store');
   assert.equal(core.frameBytes(f0 + 1)[0], 0, 'memory unchanged');
   core.setPage(1, PAGE_MODIFIED | ((f0 + 1) << PAGE_FRAME_SHIFT));
-  assert.equal(core.run(0, 100), EXIT_WFI);
+  assert.equal(core.run(0, 100).kind, 'wfi');
   assert.equal(core.frameBytes(f0 + 1)[0], 42);
   assert.equal(core.getX(0, X.a0), 42n);
   // a downgrade drops the cached write translation: the next store faults again
   core.setPage(1, PAGE_SHARED | ((f0 + 1) << PAGE_FRAME_SHIFT));
   core.setPc(0, BigInt(BASE + 8));
-  assert.equal(core.run(0, 100), EXIT_DSM_FAULT);
-  assert.equal(core.exitAccess(0), ACCESS_WRITE);
+  assert.deepEqual(core.run(0, 100), { kind: 'dsmFault', addr: BASE + 0x1000, access: ACCESS_WRITE });
 });
 
-test('ECALL from S-mode exits with EXIT_SBI_CALL when the built-in SBI is on', () => {
+test('ECALL from S-mode is an sbiCall exit when the built-in SBI is on', () => {
   const { core } = machine(words(addi(X.a7, X.zero, 0x10), ECALL, WFI));
   core.setSbiEnabled(0, true);
   core.setPriv(0, 1);
-  assert.equal(core.run(0, 100), EXIT_SBI_CALL);
+  assert.equal(core.run(0, 100).kind, 'sbiCall');
   assert.equal(core.getPc(0), BigInt(BASE + 8));
   assert.equal(core.getX(0, X.a7), 0x10n);
   core.setX(0, X.a0, 0n);
-  assert.equal(core.run(0, 100), EXIT_WFI);
+  assert.equal(core.run(0, 100).kind, 'wfi');
 });
 
 test('a store to tohost halts with the stored value', () => {
   const { core, mem } = machine(words(auipc(X.t0, 2), addi(X.a0, X.zero, 7), store('w', X.a0, X.t0, 8), j(0)));
   core.setTohost(BigInt(BASE + 0x2008));
   let r = core.run(0, 1000);
-  if (r === EXIT_DSM_FAULT && mem.resolveFault(0)) r = core.run(0, 1000); // first touch of the tohost page
-  assert.equal(r, EXIT_HALT);
-  assert.equal(core.exitData(0), 7n);
+  if (r.kind === 'dsmFault' && mem.resolveFault(r)) r = core.run(0, 1000); // first touch of the tohost page
+  assert.deepEqual(r, { kind: 'halt', value: 7n });
 });
 
 test('budget bounds the instructions executed per run', () => {
   const { core } = machine(words(addi(X.a0, X.a0, 1), j(-4)));
-  assert.equal(core.run(0, 1000), EXIT_BUDGET);
+  assert.equal(core.run(0, 1000).kind, 'budget');
   assert.equal(core.instret(0), 1000n);
   assert.equal(core.getX(0, X.a0), 500n);
-  assert.equal(core.run(0, 10), EXIT_BUDGET);
+  assert.equal(core.run(0, 10).kind, 'budget');
   assert.equal(core.instret(0), 1010n);
 });
 
 test('a host write into RAM replaces decoded code', () => {
   const { core, mem } = machine(words(addi(X.a0, X.zero, 1), WFI));
-  assert.equal(core.run(0, 100), EXIT_WFI);
+  assert.equal(core.run(0, 100).kind, 'wfi');
   assert.equal(core.getX(0, X.a0), 1n);
   mem.writeSync(BASE, words(addi(X.a0, X.zero, 2)));
   core.setPc(0, BigInt(BASE));
-  assert.equal(core.run(0, 100), EXIT_WFI);
+  assert.equal(core.run(0, 100).kind, 'wfi');
   assert.equal(core.getX(0, X.a0), 2n);
 });
 
@@ -140,8 +127,7 @@ test('growFrames reports wasm memory exhaustion as a typed error', () => {
 test('the host can turn an MMIO access into an access fault', () => {
   const { core } = machine(words(lui(X.t0, 0x20000), store('d', X.a1, X.t0, 0), WFI));
   core.writeCsr(0, 0x305, BigInt(BASE + 0x100)); // mtvec
-  assert.equal(core.run(0, 100), EXIT_MMIO);
-  assert.equal(core.exitIsWrite(0), true);
+  assert.deepEqual(core.run(0, 100), { kind: 'mmio', addr: 0x2000_0000, size: 8, write: true, data: 0n });
   core.mmioAccessFault(0);
   assert.equal(core.readCsr(0, 0x342), 7n, 'store/AMO access fault');
   assert.equal(core.readCsr(0, 0x341), BigInt(BASE + 4), 'mepc is the store');
@@ -163,15 +149,12 @@ test('a page-table page without rights is a DSM fault on that page (read), the A
   const rootPage = 0x10;
   const entry = core.getPage(rootPage);
   core.setPage(rootPage, (entry & ~3) | PAGE_SHARED);
-  assert.equal(core.run(0, 100), EXIT_DSM_FAULT);
-  assert.equal(core.exitAccess(0), ACCESS_WRITE);
-  assert.equal(core.exitAddr(0), BigInt(BASE + 0x10000));
+  assert.deepEqual(core.run(0, 100), { kind: 'dsmFault', addr: BASE + 0x10000, access: ACCESS_WRITE });
   // and INVALID: the walk cannot even read it
   core.setPage(rootPage, entry & ~3);
-  assert.equal(core.run(0, 100), EXIT_DSM_FAULT);
-  assert.equal(core.exitAccess(0), 0);
+  assert.deepEqual(core.run(0, 100), { kind: 'dsmFault', addr: BASE + 0x10000, access: ACCESS_READ });
   core.setPage(rootPage, entry);
-  assert.equal(core.run(0, 100), EXIT_WFI);
+  assert.equal(core.run(0, 100).kind, 'wfi');
   assert.equal(core.getX(0, X.a0), 5n);
   const after = new DataView(mem.readSync(BASE + 0x10000 + 16, 8).buffer).getBigUint64(0, true);
   assert.equal(after & 0x40n, 0x40n, 'hardware set A');
@@ -199,11 +182,11 @@ test('flushTlb makes a changed page-table entry visible (remote SFENCE.VMA)', ()
   put(l0 + 0, ((BigInt(BASE + 0x20000) >> 12n) << 10n) | 0xc7n);
   core.resetHart(1, BigInt(BASE), 1);
   core.writeCsr(1, 0x180, (8n << 60n) | BigInt(root / 4096));
-  assert.equal(core.run(1, 100), EXIT_WFI);
+  assert.equal(core.run(1, 100).kind, 'wfi');
   assert.equal(core.getX(1, X.a0), 111n);
   // another hart changes the PTE and asks for a remote fence
   put(l0 + 0, ((BigInt(BASE + 0x21000) >> 12n) << 10n) | 0xc7n);
   core.flushTlb(1);
-  assert.equal(core.run(1, 100), EXIT_WFI);
+  assert.equal(core.run(1, 100).kind, 'wfi');
   assert.equal(core.getX(1, X.a1), 222n);
 });

@@ -10,9 +10,6 @@ import { fileURLToPath } from 'node:url';
 import { WasmCore } from '../../src/node/wasm-core.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
 import { readElfFile, loadElf } from '../../src/machine/boot/elf.js';
-import {
-  EXIT_BUDGET, EXIT_WFI, EXIT_MMIO, EXIT_DSM_FAULT, EXIT_HALT, EXIT_SBI_CALL,
-} from '../../src/core/abi.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** test/programs in the source tree (this file runs from dist/test/core). */
@@ -95,24 +92,21 @@ export function runMachine(image: MachineImage, opts: RunOptions = {}): RunResul
   for (;;) {
     if (core.instret(0) >= BigInt(limit)) return { outcome: 'limit', code: 0, uart, instret: core.instret(0), exits, jit: core.jitStats() };
     const r = core.run(0, budget);
-    switch (r) {
-      case EXIT_BUDGET: exits.budget!++; break;
-      case EXIT_WFI: exits.wfi!++; break;
-      case EXIT_DSM_FAULT:
+    switch (r.kind) {
+      case 'budget': exits.budget!++; break;
+      case 'wfi': exits.wfi!++; break;
+      case 'dsmFault':
         exits.dsm!++;
-        if (!mem.resolveFault(0)) throw new Error(`DSM fault outside RAM at 0x${core.exitAddr(0).toString(16)}`);
+        if (!mem.resolveFault(r)) throw new Error(`DSM fault outside RAM at 0x${r.addr.toString(16)}`);
         break;
-      case EXIT_HALT: {
-        const v = core.exitData(0);
+      case 'halt': {
+        const v = r.value;
         return { outcome: v === 1n ? 'pass' : 'fail', code: Number(v >> 1n), uart, instret: core.instret(0), exits, jit: core.jitStats() };
       }
-      case EXIT_SBI_CALL: throw new Error('unexpected SBI call: this machine has no built-in SBI');
-      case EXIT_MMIO: {
+      case 'sbiCall': throw new Error('unexpected SBI call: this machine has no built-in SBI');
+      case 'mmio': {
         exits.mmio!++;
-        const a = Number(core.exitAddr(0));
-        const write = core.exitIsWrite(0);
-        const data = core.exitData(0);
-        const size = core.exitSize(0);
+        const { addr: a, write, data, size } = r;
         if (a >= 0x0c00_0000 && a < 0x0c60_0000) {
           // PLIC: accepted and ignored (no external interrupts in these tests)
           if (!write) core.completeMmioLoad(0, 0n);
@@ -152,7 +146,6 @@ export function runMachine(image: MachineImage, opts: RunOptions = {}): RunResul
         }
         break;
       }
-      default: throw new Error(`unknown exit ${r}`);
     }
   }
 }

@@ -10,7 +10,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WasmCore } from '../../src/node/wasm-core.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
-import { EXIT_BUDGET, EXIT_DSM_FAULT, EXIT_HALT, EXIT_MMIO } from '../../src/core/abi.js';
 import { Rng, ProgramGen, assemble, prologue, handler, epilogue, DATA, HANDLER } from './random-program.js';
 
 const BASE = 0x8000_0000;
@@ -61,17 +60,17 @@ function runSeed(seed: number): { blocks: number; instret: bigint } {
     const ra = a.core.run(0, budget);
     const rb = b.core.run(0, budget);
     const sa = state(a.core), sb = state(b.core);
-    assert.equal(rb, ra, `seed ${seed} step ${step}: exit ${rb} vs ${ra}; ${sa === sb ? 'same state' : firstDifference(sa, sb)}`);
-    if (sa !== sb) assert.fail(`seed ${seed} step ${step} (budget ${budget}, exit ${ra}): ${firstDifference(sa, sb)}`);
-    if (ra === EXIT_HALT) {
+    assert.deepEqual(rb, ra, `seed ${seed} step ${step}: exit ${rb.kind} vs ${ra.kind}; ${sa === sb ? 'same state' : firstDifference(sa, sb)}`);
+    if (sa !== sb) assert.fail(`seed ${seed} step ${step} (budget ${budget}, exit ${ra.kind}): ${firstDifference(sa, sb)}`);
+    if (ra.kind === 'halt') {
       assert.deepEqual(b.mem.readSync(DATA - 4096, 8192), a.mem.readSync(DATA - 4096, 8192), `seed ${seed}: data memory`);
       return { blocks: b.core.jitStats()!.compiled, instret: a.core.instret(0) };
     }
     for (const m of [a, b]) {
-      if (ra === EXIT_DSM_FAULT) assert.ok(m.mem.resolveFault(0));
-      else if (ra === EXIT_MMIO && !m.core.exitIsWrite(0)) {
-        m.core.completeMmioLoad(0, (m.core.exitAddr(0) * 0x9e37_79b9n) ^ 0x1234_5678_9abc_def0n);
-      } else if (ra !== EXIT_BUDGET && ra !== EXIT_MMIO) assert.fail(`seed ${seed}: unexpected exit ${ra}`);
+      if (ra.kind === 'dsmFault') assert.ok(m.mem.resolveFault(ra));
+      else if (ra.kind === 'mmio' && !ra.write) {
+        m.core.completeMmioLoad(0, (BigInt(ra.addr) * 0x9e37_79b9n) ^ 0x1234_5678_9abc_def0n);
+      } else if (ra.kind !== 'budget' && ra.kind !== 'mmio') assert.fail(`seed ${seed}: unexpected exit ${ra.kind}`);
     }
   }
   assert.fail(`seed ${seed}: did not halt`);

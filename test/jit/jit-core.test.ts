@@ -10,7 +10,7 @@ import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WasmCore } from '../../src/node/wasm-core.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
-import { EXIT_BUDGET, EXIT_DSM_FAULT, EXIT_WFI, PAGE_SHARED, PAGE_FRAME_SHIFT } from '../../src/core/abi.js';
+import { PAGE_SHARED, PAGE_FRAME_SHIFT } from '../../src/core/abi.js';
 import * as ops from '../../src/jit/core-ops.js';
 import { H_JIT_COUNT } from '../../src/jit/translate.js';
 import { X, addi, auipc, store, WFI, words } from '../core/encode.js';
@@ -51,9 +51,9 @@ function machine(threshold: number, code: Uint8Array, extra: object = {}): { cor
 function runToWfi(core: WasmCore, mem: LocalGuestMemory): void {
   for (let i = 0; i < 1000; i++) {
     const r = core.run(0, 100_000);
-    if (r === EXIT_WFI) return;
-    if (r === EXIT_DSM_FAULT) assert.ok(mem.resolveFault(0));
-    else assert.equal(r, EXIT_BUDGET);
+    if (r.kind === 'wfi') return;
+    if (r.kind === 'dsmFault') assert.ok(mem.resolveFault(r));
+    else assert.equal(r.kind, 'budget');
   }
   assert.fail('no WFI');
 }
@@ -65,11 +65,11 @@ test('a hot loop is compiled once and runs in compiled code with exact budgets',
   for (;;) {
     const before = core.instret(0);
     const r = core.run(0, 7);
-    if (r === EXIT_DSM_FAULT) {
-      mem.resolveFault(0);
+    if (r.kind === 'dsmFault') {
+      mem.resolveFault(r);
       continue;
     }
-    if (r === EXIT_WFI) break;
+    if (r.kind === 'wfi') break;
     assert.equal(core.instret(0) - before, 7n);
     n++;
   }

@@ -2,21 +2,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HartScheduler, type ExitHandlers } from '../../src/node/hart-scheduler.js';
 import { HartProfiler } from '../../src/control/stats-hart-profiler.js';
-import { EXIT_BUDGET, EXIT_DSM_FAULT, EXIT_WFI } from '../../src/core/abi.js';
-import type { WasmCore } from '../../src/node/wasm-core.js';
+import { ACCESS_READ } from '../../src/core/abi.js';
+import type { Vcpu, VcpuExit } from '../../src/node/vcpu.js';
 
-const NEVER = 2n ** 64n - 1n;
+const NEVER = 2 ** 64 - 1;
+const EXIT_BUDGET: VcpuExit = { kind: 'budget' };
+const EXIT_WFI: VcpuExit = { kind: 'wfi' };
+const EXIT_DSM_FAULT: VcpuExit = { kind: 'dsmFault', addr: 0x8000_0000, access: ACCESS_READ };
 
-/** A core whose harts exit as a script says; hart h's timer is stimecmp[h]. */
-function fakeCore(script: (hart: number, call: number) => number, stimecmp: bigint[]) {
-  const calls = stimecmp.map(() => 0);
-  const core = {
+/** Harts that exit as a script says; hart h's timer fires at deadline[h]. */
+function fakeCore(script: (hart: number, call: number) => VcpuExit, deadline: number[]) {
+  const calls = deadline.map(() => 0);
+  const core: Vcpu = {
     run: (h: number) => script(h, calls[h]!++),
-    getStimecmp: (h: number) => stimecmp[h]!,
-    getMtimecmp: () => NEVER,
-    exitData: () => 0n,
+    exitOf: () => assert.fail('the single-thread scheduler reads exits from run()'),
+    timerDeadline: (h: number) => deadline[h]!,
   };
-  return { core: core as unknown as WasmCore, calls };
+  return { core, calls };
 }
 
 function handlers(over: Partial<ExitHandlers> = {}): ExitHandlers {
@@ -34,7 +36,7 @@ const until = async (cond: () => boolean, ms = 2000): Promise<void> => {
 test('an idle hart whose timer comes due is woken while another hart keeps running', async () => {
   let now = 0;
   // hart 0 waits for its timer at tick 1000; hart 1 spins forever (a CPU polling jiffies)
-  const { core, calls } = fakeCore((h, n) => (h === 0 && n === 0 ? EXIT_WFI : EXIT_BUDGET), [1000n, NEVER]);
+  const { core, calls } = fakeCore((h, n) => (h === 0 && n === 0 ? EXIT_WFI : EXIT_BUDGET), [1000, NEVER]);
   const sched = new HartScheduler(core, handlers(), { harts: 2, budget: 100, sliceMs: 1 }, { ticks: () => now, msUntil: (d) => (d - now) / 10_000 });
   sched.setState(0, 'running');
   sched.setState(1, 'running');
