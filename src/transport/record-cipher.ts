@@ -28,6 +28,8 @@ import { LinkError } from './link-error.js';
 export const AEAD_ALGORITHM = 'aes-256-gcm';
 export const TAG_SIZE = 16;
 export const SEQ_SIZE = 8;
+/** Plaintexts up to this size are sealed into one buffer (Buffer's pool serves it; larger joins cost a fresh allocation). */
+const JOIN_LIMIT = 1024;
 /** Bytes a sealed record adds on the wire besides its length prefix. */
 export const SEAL_OVERHEAD = SEQ_SIZE + TAG_SIZE;
 const KDF_LABEL = 'hydravm-link-keys-v1';
@@ -95,21 +97,35 @@ export class RecordSealer {
     if (this.ready === null && this.seq < Number.MAX_SAFE_INTEGER) this.ready = gcm(this.key, this.iv, this.seq);
   }
 
-  /** Returns the wire chunks (prefix+sequence, ciphertext parts, tag) of one record whose plaintext is a||b. */
+  /**
+   * Returns the wire chunks of one record whose plaintext is a||b: the
+   * prefix, sequence and a's ciphertext in one small buffer (pooled, so the
+   * join is cheap), then b's ciphertext, then the tag. Records of at most
+   * JOIN_LIMIT bytes come back as a single buffer.
+   */
   seal(a: Uint8Array, b: Uint8Array | null): Uint8Array[] {
     if (this.seq >= Number.MAX_SAFE_INTEGER) throw new Error('record counter exhausted on this link; reconnect to get fresh keys');
     const seq = this.seq++;
     const c = this.ready ?? gcm(this.key, this.iv, seq);
     this.ready = null;
     const plain = a.length + (b ? b.length : 0);
-    const head = Buffer.allocUnsafe(4 + SEQ_SIZE);
-    head.writeUInt32LE(SEQ_SIZE + plain + TAG_SIZE, 0);
-    writeSeq(head, 4, seq);
-    const out: Uint8Array[] = [head, c.update(a)];
-    if (b && b.length > 0) out.push(c.update(b));
+    const ctA = c.update(a);
+    const ctB = b && b.length > 0 ? c.update(b) : null;
     c.final();
-    out.push(c.getAuthTag());
-    return out;
+    const tag = c.getAuthTag();
+    const small = plain <= JOIN_LIMIT;
+    const first = Buffer.allocUnsafe(4 + SEQ_SIZE + (small ? plain + TAG_SIZE : ctA.length));
+    first.writeUInt32LE(SEQ_SIZE + plain + TAG_SIZE, 0);
+    writeSeq(first, 4, seq);
+    first.set(ctA, 4 + SEQ_SIZE);
+    if (!small) return ctB ? [first, ctB, tag] : [first, tag];
+    let off = 4 + SEQ_SIZE + ctA.length;
+    if (ctB) {
+      first.set(ctB, off);
+      off += ctB.length;
+    }
+    first.set(tag, off);
+    return [first];
   }
 }
 

@@ -15,12 +15,12 @@ const keys = deriveLinkKeys(Buffer.from('a-secret-of-some-length-0123456789'), n
 const KEY = keys.dialerToListener;
 
 /** The wire bytes of records 0..n-1 with payloads made of their index, sealed with or without prepare(). */
-function records(n: number, prepared: boolean): Buffer[] {
+function records(n: number, prepared: boolean, size = 4096): Buffer[] {
   const s = new RecordSealer(KEY);
   const out: Buffer[] = [];
   for (let i = 0; i < n; i++) {
     if (prepared) s.prepare();
-    out.push(Buffer.concat(s.seal(Buffer.from(`header-${i}`), Buffer.alloc(4096, i))));
+    out.push(Buffer.concat(s.seal(Buffer.from(`header-${i}`), Buffer.alloc(size, i))));
   }
   return out;
 }
@@ -44,6 +44,11 @@ test('a prepared cipher seals exactly the bytes an unprepared one does', () => {
   assert.deepEqual(a, b);
   assert.equal(a[0]!.readUInt32LE(0), a[0]!.length - 4, 'the length prefix counts the rest of the record');
   assert.equal(a[0]!.length, 4 + SEAL_OVERHEAD + 'header-0'.length + 4096);
+  // A small record leaves as one joined buffer; same bytes, and it opens.
+  const small = records(3, true, 64);
+  assert.deepEqual(small, records(3, false, 64));
+  const o = new RecordOpener(KEY);
+  for (const [i, r] of small.entries()) assert.deepEqual(Buffer.from(o.open(body(r))), Buffer.concat([Buffer.from(`header-${i}`), Buffer.alloc(64, i)]));
   // Different sequence numbers, different keystream: the same plaintext never seals alike.
   assert.notDeepEqual(a[1]!.subarray(12, 40), records(2, false)[0]!.subarray(12, 40));
 });
