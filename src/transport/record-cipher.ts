@@ -30,6 +30,8 @@ export const TAG_SIZE = 16;
 export const SEQ_SIZE = 8;
 /** Plaintexts up to this size are sealed into one buffer (Buffer's pool serves it; larger joins cost a fresh allocation). */
 const JOIN_LIMIT = 1024;
+/** Plaintexts in two parts up to this size are joined in a per-link scratch buffer before sealing. */
+const SCRATCH_LIMIT = 64 * 1024;
 /** Bytes a sealed record adds on the wire besides its length prefix. */
 export const SEAL_OVERHEAD = SEQ_SIZE + TAG_SIZE;
 const KDF_LABEL = 'hydravm-link-keys-v1';
@@ -89,6 +91,7 @@ export class RecordSealer {
   private readonly iv = Buffer.alloc(12);
   /** The cipher for record #seq, made ahead of time; null when not yet made. */
   private ready: CipherGCM | null = null;
+  private scratch = Buffer.allocUnsafe(0);
 
   constructor(private readonly key: Buffer) {}
 
@@ -98,10 +101,9 @@ export class RecordSealer {
   }
 
   /**
-   * Returns the wire chunks of one record whose plaintext is a||b: the
-   * prefix, sequence and a's ciphertext in one small buffer (pooled, so the
-   * join is cheap), then b's ciphertext, then the tag. Records of at most
-   * JOIN_LIMIT bytes come back as a single buffer.
+   * Returns the wire chunks of one record whose plaintext is a||b: prefix
+   * and sequence, ciphertext, tag; records of at most JOIN_LIMIT bytes come
+   * back joined in one (pooled) buffer.
    */
   seal(a: Uint8Array, b: Uint8Array | null): Uint8Array[] {
     if (this.seq >= Number.MAX_SAFE_INTEGER) throw new Error('record counter exhausted on this link; reconnect to get fresh keys');
@@ -109,23 +111,35 @@ export class RecordSealer {
     const c = this.ready ?? gcm(this.key, this.iv, seq);
     this.ready = null;
     const plain = a.length + (b ? b.length : 0);
-    const ctA = c.update(a);
-    const ctB = b && b.length > 0 ? c.update(b) : null;
+    // One update call for a||b: copying a header and a page into the reused
+    // scratch costs less than a second native call and its result buffer.
+    // (Large records take two calls rather than pin a large scratch.)
+    let ct: Buffer;
+    let ct2: Buffer | null = null;
+    if (!b || b.length === 0) ct = c.update(a);
+    else if (plain <= SCRATCH_LIMIT) {
+      if (this.scratch.length < plain) this.scratch = Buffer.allocUnsafe(SCRATCH_LIMIT);
+      this.scratch.set(a, 0);
+      this.scratch.set(b, a.length);
+      ct = c.update(this.scratch.subarray(0, plain));
+    } else {
+      ct = c.update(a);
+      ct2 = c.update(b);
+    }
     c.final();
     const tag = c.getAuthTag();
-    const small = plain <= JOIN_LIMIT;
-    const first = Buffer.allocUnsafe(4 + SEQ_SIZE + (small ? plain + TAG_SIZE : ctA.length));
-    first.writeUInt32LE(SEQ_SIZE + plain + TAG_SIZE, 0);
-    writeSeq(first, 4, seq);
-    first.set(ctA, 4 + SEQ_SIZE);
-    if (!small) return ctB ? [first, ctB, tag] : [first, tag];
-    let off = 4 + SEQ_SIZE + ctA.length;
-    if (ctB) {
-      first.set(ctB, off);
-      off += ctB.length;
+    if (plain > JOIN_LIMIT) {
+      const head = Buffer.allocUnsafe(4 + SEQ_SIZE);
+      head.writeUInt32LE(SEQ_SIZE + plain + TAG_SIZE, 0);
+      writeSeq(head, 4, seq);
+      return ct2 ? [head, ct, ct2, tag] : [head, ct, tag];
     }
-    first.set(tag, off);
-    return [first];
+    const rec = Buffer.allocUnsafe(4 + SEQ_SIZE + plain + TAG_SIZE);
+    rec.writeUInt32LE(SEQ_SIZE + plain + TAG_SIZE, 0);
+    writeSeq(rec, 4, seq);
+    rec.set(ct, 4 + SEQ_SIZE);
+    rec.set(tag, 4 + SEQ_SIZE + plain);
+    return [rec];
   }
 }
 
