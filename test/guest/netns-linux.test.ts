@@ -137,7 +137,12 @@ test('two VMs across two network namespaces over sealed TCP: one powers off clea
     const clean = new GuestSession([], process.env, nodeArgs('clean', 0));
     const cut = new GuestSession([], process.env, nodeArgs('cut', 0));
     sessions.push(clean, cut);
-    await Promise.all([clean.waitFor(PROMPT, BOOT_TIMEOUT), cut.waitFor(PROMPT, BOOT_TIMEOUT)]);
+    try {
+      await Promise.all([clean.waitFor(PROMPT, BOOT_TIMEOUT), cut.waitFor(PROMPT, BOOT_TIMEOUT)]);
+    } catch (err) {
+      // Node 1's side of the story is in its own output.
+      throw new Error(`${(err as Error).message}\n--- node 1 of VM clean:\n${clean1.out.text().slice(-2000)}\n--- node 1 of VM cut:\n${cut1.out.text().slice(-2000)}`);
+    }
     assert.equal(await clean.run('nproc'), '2');
     assert.equal(await cut.run('nproc'), '2');
     // Block 8 of the raw disk; sync makes the guest flush it to the device on node 0.
