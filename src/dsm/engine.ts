@@ -261,10 +261,30 @@ export class DsmEngine {
       if (ownerLost) this.directory.markLost(page);
       if (cur && (cur.requester === node || ownerLost)) {
         if (cur.requester !== node) this.post(cur.requester, makeMessage(MsgType.FAIL, page, cur.txn, { node }));
-        this.directory.abort(page);
+        if (!ownerLost && cur.kind === 'write' && this.grantMayHaveLeft(page)) {
+          // The owner drops its copy when it sends WRITE_DATA, and the manager
+          // hears of the hand-over only from the CONFIRM the lost writer will
+          // never send: the page may have gone with it. Record it as the lost
+          // node's, and lost, so the requests queued behind get FAIL instead of
+          // a FWD_* to an owner that no longer has the page.
+          this.directory.complete(page, node, cur.txn, node);
+          this.directory.markLost(page);
+        } else {
+          this.directory.abort(page);
+        }
         this.manager.pump(page);
       }
     }
+  }
+
+  /**
+   * Whether a write forwarded to the page's owner may have been granted: this
+   * node knows for the pages it owns itself; another owner cannot be asked,
+   * so the answer is yes (the VM stops on a lost peer anyway, and no
+   * message may go out on a stale owner record meanwhile).
+   */
+  private grantMayHaveLeft(page: number): boolean {
+    return this.directory.owner(page) !== this.nodeId || !this.meta(page).owner;
   }
 
   stats(): DsmStatsSnapshot {

@@ -98,3 +98,35 @@ test('engine: a well-formed message that breaks the protocol is reported, not on
     e0.close();
   }
 });
+
+test('engine: a writer lost before its CONFIRM takes the page with it; the read queued behind fails, no FWD_READ to self', async () => {
+  const net = new SeededNetwork(2, 11);
+  const errors: Error[] = [];
+  const logs: string[] = [];
+  // Page 0 is homed on node 0 and owned by it. Node 1 has no engine: we speak for it.
+  const e0 = new DsmEngine({ router: net.router(0), store: new MemoryPageStore(4), pageCount: 4, homeOf: (p) => (p < 2 ? 0 : 1), log: (l) => logs.push(l), onProtocolError: (e) => errors.push(e) });
+  try {
+    net.router(1).send(0, Channel.DSM, encode(makeMessage(MsgType.WRITE_REQ, 0, 9)));
+    const until = async (what: string, cond: () => boolean) => {
+      const deadline = Date.now() + 5000;
+      while (!cond()) {
+        assert.ok(Date.now() < deadline, `${what}: ${logs.join('\n')}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    // The manager forwards the write to itself, the owner, which grants it
+    // (WRITE_DATA to node 1) and drops its copy; node 1's CONFIRM is pending.
+    await until('node 0 handed page 0 to node 1', () => !e0.pageInfo(0).owner);
+    assert.equal(e0.managerInfo(0)!.busy, true);
+    // Node 0's own read queues behind the unconfirmed write.
+    const read = e0.readFault(0);
+    read.catch(() => {});
+    await until('node 0 read queued', () => e0.managerInfo(0)!.queued === 1);
+    net.lose(1);
+    await assert.rejects(read, (e: unknown) => e instanceof DsmError && e.page === 0 && e.peer === 1 && /its owner, node 1, was lost/.test(e.message));
+    assert.deepEqual(errors.map((e) => e.message), [], 'losing a peer is no protocol error');
+    assert.deepEqual(e0.managerInfo(0), { owner: 1, busy: false, queued: 0, lost: true });
+  } finally {
+    e0.close();
+  }
+});

@@ -48,7 +48,10 @@ export class GuestSession {
         this.consumed = i + needle.length;
         return seen;
       }
-      if (this.proc.exitCode !== null) throw new Error(`hydravm exited (${this.proc.exitCode}) before printing ${JSON.stringify(needle)}; transcript:\n${this.out.slice(-3000)}`);
+      // A process killed by a signal has no exit code, only a signal code.
+      if (this.proc.exitCode !== null || this.proc.signalCode !== null) {
+        throw new Error(`hydravm exited (${this.proc.exitCode ?? this.proc.signalCode}) before printing ${JSON.stringify(needle)}; transcript:\n${this.out.slice(-3000)}`);
+      }
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${JSON.stringify(needle)}; transcript tail:\n${this.out.slice(-3000)}`);
       await new Promise<void>((r) => {
