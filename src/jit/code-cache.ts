@@ -16,7 +16,7 @@
  * "not decoded" the next time a thread reaches it.
  */
 import { BroadcastChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { translateRegion, missStub, MAX_REGION, type RegionSource } from './translate.js';
+import { translateRegion, missStub, MAX_REGION, BLOCK_ID_IMPORT, type RegionSource } from './translate.js';
 import { OP_JIT } from './core-ops.js';
 import { JitConfigError, JitShared, type JitShare } from './jit-share.js';
 import type { MemoryImportType } from './wasm-emit.js';
@@ -52,7 +52,7 @@ export function memoryImportTypeOf(memory: WebAssembly.Memory, maximum?: number)
 
 export class CodeCache {
   private readonly ex: JitCoreExports;
-  private readonly imports: WebAssembly.Imports;
+  private readonly env: Record<string, unknown>;
   private readonly maxRegion: number;
   private readonly memType: MemoryImportType;
   private readonly tableBase: number;
@@ -79,14 +79,19 @@ export class CodeCache {
     // which made installing N blocks cost O(N^2)
     const env: Record<string, unknown> = { memory: ex.memory };
     for (const [k, v] of Object.entries(ex as object)) if (k.startsWith('jit') && typeof v === 'function') env[k] = v;
-    this.imports = { env: env as WebAssembly.ModuleImports };
+    this.env = env;
     // every instance of the core starts with the same table, so slot indices agree across threads
     this.tableBase = ex.table.length;
-    const stub = new WebAssembly.Instance(new WebAssembly.Module(missStub(this.memType)), this.imports).exports['run'];
+    const stub = new WebAssembly.Instance(new WebAssembly.Module(missStub(this.memType)), this.importsFor(0)).exports['run'];
     ex.table.grow(share.slots, stub as (...a: never[]) => unknown);
     for (let h = 0; h < harts; h++) ex.setJit(h, share.threshold, this.tableBase, this.shared.mask);
     this.channel = threaded ? new BroadcastChannel(share.channel) : null;
     this.channel?.unref();
+  }
+
+  /** The core's exports plus this block's id (an immutable global import, so equal regions give equal bytes). */
+  private importsFor(id: number): WebAssembly.Imports {
+    return { env: { ...this.env, [BLOCK_ID_IMPORT]: id | 0 } as WebAssembly.ModuleImports };
   }
 
   private view(): DataView {
@@ -122,7 +127,7 @@ export class CodeCache {
     let size = 0;
     let insns = 0;
     try {
-      const tr = translateRegion(src, (pcLo >>> 0) & 0xfff, this.memType, this.maxRegion, id);
+      const tr = translateRegion(src, (pcLo >>> 0) & 0xfff, this.memType, this.maxRegion);
       if (tr === null) {
         s.add('notCompilable');
         return 0;
@@ -130,7 +135,7 @@ export class CodeCache {
       const t1 = performance.now();
       s.add('translateMs', t1 - t0);
       module = new WebAssembly.Module(tr.bytes);
-      fn = new WebAssembly.Instance(module, this.imports).exports['run'];
+      fn = new WebAssembly.Instance(module, this.importsFor(id)).exports['run'];
       s.add('wasmMs', performance.now() - t1);
       size = tr.bytes.length;
       insns = tr.instructions;
@@ -174,7 +179,7 @@ export class CodeCache {
     }
     this.posted.delete(want & s.mask);
     try {
-      const fn = new WebAssembly.Instance(p.module, this.imports).exports['run'];
+      const fn = new WebAssembly.Instance(p.module, this.importsFor(want)).exports['run'];
       this.ex.table.set(this.tableBase + (want & s.mask), fn as (...a: never[]) => unknown);
     } catch {
       s.add('failures');

@@ -202,6 +202,8 @@ const L_NPC = 10, L_VA = 11, L_V = 12, L_SLOWPC = 13;
 const X = (r: number): number => 13 + r;
 /** Returned, having done nothing, when the caller's block id is not this function's (src/core/jit.ts). */
 export const RES_JIT_MISS = -5;
+/** env.<this>: the i32 global holding the block id a module is instantiated as. */
+export const BLOCK_ID_IMPORT = 'blockId';
 
 export interface Translation {
   bytes: Uint8Array<ArrayBuffer>;
@@ -211,7 +213,7 @@ export interface Translation {
 
 /** Translate the region entered at page offset `entry`; null when the entry instruction is not supported. */
 export function translateRegion(
-  src: RegionSource, entry: number, memory: MemoryImportType, maxInsns = MAX_REGION, id = 0,
+  src: RegionSource, entry: number, memory: MemoryImportType, maxInsns = MAX_REGION,
 ): Translation | null {
   const region = discoverRegion(src, entry, maxInsns);
   if (!region.has(entry)) return null;
@@ -468,8 +470,9 @@ export function translateRegion(
   // prologue: registers the region reads, TLB pointers, entry segment
   const body = new ByteWriter(b.length + 512);
   // a table slot is reused by newer blocks, and each thread's table catches up only when it calls one:
-  // a caller that looked up another id reached a stale slot
-  body.byte(Op.localGet).u32(L_ID).byte(Op.i32Const).s32(id | 0).byte(Op.i32Ne).byte(Op.if).byte(VOID);
+  // a caller that looked up another id reached a stale slot. The id is an imported global, so the
+  // same region compiled again (its page was dropped and reloaded) has the same bytes and V8 reuses its code.
+  body.byte(Op.localGet).u32(L_ID).byte(Op.globalGet).u32(0).byte(Op.i32Ne).byte(Op.if).byte(VOID);
   body.byte(Op.i32Const).s32(RES_JIT_MISS).byte(Op.return).byte(Op.end);
   // written registers are loaded too: an exit on a path that did not write one stores it back unchanged
   for (const r of [...new Set([...used, ...written])].sort((x, y) => x - y)) {
@@ -492,6 +495,7 @@ export function translateRegion(
       { name: 'jitStoreSlow', type: 2 },
       ...HELPERS.map(([, name]) => ({ name, type: 3 })),
     ],
+    globalImports: [BLOCK_ID_IMPORT],
     memory,
     func: { type: 0, locals: [{ count: 5, type: I32 }, { count: 35, type: I64 }], body },
     exportName: 'run',
