@@ -121,7 +121,7 @@ export class CodeCache {
       },
     };
     const s = this.shared;
-    const id = s.nextId();
+    let id = 0;
     let module: WebAssembly.Module;
     let fn: unknown;
     let size = 0;
@@ -134,6 +134,7 @@ export class CodeCache {
       }
       const t1 = performance.now();
       s.add('translateMs', t1 - t0);
+      id = s.nextId(); // only blocks that compile take a table slot
       module = new WebAssembly.Module(tr.bytes);
       fn = new WebAssembly.Instance(module, this.importsFor(id)).exports['run'];
       s.add('wasmMs', performance.now() - t1);

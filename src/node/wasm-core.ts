@@ -119,7 +119,7 @@ export interface WasmCoreOptions {
   wasmPath?: string;
   /** Compile hot guest code to WebAssembly (docs/jit.md). Default off. */
   jit?: 'on' | 'off';
-  /** Arrivals at an entry point before the JIT compiles it; 0 = every block on first use. Default 64. */
+  /** Arrivals at an entry point before the JIT compiles it; 0 = every block on first use. Default DEFAULT_JIT_THRESHOLD (1000). */
   jitThreshold?: number;
   /** Guest instructions per compiled region at most. */
   jitMaxRegion?: number;
@@ -153,7 +153,9 @@ function maxPagesFor(ramSize: number, harts: number, codeSlots: number): number 
   return Math.min(MAX_WASM_PAGES, Math.ceil(bytes / WASM_PAGE));
 }
 
-export const DEFAULT_JIT_THRESHOLD = 64;
+// a Linux boot to the init banner: 64 compiles 10k blocks and costs 1.8x the interpreter's CPU time, 1000 compiles
+// 2.1k and costs 0.7x (docs/jit.md, "Performance notes")
+export const DEFAULT_JIT_THRESHOLD = 1000;
 
 function defaultWasmPath(): string {
   // this file is dist/src/node/wasm-core.js or src/node/wasm-core.ts
