@@ -13,13 +13,13 @@ import { GuestClock } from '../../src/node/clock.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
 import { ThreadedHartRunner } from '../../src/node/threaded-runner.js';
 import type { ExitHandlers } from '../../src/node/hart-scheduler.js';
-import { PAGE_MODIFIED, PAGE_SHARED, PAGE_STATE_MASK } from '../../src/core/abi.js';
 import { X, addi, auipc, store, j, words } from '../core/encode.js';
 import { programPath } from '../core/harness.js';
 import { HYDRAVM_BIN } from '../guest/session.js';
+import { downgradeRace, tick, until } from '../node/downgrade-race.js';
+import { HartMailbox, MB_STATE, MbState } from '../../src/node/hart-mailbox.js';
 
 const BASE = 0x8000_0000;
-const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FENCE_I = 0x0000100f;
 /** bne rs1, x0, -off (backwards) */
 const bnezBack = (rs1: number, off: number): number => {
@@ -50,17 +50,17 @@ function rig(harts: number): Rig {
   return r;
 }
 
-async function until(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await tick(5);
-  }
-}
-
-function start(r: Rig, harts: number): void {
+/**
+ * Starts the hart threads and lets them run once all have attached (parked,
+ * their channel open): a module posted before a thread listens never reaches
+ * it, which costs that thread a compile of its own but would make the
+ * "installed" count of a test depend on thread start-up order.
+ */
+async function start(r: Rig, harts: number): Promise<void> {
   for (let h = 0; h < harts; h++) r.core.resetHart(h, BigInt(BASE), 3);
   r.runner.start();
+  const mb = (r.runner as unknown as { mb: HartMailbox }).mb;
+  await until(() => [...Array(harts).keys()].every((h) => mb.load(h, MB_STATE) === MbState.Parked), 'the hart threads attached');
   for (let h = 0; h < harts; h++) r.runner.setState(h, 'running');
 }
 
@@ -93,7 +93,7 @@ test('a block compiled on one hart thread runs on the other from its posted modu
     addi(X.t1, X.zero, 0), addi(X.a1, X.zero, 0), addi(X.t1, X.t1, 1000), addi(X.t1, X.t1, 1000),
     addi(X.t1, X.t1, -1), addi(X.a1, X.a1, 3), bnezBack(X.t1, 8), j(0),
   ));
-  start(r, 2);
+  await start(r, 2);
   try {
     await until(() => r.core.getX(0, X.t1) === 0n && r.core.getX(1, X.t1) === 0n && r.core.getX(0, X.a1) > 0n, 'both loops done');
     await tick(20);
@@ -118,7 +118,7 @@ test('a host write (DMA) into compiled code reaches a hart thread at its next fe
   r.mem.writeSync(FN, words(addi(X.a0, X.zero, 1), RET));
   r.mem.writeSync(BASE + 0x10000, new Uint8Array(8));
   const out = (): bigint => new DataView(r.mem.readSync(BASE + 0x10000, 8).buffer).getBigUint64(0, true);
-  start(r, 1);
+  await start(r, 1);
   try {
     for (let k = 2; k < 60; k++) {
       await until(() => out() === BigInt(k - 1), `the hart returning ${k - 1}`, 20_000);
@@ -134,33 +134,9 @@ test('a host write (DMA) into compiled code reaches a hart thread at its next fe
 
 test('downgrades racing a compiled store loop on a hart thread never lose a store', async () => {
   const r = rig(1);
-  // t0 = page P; forever { sd t1, 0(t0); t1++ } (compiled at threshold 0, chained to itself)
-  r.mem.writeSync(BASE, words(auipc(X.t0, 0x10), addi(X.t1, X.zero, 1), store('d', X.t1, X.t0, 0), addi(X.t1, X.t1, 1), j(-8)));
-  const P = 0x10;
-  r.mem.writeSync(BASE + P * 4096, new Uint8Array(8));
-  const entry = r.core.getPage(P);
-  const frame = r.core.frameBytes(entry >>> 8);
-  const stored = (): bigint => new DataView(frame.buffer, frame.byteOffset, 8).getBigUint64(0, true);
-  let faults = 0;
-  const errors: string[] = [];
-  // at the write fault, memory holds exactly the value stored before it: no store lost, none late
-  r.dsm = (h) => {
-    faults++;
-    const mem = stored();
-    const next = r.core.getX(h, X.t1);
-    if (mem !== next - 1n) errors.push(`fault ${faults}: memory ${mem}, next store ${next}`);
-    r.core.setPage(P, (entry & ~PAGE_STATE_MASK) | PAGE_MODIFIED);
-  };
-  start(r, 1);
   try {
-    await until(() => r.core.instret(0) > 10_000n, 'the hart storing');
-    for (let i = 0; i < 100; i++) {
-      r.core.setPage(P, (entry & ~PAGE_STATE_MASK) | PAGE_SHARED);
-      const a = stored();
-      await tick(0);
-      if ((r.core.getPage(P) & PAGE_STATE_MASK) === PAGE_SHARED) assert.equal(stored(), a, `round ${i}`);
-      await until(() => (r.core.getPage(P) & PAGE_STATE_MASK) === PAGE_MODIFIED, 'the write fault');
-    }
+    // the store loop is compiled at threshold 0 and chains to itself
+    const { faults, errors } = await downgradeRace({ ...r, onDsm: (f) => (r.dsm = f) }, BASE, 100);
     assert.deepEqual(errors, []);
     assert.ok(faults >= 100, `only ${faults} faults`);
     assert.ok(r.core.jitStats()!.compiled >= 1);
