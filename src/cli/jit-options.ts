@@ -12,11 +12,11 @@ export const JIT_OPTIONS = {
   'jit-threshold': { type: 'string' },
 } as const;
 
-export const JIT_USAGE = `  --jit on|off         compile hot guest code to WebAssembly (default on)
+export const JIT_USAGE = `  --jit on|off         compile hot guest code to WebAssembly (default off)
   --jit-threshold N    arrivals at a block before the JIT compiles it; 0 = every block on first use`;
 
 export function parseJitOptions(jit: string | undefined, threshold: string | undefined): JitCliOptions {
-  const mode = jit ?? 'on';
+  const mode = jit ?? 'off';
   if (mode !== 'on' && mode !== 'off') throw new UsageError(`--jit ${JSON.stringify(jit)}: expected on or off`);
   let t: number | undefined;
   if (threshold !== undefined) {

@@ -160,7 +160,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     onGuestStop: stopAll,
     trace: o.trace ?? false,
     singleThread: o.singleThread ?? false,
-    jit: o.jit ?? 'on',
+    jit: o.jit ?? 'off',
     ...(o.jitThreshold !== undefined ? { jitThreshold: o.jitThreshold } : {}),
     budget: o.budget,
     sliceMs: o.sliceMs,

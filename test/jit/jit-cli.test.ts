@@ -38,7 +38,7 @@ test('--jit on with threshold 0 prints what --jit off prints', (t) => {
 });
 
 test('--jit and --jit-threshold reject bad values with a usage error', () => {
-  assert.deepEqual(parseJitOptions(undefined, undefined), { jit: 'on', jitThreshold: undefined });
+  assert.deepEqual(parseJitOptions(undefined, undefined), { jit: 'off', jitThreshold: undefined });
   assert.deepEqual(parseJitOptions('on', '0'), { jit: 'on', jitThreshold: 0 });
   assert.throws(() => parseJitOptions('yes', undefined), UsageError);
   assert.throws(() => parseJitOptions('on', '-1'), /--jit-threshold "-1"/);
