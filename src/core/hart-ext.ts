@@ -15,5 +15,9 @@ export const H_JIT_COUNT: usize = 58372;
 export const H_JIT_DECODE: usize = 58376;
 /** u32: set by a CSR write to minstret; the writing instruction does not count itself. */
 export const H_MINSTRET_WRITTEN: usize = 58384;
+/** u32: index in this instance's function table of compiled-block table slot 0 (JIT_TABLE_BASE). */
+export const H_JIT_TBASE: usize = 58388;
+/** u32: table slots - 1 (a power of two - 1): block id `id` lives in slot `id & mask`. */
+export const H_JIT_TMASK: usize = 58392;
 /** Counter value meaning "this entry point does not compile; stop asking". */
 export const JIT_NEVER: u32 = 0xffff;

@@ -3,14 +3,20 @@
 // Generated modules import these from the core instance, so calls stay
 // wasm-to-wasm.
 import { hartAddr } from './layout';
-import { H_JIT_ON, H_JIT_DECODE, H_JIT_HOT, JIT_HOT_ENTRIES } from './hart-ext';
+import { H_JIT_ON, H_JIT_DECODE, H_JIT_HOT, H_JIT_TBASE, H_JIT_TMASK, JIT_HOT_ENTRIES } from './hart-ext';
 import { decode16, decode32 } from './decode';
 import { loadSlow, storeSlow } from './memops';
 import { mulh, mulhsu, mulhu, div64, divu64, rem64, remu64, div32, divu32, rem32, remu32 } from './run';
 
-/** threshold < 0: JIT off; otherwise compile an entry point after `threshold` arrivals (0 = first use). */
-export function setJit(hart: i32, threshold: i32): void {
+/**
+ * threshold < 0: JIT off; otherwise compile an entry point after `threshold`
+ * arrivals (0 = first use). Compiled block `id` is called through table slot
+ * tableBase + (id & tableMask) (the same in every instance of the core).
+ */
+export function setJit(hart: i32, threshold: i32, tableBase: u32, tableMask: u32): void {
   const h = hartAddr(hart);
+  store<u32>(h + H_JIT_TBASE, tableBase);
+  store<u32>(h + H_JIT_TMASK, tableMask);
   store<u32>(h + H_JIT_ON, threshold < 0 ? 0 : <u32>(threshold < 0xfffe ? threshold : 0xfffe) + 1);
   memory.fill(h + H_JIT_HOT, 0, JIT_HOT_ENTRIES << 2);
 }

@@ -3,14 +3,14 @@
 // runChunk, after every slow path, after jumps that leave the page), which is
 // both a sampling profiler of loops and a hook at block starts. A hot entry is
 // handed to the host translator (env.jitCompile); if it compiles, the host
-// overwrites the decoded entry with OP_JIT whose immediate is the index of a
-// function in the core's function table. Invalidation comes for free: any
-// event that drops the page's decoded code (a store to the page, flushPage,
+// overwrites the decoded entry with OP_JIT whose immediate is a node-wide block
+// id; the block's function sits in each thread's own table at slot id & mask.
+// Invalidation comes for free: any event that drops the page's decoded code (a store to the page, flushPage,
 // slot eviction) also drops its OP_JIT entries.
 import { HART_PC } from './abi';
-import { H_HARTINDEX, H_TLB_X, TLB_MASK, RES_CONT, SLOT_BYTES, gCodeSlotOf, gSlots } from './layout';
+import { H_HARTINDEX, H_TLB_X, H_CUR_SLOT, TLB_MASK, RES_CONT, SLOT_BYTES, gCodeSlotOf, gSlots } from './layout';
 import { OP_JIT } from './ops';
-import { H_JIT_ON, H_JIT_COUNT, H_JIT_HOT, JIT_HOT_ENTRIES, JIT_NEVER } from './hart-ext';
+import { H_JIT_ON, H_JIT_COUNT, H_JIT_HOT, H_JIT_TBASE, H_JIT_TMASK, JIT_HOT_ENTRIES, JIT_NEVER } from './hart-ext';
 
 /**
  * Host translator: compile the region entered at virtual pc (lo, hi) whose
@@ -39,25 +39,66 @@ export function jitProbe(h: usize, e: usize, pc: u64, code: usize): void {
 }
 
 /**
- * Run compiled code, table[index](h, pc, left, n), and keep going while the
- * next pc is compiled too: the same fetch-TLB and decode-slot lookup the
- * interpreter's refill and switch would do, without leaving this loop
- * (chaining). Returns RES_CONT or an exit; H_JIT_COUNT holds the instructions
- * executed by the whole chain, never more than `left`.
+ * A block id with no function in this thread's table (stale slot or the miss
+ * stub): installing it failed, so its entry went back to "not decoded".
  */
-export function jitRun(h: usize, index: u32, pc: u64, left: i32): i32 {
+export const RES_JIT_MISS: i32 = -5;
+
+/**
+ * The host installs block `id` in this instance's table (a module another
+ * hart thread compiled and posted); 1 when table[slot of id] now runs it.
+ */
+@external("env", "jitInstall")
+declare function jitInstallHost(hart: i32, id: u32): i32;
+
+/** Call block `id`; RES_JIT_MISS when this thread cannot get its function. */
+function callBlock(h: usize, id: u32, pc: u64, left: i32, n: i32): i32 {
+  const slot = load<u32>(h + H_JIT_TBASE) + (id & load<u32>(h + H_JIT_TMASK));
+  // every function checks the id it was compiled as: a slot can hold an older block or the stub
+  let r = call_indirect<i32>(slot, h, pc, left, n, id);
+  if (r != RES_JIT_MISS) return r;
+  if (jitInstallHost(<i32>load<u32>(h + H_HARTINDEX), id) == 0) return RES_JIT_MISS;
+  r = call_indirect<i32>(slot, h, pc, left, n, id);
+  return r;
+}
+
+/**
+ * Run compiled code from decoded entry e, whose value the interpreter read as
+ * `ent` (OP_JIT, imm = block id), and keep
+ * going while the next pc is compiled too: the same fetch-TLB and decode-slot
+ * lookup the interpreter's refill and switch would do, without leaving this
+ * loop (chaining). Returns RES_CONT or an exit; H_JIT_COUNT holds the
+ * instructions executed by the whole chain, never more than `left`. Returns
+ * RES_JIT_MISS, having run nothing, when the first block is not available on
+ * this thread; its entry is then "not decoded" again.
+ *
+ * Under threads the decode slot of every chained page is published in
+ * H_CUR_SLOT (the hazard pointer, as codeSlot does) before its entry is read,
+ * so no other hart can reuse the slot for another page meanwhile.
+ */
+export function jitRun(h: usize, e: usize, ent: u64, pc: u64, left: i32): i32 {
   let n: i32 = 0;
   while (true) {
-    const r = call_indirect<i32>(index, h, pc, left, n);
+    const r = callBlock(h, <u32>(ent >> 32), pc, left, n);
+    if (r == RES_JIT_MISS) {
+      // back to "not decoded" unless another thread already changed the entry
+      atomic.cmpxchg<u64>(e, ent, 0);
+      if (n == 0) return r;
+      store<i32>(h + H_JIT_COUNT, n);
+      return RES_CONT; // the previous block left pc and the count exact
+    }
     n = load<i32>(h + H_JIT_COUNT);
     if (r != RES_CONT || n >= left) return r;
     pc = load<u64>(h + HART_PC);
     const t = <usize>load<u32>(h + H_TLB_X) + ((<usize>(pc >> 12) & TLB_MASK) << 4);
     if (load<u64>(t) != (pc & ~<u64>0xfff)) return r;
-    const s = load<u32>(gCodeSlotOf + (<usize>load<u32>(t, 12) << 2));
+    const p = gCodeSlotOf + (<usize>load<u32>(t, 12) << 2);
+    const s = atomic.load<u32>(p);
     if (s == 0) return r;
-    const e = gSlots + <usize>(s - 1) * SLOT_BYTES + ((<usize>pc & 0xffe) << 2);
-    if ((load<u32>(e) & 0xff) != OP_JIT) return r;
-    index = load<u32>(e, 4);
+    atomic.store<u32>(h + H_CUR_SLOT, s);
+    if (atomic.load<u32>(p) != s) return r; // unmapped meanwhile: the interpreter looks it up again
+    e = gSlots + <usize>(s - 1) * SLOT_BYTES + ((<usize>pc & 0xffe) << 2);
+    ent = atomic.load<u64>(e);
+    if ((<u32>ent & 0xff) != OP_JIT) return r;
   }
 }

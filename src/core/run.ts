@@ -22,7 +22,7 @@ import {
   OP_FSW, OP_FSD, OP_AMO, OP_SYSTEM, OP_CSR, OP_FP, OP_LI, OP_MV, OP_LOAD_RD0, OP_FENCE, OP_FENCE_I, OP_JIT,
 } from './ops';
 import { H_JIT_ON, H_JIT_COUNT, H_MINSTRET_WRITTEN } from './hart-ext';
-import { jitProbe, jitRun } from './jit';
+import { jitProbe, jitRun, RES_JIT_MISS } from './jit';
 import { decode16, decode32 } from './decode';
 import { fetchHost, fetchPageIndex, codeSlot } from './mmu';
 import { loadSlow, storeSlow, execAmo, trapAt } from './memops';
@@ -588,7 +588,9 @@ function runChunk(h: usize, maxN: i32): i32 {
       }
       case OP_JIT: {
         // compiled code runs at most `left` instructions and leaves pc, registers and H_JIT_COUNT exact
-        const r = jitRun(h, <u32>imm, (pageV + (<u64>(e - codeBase) >> 2)), left);
+        const r = jitRun(h, e, ent, (pageV + (<u64>(e - codeBase) >> 2)), left);
+        // this thread could not get the block: its entry is "not decoded" again, so run it as such
+        if (r == RES_JIT_MISS) continue;
         left -= load<i32>(h + H_JIT_COUNT) - 1;
         if (r != RES_CONT) { result = r; left = 1; }
         pc = load<u64>(h + HART_PC);

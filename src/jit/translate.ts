@@ -5,7 +5,7 @@
  * interpreter (FP, CSR, SYSTEM, AMO, illegal, page-crossing) and at most
  * MAX_REGION instructions. Layout and ABI: docs/jit.md.
  *
- * The generated function is (h: i32, pc: i64, left: i32) -> i32, where pc is
+ * The generated function is (h: i32, pc: i64, left: i32, n: i32, id: i32) -> i32, where pc is
  * the virtual pc of the entry instruction (code is keyed by physical page, so
  * every pc-relative value is computed from it at run time). Guest registers
  * live in locals; control moves between segments (straight-line runs that
@@ -195,10 +195,15 @@ function layoutOf(region: Map<number, Insn>, entry: number): Layout {
   return { segs, runLen, runPos };
 }
 
-// locals: params h=0 pc0=1 left=2 n=3 (instructions already executed by blocks chained before); i32 label=4 tlbR=5 tlbW=6 t=7 slowW=8; i64 npc=9 va=10 v=11 slowPc=12, x1..x31=13..43
-const L_H = 0, L_PC0 = 1, L_LEFT = 2, L_N = 3, L_LABEL = 4, L_TLBR = 5, L_TLBW = 6, L_T = 7, L_SLOWW = 8;
-const L_NPC = 9, L_VA = 10, L_V = 11, L_SLOWPC = 12;
-const X = (r: number): number => 12 + r;
+// locals: params h=0 pc0=1 left=2 n=3 (instructions already executed by blocks chained before) id=4 (the
+// block id the caller looked up); i32 label=5 tlbR=6 tlbW=7 t=8 slowW=9; i64 npc=10 va=11 v=12 slowPc=13, x1..x31=14..44
+const L_H = 0, L_PC0 = 1, L_LEFT = 2, L_N = 3, L_ID = 4, L_LABEL = 5, L_TLBR = 6, L_TLBW = 7, L_T = 8, L_SLOWW = 9;
+const L_NPC = 10, L_VA = 11, L_V = 12, L_SLOWPC = 13;
+const X = (r: number): number => 13 + r;
+/** Returned, having done nothing, when the caller's block id is not this function's (src/core/jit.ts). */
+export const RES_JIT_MISS = -5;
+/** env.<this>: the i32 global holding the block id a module is instantiated as. */
+export const BLOCK_ID_IMPORT = 'blockId';
 
 export interface Translation {
   bytes: Uint8Array<ArrayBuffer>;
@@ -464,6 +469,11 @@ export function translateRegion(
 
   // prologue: registers the region reads, TLB pointers, entry segment
   const body = new ByteWriter(b.length + 512);
+  // a table slot is reused by newer blocks, and each thread's table catches up only when it calls one:
+  // a caller that looked up another id reached a stale slot. The id is an imported global, so the
+  // same region compiled again (its page was dropped and reloaded) has the same bytes and V8 reuses its code.
+  body.byte(Op.localGet).u32(L_ID).byte(Op.globalGet).u32(0).byte(Op.i32Ne).byte(Op.if).byte(VOID);
+  body.byte(Op.i32Const).s32(RES_JIT_MISS).byte(Op.return).byte(Op.end);
   // written registers are loaded too: an exit on a path that did not write one stores it back unchanged
   for (const r of [...new Set([...used, ...written])].sort((x, y) => x - y)) {
     body.byte(Op.localGet).u32(L_H).byte(Op.i64Load).u32(3).u32(r * 8).byte(Op.localSet).u32(X(r));
@@ -475,7 +485,7 @@ export function translateRegion(
 
   const bytes = assembleModule({
     types: [
-      { params: [I32, I64, I32, I32], results: [I32] },
+      { params: [I32, I64, I32, I32, I32], results: [I32] },
       { params: [I32, I64, I32, I64], results: [I32] },
       { params: [I32, I64, I32, I64, I64], results: [I32] },
       { params: [I64, I64], results: [I64] },
@@ -485,6 +495,7 @@ export function translateRegion(
       { name: 'jitStoreSlow', type: 2 },
       ...HELPERS.map(([, name]) => ({ name, type: 3 })),
     ],
+    globalImports: [BLOCK_ID_IMPORT],
     memory,
     func: { type: 0, locals: [{ count: 5, type: I32 }, { count: 35, type: I64 }], body },
     exportName: 'run',
@@ -492,3 +503,19 @@ export function translateRegion(
   return { bytes, instructions: region.size, segments: K };
 }
 
+
+/**
+ * The function every table slot holds until a block is installed there: it
+ * answers RES_JIT_MISS, so a thread that reaches a block id it has not
+ * instantiated yet asks the host for it instead of trapping on a null slot.
+ */
+export function missStub(memory: MemoryImportType): Uint8Array<ArrayBuffer> {
+  const body = new ByteWriter(8).byte(Op.i32Const).s32(RES_JIT_MISS);
+  return assembleModule({
+    types: [{ params: [I32, I64, I32, I32, I32], results: [I32] }],
+    funcImports: [],
+    memory,
+    func: { type: 0, locals: [], body },
+    exportName: 'run',
+  });
+}

@@ -11,7 +11,7 @@ export const I64 = 0x7e;
 export const Op = {
   unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d,
   brTable: 0x0e, return: 0x0f, call: 0x10, drop: 0x1a, select: 0x1b,
-  localGet: 0x20, localSet: 0x21, localTee: 0x22,
+  localGet: 0x20, localSet: 0x21, localTee: 0x22, globalGet: 0x23,
   i32Load: 0x28, i64Load: 0x29, i64Load8S: 0x30, i64Load8U: 0x31, i64Load16S: 0x32, i64Load16U: 0x33,
   i64Load32S: 0x34, i64Load32U: 0x35, i32Store: 0x36, i64Store: 0x37, i64Store8: 0x3c, i64Store16: 0x3d,
   i64Store32: 0x3e,
@@ -132,6 +132,8 @@ export interface ModuleSpec {
   types: FuncType[];
   /** env.<name> functions, by type index. */
   funcImports: { name: string; type: number }[];
+  /** Immutable env.<name> i32 globals (global indices 0..), set per instance. */
+  globalImports?: string[];
   memory: MemoryImportType;
   /** The one defined function: its type, locals (run-length groups) and body (without the final end). */
   func: { type: number; locals: { count: number; type: number }[]; body: ByteWriter };
@@ -153,8 +155,10 @@ export function assembleModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   }
   section(out, 1, types);
 
-  const imports = new ByteWriter().u32(spec.funcImports.length + 1);
+  const globals = spec.globalImports ?? [];
+  const imports = new ByteWriter().u32(spec.funcImports.length + globals.length + 1);
   for (const f of spec.funcImports) imports.name('env').name(f.name).byte(0x00).u32(f.type);
+  for (const g of globals) imports.name('env').name(g).byte(0x03).byte(I32).byte(0x00);
   imports.name('env').name('memory').byte(0x02);
   const m = spec.memory;
   if (m.shared) {

@@ -71,6 +71,10 @@ export class Machine<M extends NodeMemory> {
   statsLine(): string {
     const sched = this.vm.sched;
     const instret = [...Array(this.vm.opts.placement.count).keys()].map((i) => this.vm.core.instret(i)).reduce((a, b) => a + b, 0n);
-    return `instret ${instret} exits ${JSON.stringify([...sched.exits])} exec ${sched.timeMs.exec.toFixed(0)} ms`;
+    const j = this.vm.core.jitStats();
+    // bench/boot reads the JIT's figures from here too
+    const jit = j === null ? '' : ` jit ${JSON.stringify({ compiled: j.compiled, installed: j.installed, misses: j.installMisses,
+      failures: j.failures, evicted: j.evicted, liveBlocks: j.liveBlocks, codeBytes: j.codeBytes, compileMs: Math.round(j.compileMs) })}`;
+    return `instret ${instret} exits ${JSON.stringify([...sched.exits])} exec ${sched.timeMs.exec.toFixed(0)} ms${jit}`;
   }
 }

@@ -122,9 +122,7 @@ export class NodeVm {
       halt: (h: number, v: bigint) => this.onHalt(h, v),
       fatal: (e: unknown) => this.stop({ kind: 'error', error: e instanceof Error ? e : new Error(String(e)) }),
     };
-    // The JIT's table indices are per instance, so compiled code runs only
-    // under the single-thread runner for now (docs/jit.md, "Threads").
-    if (opts.singleThread || opts.trace || this.core.jitEnabled) {
+    if (opts.singleThread || opts.trace) {
       this.sched = new HartScheduler(
         this.core,
         handlers,

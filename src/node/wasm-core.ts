@@ -16,7 +16,7 @@ import {
   HART_INSTRET, HART_EXIT_ADDR, HART_EXIT_DATA, HART_EXIT_SIZE, HART_EXIT_WRITE, HART_EXIT_ACCESS,
   HART_FFLAGS, HART_FRM, HART_HARTID, HART_IN_GUEST, HART_SD_ACK,
 } from '../core/abi.js';
-import { CodeCache, type JitStats } from '../jit/code-cache.js';
+import { CodeCache, createJitShare, type JitShare, type JitStats } from '../jit/code-cache.js';
 
 import { HIST_BUCKETS, SharedHistogram } from './shared-histogram.js';
 import { decodeExit, type ExitRecord, type Vcpu, type VcpuExit } from './vcpu.js';
@@ -50,6 +50,8 @@ export interface CoreShare {
   ramBase: number;
   ramSize: number;
   harts: number;
+  /** Set when the JIT is on: every hart thread compiles and installs blocks of the same node-wide cache. */
+  jitShare?: JitShare;
 }
 
 const WASM_PAGE = 65536;
@@ -88,7 +90,7 @@ interface CoreExports {
   epochAddr(): number;
   lastTimeAddr(): number;
   table: WebAssembly.Table;
-  setJit(hart: number, threshold: number): void;
+  setJit(hart: number, threshold: number, tableBase: number, tableMask: number): void;
   jitDecode(hart: number, insn: number): number;
   jitLoadSlow: (...a: never[]) => unknown;
   jitStoreSlow: (...a: never[]) => unknown;
@@ -118,7 +120,7 @@ export interface WasmCoreOptions {
   wasmPath?: string;
   /** Compile hot guest code to WebAssembly (docs/jit.md). Default off. */
   jit?: 'on' | 'off';
-  /** Arrivals at an entry point before the JIT compiles it; 0 = every block on first use. Default 64. */
+  /** Arrivals at an entry point before the JIT compiles it; 0 = every block on first use. Default DEFAULT_JIT_THRESHOLD (1000). */
   jitThreshold?: number;
   /** Guest instructions per compiled region at most. */
   jitMaxRegion?: number;
@@ -152,7 +154,9 @@ function maxPagesFor(ramSize: number, harts: number, codeSlots: number): number 
   return Math.min(MAX_WASM_PAGES, Math.ceil(bytes / WASM_PAGE));
 }
 
-export const DEFAULT_JIT_THRESHOLD = 64;
+// a Linux boot to the init banner: 64 compiles 10k blocks and costs 1.8x the interpreter's CPU time, 1000 compiles
+// 2.1k and costs 0.7x (docs/jit.md, "Performance notes")
+export const DEFAULT_JIT_THRESHOLD = 1000;
 
 function defaultWasmPath(): string {
   // this file is dist/src/node/wasm-core.js or src/node/wasm-core.ts
@@ -192,6 +196,7 @@ export class WasmCore implements Vcpu {
   private constructor(
     ex: CoreExports, module: WebAssembly.Module, memory: WebAssembly.Memory, opts: WasmCoreOptions, time: () => number,
     jit: CodeCache | null,
+    private readonly jitShare?: JitShare,
   ) {
     this.ex = ex;
     this.module = module;
@@ -222,6 +227,7 @@ export class WasmCore implements Vcpu {
         hostTime: (): number => time(),
         jitCompile: (hart: number, lo: number, hi: number, code: number, entry: number): number =>
           jitRef.jit === null ? 0 : jitRef.jit.compile(hart, lo, hi, code, entry),
+        jitInstall: (hart: number, id: number): number => (jitRef.jit === null ? 0 : jitRef.jit.install(hart, id)),
         abort: (_m: number, _f: number, line: number, col: number): never => {
           throw new Error(`core aborted at ${line}:${col}`);
         },
@@ -232,15 +238,20 @@ export class WasmCore implements Vcpu {
 
   /** A hart thread's own instance over a core another thread created. */
   static attach(share: CoreShare, time: () => number): WasmCore {
-    // the JIT runs only under the single-thread runner for now (docs/jit.md)
-    const ex = WasmCore.instantiate(share.module, share.memory, time, { jit: null });
+    const jitRef: JitRef = { jit: null };
+    const ex = WasmCore.instantiate(share.module, share.memory, time, jitRef);
     ex.attach();
-    return new WasmCore(ex, share.module, share.memory, share, time, null);
+    // the main thread's create() already switched the harts' JIT on; this thread only needs its own table
+    if (share.jitShare) jitRef.jit = new CodeCache(ex, share.jitShare, 0, true);
+    return new WasmCore(ex, share.module, share.memory, share, time, jitRef.jit, share.jitShare);
   }
 
   /** What a hart thread needs to attach (structured-cloneable). */
   share(): CoreShare {
-    return { module: this.module, memory: this.mem, ramBase: this.ramBase, ramSize: this.ramSize, harts: this.harts };
+    return {
+      module: this.module, memory: this.mem, ramBase: this.ramBase, ramSize: this.ramSize, harts: this.harts,
+      ...(this.jitShare ? { jitShare: this.jitShare } : {}),
+    };
   }
 
   static create(opts: WasmCoreOptions): WasmCore {
@@ -268,13 +279,14 @@ export class WasmCore implements Vcpu {
     if (rc !== 0) throw new CoreMemoryError(`cannot lay out core memory for ${opts.ramSize} bytes of RAM`);
     // HYDRAVM_JIT / HYDRAVM_JIT_THRESHOLD let the test suite run every core under the JIT
     const jitMode = opts.jit ?? (process.env['HYDRAVM_JIT'] === 'on' ? 'on' : 'off');
+    let jitShare: JitShare | undefined;
     if (jitMode === 'on') {
       const envT = process.env['HYDRAVM_JIT_THRESHOLD'];
       const threshold = opts.jitThreshold ?? (envT !== undefined ? Number(envT) : DEFAULT_JIT_THRESHOLD);
-      jitRef.jit = new CodeCache(ex, { threshold, maxRegion: opts.jitMaxRegion, maxBlocks: opts.jitMaxBlocks, memoryMaximum: maximum });
-      for (let h = 0; h < opts.harts; h++) ex.setJit(h, threshold);
+      jitShare = createJitShare({ threshold, maxRegion: opts.jitMaxRegion, maxBlocks: opts.jitMaxBlocks, memoryMaximum: maximum });
+      jitRef.jit = new CodeCache(ex, jitShare, opts.harts, false);
     }
-    return new WasmCore(ex, module, memory, opts, time, jitRef.jit);
+    return new WasmCore(ex, module, memory, opts, time, jitRef.jit, jitShare);
   }
 
   private view(): DataView {
@@ -535,13 +547,13 @@ export class WasmCore implements Vcpu {
     }
   }
 
-  /** JIT counters, or null when the JIT is off. */
-  /** Whether this instance compiles hot code (it then needs every hart on this thread). */
+  /** Whether hot code is compiled (on every hart thread of this node). */
   get jitEnabled(): boolean {
     return this.jit !== null;
   }
 
+  /** JIT counters of the whole node (every thread's), or null when the JIT is off. */
   jitStats(): JitStats | null {
-    return this.jit === null ? null : { ...this.jit.stats };
+    return this.jit === null ? null : this.jit.stats();
   }
 }

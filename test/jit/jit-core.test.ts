@@ -12,7 +12,7 @@ import { WasmCore } from '../../src/node/wasm-core.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
 import { PAGE_SHARED, PAGE_FRAME_SHIFT } from '../../src/core/abi.js';
 import * as ops from '../../src/jit/core-ops.js';
-import { H_JIT_COUNT } from '../../src/jit/translate.js';
+import { H_JIT_COUNT, RES_JIT_MISS } from '../../src/jit/translate.js';
 import { X, addi, auipc, store, WFI, words } from '../core/encode.js';
 
 const BASE = 0x8000_0000;
@@ -27,6 +27,8 @@ test('the translator uses the core op ids (src/core/ops.ts)', () => {
   // and the hart offset generated code writes its count to
   const ext = readFileSync(resolve(root, 'src/core/hart-ext.ts'), 'utf8');
   assert.equal(Number(/H_JIT_COUNT: usize = (\d+)/.exec(ext)?.[1]), H_JIT_COUNT);
+  const hook = readFileSync(resolve(root, 'src/core/jit.ts'), 'utf8');
+  assert.equal(Number(/RES_JIT_MISS: i32 = (-?\d+)/.exec(hook)?.[1]), RES_JIT_MISS);
 });
 
 const BNE_BACK = (rs1: number, rs2: number, off: number): number => {
@@ -162,15 +164,18 @@ test('generated modules import a shared memory with its maximum (for worker thre
   const tr = translateRegion(src, 0, type)!;
   assert.equal(tr.instructions, 2);
   const stub = (): number => 0;
-  const env: Record<string, unknown> = { memory: shared, jitLoadSlow: stub, jitStoreSlow: stub };
+  const env: Record<string, unknown> = { memory: shared, jitLoadSlow: stub, jitStoreSlow: stub, blockId: 7 };
   for (const n of ['Mulh', 'Mulhsu', 'Mulhu', 'Div', 'Divu', 'Rem', 'Remu', 'Divw', 'Divuw', 'Remw', 'Remuw']) env[`jit${n}`] = (): bigint => 0n;
   const inst = new WebAssembly.Instance(new WebAssembly.Module(tr.bytes), { env: env as WebAssembly.ModuleImports });
-  const run = inst.exports['run'] as (h: number, pc: bigint, left: number, n: number) => number;
+  const run = inst.exports['run'] as (h: number, pc: bigint, left: number, n: number, id: number) => number;
   // hart at address 0 of the shared memory: a0 = 41, ra = 0x1000
   const dv = new DataView(shared.buffer);
   dv.setBigUint64(10 * 8, 41n, true);
   dv.setBigUint64(1 * 8, 0x1000n, true);
-  assert.equal(run(0, 0x8000_0000n, 100, 0), -1);
+  // called as another block id (a stale table slot): it does nothing and says so
+  assert.equal(run(0, 0x8000_0000n, 100, 0, 8), RES_JIT_MISS);
+  assert.equal(dv.getBigUint64(10 * 8, true), 41n);
+  assert.equal(run(0, 0x8000_0000n, 100, 0, 7), -1);
   assert.equal(dv.getBigUint64(10 * 8, true), 42n);
   assert.equal(dv.getBigUint64(512, true), 0x1000n, 'pc after jalr');
   assert.equal(dv.getUint32(H_JIT_COUNT, true), 2, 'instructions executed');

@@ -11,11 +11,11 @@ import { GuestClock } from '../../src/node/clock.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
 import { ThreadedHartRunner, HartThreadError } from '../../src/node/threaded-runner.js';
 import type { ExitHandlers } from '../../src/node/hart-scheduler.js';
-import { MIP_MSIP, PAGE_MODIFIED, PAGE_SHARED, PAGE_STATE_MASK } from '../../src/core/abi.js';
+import { MIP_MSIP } from '../../src/core/abi.js';
 import { X, addi, auipc, lui, load, store, j, WFI, words } from '../core/encode.js';
+import { downgradeRace, tick, until } from './downgrade-race.js';
 
 const BASE = 0x8000_0000;
-const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const csrw = (csr: number, rs1: number): number => ((csr << 20) | (rs1 << 15) | (1 << 12) | 0x73) >>> 0;
 /** amoadd.d rd, rs2, (rs1) */
 const amoaddD = (rd: number, rs1: number, rs2: number): number => ((rs2 << 20) | (rs1 << 15) | (3 << 12) | (rd << 7) | 0x2f) >>> 0;
@@ -49,13 +49,6 @@ function rig(harts: number): Rig {
   return r;
 }
 
-async function until(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await tick(5);
-  }
-}
 
 test('two hart threads: amoadd.d from both reaches the exact count', async () => {
   const r = rig(2);
@@ -126,40 +119,8 @@ test('a hart thread that dies stops the VM with the hart named', async () => {
 
 test('downgrades racing a hart thread that stores in a tight loop never lose a store', async () => {
   const r = rig(1);
-  // t0 = page P; forever { sd t1, 0(t0); t1++ }
-  r.mem.writeSync(BASE, words(auipc(X.t0, 0x10), addi(X.t1, X.zero, 1), store('d', X.t1, X.t0, 0), addi(X.t1, X.t1, 1), j(-8)));
-  const P = 0x10;
-  r.mem.writeSync(BASE + P * 4096, new Uint8Array(8));
-  const entry = r.core.getPage(P);
-  // read the frame directly: LocalGuestMemory would take a SHARED page for a first touch
-  const frame = r.core.frameBytes(entry >>> 8);
-  const stored = (): bigint => new DataView(frame.buffer, frame.byteOffset, 8).getBigUint64(0, true);
-  let faults = 0;
-  const errors: string[] = [];
-  // Oracle: when the hart faults on its store of t1, memory holds exactly t1 - 1
-  // (every earlier store landed before the downgrade finished, none after).
-  r.dsm = (h) => {
-    faults++;
-    const next = r.core.getX(h, X.t1);
-    const mem = stored();
-    if (mem !== next - 1n) errors.push(`fault ${faults}: memory ${mem}, next store ${next}`);
-    r.core.setPage(P, (entry & ~PAGE_STATE_MASK) | PAGE_MODIFIED);
-  };
-  r.core.resetHart(0, BigInt(BASE), 3);
-  r.runner.start();
-  r.runner.setState(0, 'running');
   try {
-    await until(() => r.core.instret(0) > 10_000n, 'the hart storing');
-    for (let i = 0; i < 300; i++) {
-      r.core.setPage(P, (entry & ~PAGE_STATE_MASK) | PAGE_SHARED);
-      // after the downgrade returns, the bytes are final until the hart faults
-      const a = stored();
-      await tick(0);
-      if ((r.core.getPage(P) & PAGE_STATE_MASK) === PAGE_SHARED) {
-        assert.equal(stored(), a, `memory changed after the downgrade returned (round ${i})`);
-      }
-      await until(() => (r.core.getPage(P) & PAGE_STATE_MASK) === PAGE_MODIFIED, 'the write fault');
-    }
+    const { faults, errors } = await downgradeRace({ ...r, onDsm: (f) => (r.dsm = f) }, BASE, 300);
     assert.deepEqual(errors, []);
     assert.ok(faults >= 300, `only ${faults} faults`);
     assert.ok(r.core.shootdowns.waited > 0, 'some shootdowns had to wait for the running hart');
