@@ -43,6 +43,8 @@ export function localCpus(vm: NodeVm): CpuInfoFast[] {
 export class ClusterVmControl implements VmControl {
   private ended = false;
   qmp: QmpServer | undefined;
+  /** Set by the node once its snapshot coordinator exists. */
+  snapshots: { save(dir: string, resume: boolean): Promise<unknown> } | undefined;
 
   constructor(
     private readonly vm: NodeVm,
@@ -74,6 +76,12 @@ export class ClusterVmControl implements VmControl {
     throw new UnsupportedCommandError(
       'system_reset is not supported: a distributed reset must rebuild guest RAM on every node; use system_powerdown and start the VM again',
     );
+  }
+
+  async snapshotSave(dir: string, resume: boolean): Promise<unknown> {
+    if (this.ended) throw new UnsupportedCommandError('the VM has shut down; there is nothing to snapshot');
+    if (!this.snapshots) throw new UnsupportedCommandError('this node cannot take snapshots yet (still starting)');
+    return this.snapshots.save(dir, resume);
   }
 
   async systemPowerdown(): Promise<void> {

@@ -22,6 +22,11 @@ import type { VirtioDeviceSpec } from '../devices/virtio/options.js';
 import { virtioOwner } from '../node/virtio-setup.js';
 import { NodeStatsCollector } from './node-stats.js';
 import { ConsoleTap, startObservability, type Observability } from './observability.js';
+import { ClusterSnapshots } from './cluster-snapshot.js';
+import { readManifest, partHeaders, type SnapshotManifest } from '../snapshot/manifest.js';
+import { checkRestoreShape } from '../snapshot/restore-check.js';
+import { restoreDisks } from '../snapshot/disks.js';
+import { loadNodeParts, startRestored, type SnapshotNode } from '../snapshot/node-part.js';
 
 export interface ClusterNodeOptions {
   id: number;
@@ -53,6 +58,8 @@ export interface ClusterNodeOptions {
   budget: number;
   /** Log a statistics line when the guest stops (virtio-ext4's test reads the forwarding counts). */
   statsOnExit?: boolean;
+  /** Resume the VM a snapshot in this directory holds instead of booting (docs/snapshot.md). */
+  restore?: string | undefined;
   log?: (line: string) => void;
 }
 
@@ -103,7 +110,16 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   const placement = new HartPlacement(desc.smp, range.first, range.count, Array.from({ length: desc.smp }, (_, h) => topo.nodeOfHart(h)));
   const virtio = o.virtio ?? [];
   const forwarding = new ClusterForwarding(router, topo, mmioOwnerFor(topo, virtio));
+  const virtioSpecs = virtio;
+  let manifest: SnapshotManifest | undefined;
+  if (o.restore) {
+    manifest = await readManifest(o.restore);
+    checkRestoreShape(manifest, { smp: desc.smp, ramBase: desc.memory.base, ramSize: desc.memory.size, virtio: virtioSpecs });
+    await restoreDisks(virtioSpecs.filter((v) => v.node === o.id), manifest.disks, o.restore);
+  }
   const clock = new GuestClock();
+  // cluster time is node 0's: the others follow it through time sync
+  if (manifest && o.id === 0) clock.resumeAt(manifest.clockTicks);
   const time = new TimeSync(router, clock);
   const ramBase = desc.memory.base;
   const homeOf = (page: number): number => topo.homeOfPage(ramBase + page * 4096);
@@ -178,7 +194,19 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   const stats = new NodeStatsCollector(o.id, vm, dsm, forwarding, router, time);
   m.memory.onFault = (page) => stats.recordFault(page);
   let qmp: QmpServer | undefined;
+  let snapshots: ClusterSnapshots | undefined;
+  const snapNode: SnapshotNode = {
+    nodeId: o.id,
+    nodes: desc.nodes.length,
+    vm,
+    memory: m.memory,
+    devices: m.devices,
+    hostsUart: isConsoleNode,
+    hostsPlic: o.id === 0,
+    homeOf,
+  };
   const ctl = new ControlMessages(router, vm, {
+    snapshot: (step) => snapshots!.step(step),
     onBoot: (entry, fdtAddr) => bootInfo.resolve({ entry, fdtAddr }),
     onConsole: (b) => toConsole(b),
     onPause: (paused) => qmp?.emitEvent(paused ? 'STOP' : 'RESUME'),
@@ -200,6 +228,17 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   });
   control = ctl;
   const vmControl = new ClusterVmControl(vm, ctl, topo, o.id, (e) => stopAll(e), lostNodes);
+  snapshots = new ClusterSnapshots(
+    snapNode,
+    ctl,
+    virtioSpecs,
+    { smp: desc.smp, ramBase, ramSize: desc.memory.size, firmware: o.boot.firmware },
+    (paused) => (paused ? vmControl.stop() : vmControl.cont()),
+  );
+  vmControl.snapshots = snapshots;
+  // restored before this node answers hello: node 0 lets the harts go only once every node has loaded
+  const restored = manifest && o.restore ? await loadNodeParts(snapNode, partHeaders(o.restore, manifest)) : undefined;
+  if (restored) log(`restored ${restored.stats.pages} pages and ${restored.stats.harts} harts from ${o.restore}`);
   if (o.qmp) {
     qmp = new QmpServer({ control: vmControl, listen: o.qmp, log });
     vmControl.qmp = qmp;
@@ -224,12 +263,13 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   if (o.id === 0) {
     // every node must have its engine before RAM is written (the initrd is homed on the last node)
     await ctl.helloAll();
-    const info = await m.load();
+    const info = restored ? { entry: 0, fdtAddr: 0 } : await m.load();
     ctl.broadcastBoot(info.entry, info.fdtAddr);
     bootInfo.resolve(info);
   }
   const { entry, fdtAddr } = await bootInfo.promise;
-  m.start(entry, fdtAddr);
+  if (restored) startRestored(snapNode, restored.harts);
+  else m.start(entry, fdtAddr);
   term?.attach();
   const onSignal = (): void => stopAll({ kind: 'quit' });
   process.once('SIGINT', onSignal);

@@ -95,6 +95,15 @@ const COMMANDS: Record<string, CommandDef> = {
       return c.stats();
     },
   },
+  'hydra-snapshot-save': {
+    args: { dir: 'string', resume: 'boolean' },
+    run(c, args) {
+      if (typeof args.dir !== 'string') throw new QmpError('GenericError', "Parameter 'dir' is missing");
+      if (args.dir === '') throw new QmpError('GenericError', "Parameter 'dir' must name a directory");
+      if (!c.snapshotSave) throw new QmpError('GenericError', 'hydra-snapshot-save is not available: this node cannot take snapshots');
+      return c.snapshotSave(args.dir, args.resume !== false);
+    },
+  },
   'query-commands': {
     run: () => Object.keys(COMMANDS).map((name) => ({ name })),
   },

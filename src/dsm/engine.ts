@@ -312,6 +312,18 @@ export class DsmEngine {
     }
   }
 
+  /**
+   * Pages with protocol work in flight here: a local transaction, deferred
+   * remote requests, an eviction, or (as manager) an unconfirmed transaction.
+   * A snapshot of a paused cluster waits until every node reports 0.
+   */
+  busyPages(): number {
+    let n = 0;
+    for (const m of this.metas.values()) if (m.op !== null || m.deferred.length > 0 || m.evicting) n++;
+    for (const page of this.directory.pages()) if (this.directory.current(page) !== null) n++;
+    return n;
+  }
+
   close(): void {
     this.closed = true;
     this.deadlines?.stop();

@@ -86,6 +86,13 @@ export class ThreadedHartRunner implements HartRunner {
     return this.paused;
   }
 
+  get quiescent(): boolean {
+    if (!this.paused) return false;
+    if (!this.running) return true;
+    for (let h = 0; h < this.opts.harts; h++) if (this.blocked[h] || this.mb.load(h, MB_STATE) !== MbState.Parked) return false;
+    return true;
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
