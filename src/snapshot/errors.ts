@@ -52,5 +52,6 @@ export class SnapshotStateError extends SnapshotError {
 /** The message of an fs error with its code, for the messages above. */
 export function ioReason(e: unknown): string {
   const code = (e as NodeJS.ErrnoException)?.code;
-  return code ? `${code}: ${(e as Error).message}` : String((e as Error)?.message ?? e);
+  const message = String((e as Error)?.message ?? e);
+  return code && !message.startsWith(code) ? `${code}: ${message}` : message;
 }
