@@ -45,6 +45,8 @@ export class ClusterVmControl implements VmControl {
   qmp: QmpServer | undefined;
   /** Set by the node once its snapshot coordinator exists. */
   snapshots: { save(dir: string, resume: boolean): Promise<unknown> } | undefined;
+  /** Set by the node once its reset coordinator exists. */
+  resets: { request(reason: 'qmp'): Promise<void> } | undefined;
 
   constructor(
     private readonly vm: NodeVm,
@@ -72,10 +74,11 @@ export class ClusterVmControl implements VmControl {
     this.qmp?.emitEvent('RESUME');
   }
 
+  /** Restarts the VM on every node (node 0 coordinates); resolves once it runs again. */
   async systemReset(): Promise<void> {
-    throw new UnsupportedCommandError(
-      'system_reset is not supported: a distributed reset must rebuild guest RAM on every node; use system_powerdown and start the VM again',
-    );
+    if (this.ended) throw new UnsupportedCommandError('the VM has shut down; start it again instead of resetting it');
+    if (!this.resets) throw new UnsupportedCommandError('this node cannot reset the VM yet (still starting)');
+    await this.resets.request('qmp');
   }
 
   async snapshotSave(dir: string, resume: boolean): Promise<unknown> {

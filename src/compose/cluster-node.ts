@@ -23,6 +23,7 @@ import { virtioOwner } from '../node/virtio-setup.js';
 import { NodeStatsCollector } from './node-stats.js';
 import { ConsoleTap, startObservability, type Observability } from './observability.js';
 import { ClusterSnapshots } from './cluster-snapshot.js';
+import { ClusterReset, type ResetReason } from './cluster-reset.js';
 import { readManifest, partHeaders, type SnapshotManifest } from '../snapshot/manifest.js';
 import { checkRestoreShape } from '../snapshot/restore-check.js';
 import { restoreDisks } from '../snapshot/disks.js';
@@ -134,6 +135,15 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     control?.broadcastStop(e);
     machine?.vm.stop(e);
   };
+  let resets: ClusterReset | undefined;
+  /** A guest reboot restarts the whole VM in place (docs/snapshot.md, "Reset"); other guest stops end it. */
+  const onGuestStop = (e: VmExit): void => {
+    if (e.kind !== 'reset' || !resets) {
+      stopAll(e);
+      return;
+    }
+    resets.request('guest').catch((err: unknown) => stopAll({ kind: 'error', error: new Error(`guest reboot failed: ${(err as Error).message}`) }));
+  };
   const term = isConsoleNode ? new TerminalConsole((b) => machine?.vm.uart.input(b), () => stopAll({ kind: 'quit' })) : undefined;
   const tap = isConsoleNode && o.dashboard ? new ConsoleTap((b) => machine?.vm.uart.input(b)) : undefined;
   /** Guest console output on the console node: the terminal and any browser. */
@@ -173,7 +183,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     remoteContextLine: (ctx, level) => forwarding.remoteContextLine(ctx, level),
     remoteMsip: (h, level) => forwarding.remoteMsip(h, level),
     remoteHarts: forwarding,
-    onGuestStop: stopAll,
+    onGuestStop,
     trace: o.trace ?? false,
     singleThread: o.singleThread ?? false,
     jit: o.jit ?? 'off',
@@ -206,7 +216,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     homeOf,
   };
   const ctl = new ControlMessages(router, vm, {
-    snapshot: (step) => snapshots!.step(step),
+    snapshot: (step) => (step.step === 'prepare' || step.step === 'write' ? snapshots!.step(step) : resets!.step(step)),
     onBoot: (entry, fdtAddr) => bootInfo.resolve({ entry, fdtAddr }),
     onConsole: (b) => toConsole(b),
     onPause: (paused) => qmp?.emitEvent(paused ? 'STOP' : 'RESUME'),
@@ -236,6 +246,14 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     (paused) => (paused ? vmControl.stop() : vmControl.cont()),
   );
   vmControl.snapshots = snapshots;
+  resets = new ClusterReset(
+    o.id,
+    m,
+    ctl,
+    (paused) => ctl.setPausedEverywhere(paused),
+    (reason: ResetReason) => qmp?.emitEvent('RESET', { guest: reason === 'guest', reason: reason === 'guest' ? 'guest-reset' : 'host-qmp-system-reset' }),
+  );
+  vmControl.resets = resets;
   // restored before this node answers hello: node 0 lets the harts go only once every node has loaded
   const restored = manifest && o.restore ? await loadNodeParts(snapNode, partHeaders(o.restore, manifest)) : undefined;
   if (restored) log(`restored ${restored.stats.pages} pages and ${restored.stats.harts} harts from ${o.restore}`);

@@ -61,6 +61,7 @@ export class ClusterSnapshots {
       await quiesce(this.node);
       return null;
     }
+    if (s.step !== 'write') throw new Error(`step ${s.step} is not a snapshot step`);
     await ensureWritableDir(s.dir);
     const file = partFileName(this.node.nodeId);
     const header = { node: this.node.nodeId, nodes: this.node.nodes, id: Buffer.from(s.id, 'hex') };

@@ -11,7 +11,8 @@ import type { NodeVm, VmExit } from '../node/node-vm.js';
  *   {op:"query", what}               request; reply = this node's JSON for "cpus", "dsm", "forwarding",
  *                                    "stats" (NodeStats) or "pages" (NodePageOwners)
  *   {op:"snapshot", step, ...}       request; "prepare" quiesces the paused node, "write" writes its part
- *                                    (docs/snapshot.md); reply {ok:true, result} or {ok:false, error, name}
+ *                                    (docs/snapshot.md); "reset", "restart" and "reset-request" make a
+ *                                    distributed reset; reply {ok:true, result} or {ok:false, error, name}
  */
 export type ControlMessage =
   | { op: 'hello' }
@@ -24,7 +25,14 @@ export type ControlMessage =
   | SnapshotStep;
 
 /** A step of a distributed snapshot, sent by the node that took the QMP command (compose/cluster-snapshot.ts). */
-export type SnapshotStep = { op: 'snapshot'; step: 'prepare' } | { op: 'snapshot'; step: 'write'; dir: string; id: string };
+export type SnapshotStep =
+  | { op: 'snapshot'; step: 'prepare' }
+  | { op: 'snapshot'; step: 'write'; dir: string; id: string }
+  /** Distributed reset (compose/cluster-reset.ts): "reset" clears this node's machine, "restart" starts its boot harts. */
+  | { op: 'snapshot'; step: 'reset' }
+  | { op: 'snapshot'; step: 'restart'; entry: number; fdt: number; reason: 'guest' | 'qmp' }
+  /** To node 0: reset the whole VM (a guest reboot elsewhere, or system_reset); replies when it runs again. */
+  | { op: 'snapshot'; step: 'reset-request'; reason: 'guest' | 'qmp' };
 
 /** A node answered a snapshot step with an error; the message names the node. */
 export class RemoteStepError extends Error {
@@ -63,8 +71,11 @@ function parse(msg: Uint8Array): ControlMessage {
   if (op === 'query' && QUERY_KINDS.includes((v as { what?: string }).what ?? '')) return v as ControlMessage;
   if (op === 'console' && typeof (v as { data?: unknown }).data === 'string') return v as ControlMessage;
   if (op === 'snapshot') {
-    const s = v as { step?: unknown; dir?: unknown; id?: unknown };
-    if (s.step === 'prepare' || (s.step === 'write' && typeof s.dir === 'string' && typeof s.id === 'string')) return v as ControlMessage;
+    const s = v as { step?: unknown; dir?: unknown; id?: unknown; entry?: unknown; fdt?: unknown; reason?: unknown };
+    if (s.step === 'prepare' || s.step === 'reset') return v as ControlMessage;
+    if (s.step === 'write' && typeof s.dir === 'string' && typeof s.id === 'string') return v as ControlMessage;
+    if (s.step === 'restart' && typeof s.entry === 'number' && typeof s.fdt === 'number' && (s.reason === 'guest' || s.reason === 'qmp')) return v as ControlMessage;
+    if (s.step === 'reset-request' && (s.reason === 'guest' || s.reason === 'qmp')) return v as ControlMessage;
   }
   if (op === 'stop' && typeof (v as { exit?: { kind?: unknown } }).exit?.kind === 'string') return v as ControlMessage;
   throw new ControlProtocolError(`CONTROL message ${JSON.stringify(v).slice(0, 200)} is not a known operation`);
@@ -187,20 +198,20 @@ export class ControlMessages {
     this.router.send(node, Channel.CONTROL, this.send({ op: 'console', data: Buffer.from(bytes).toString('base64') }));
   }
 
+  /** Runs a step on one node (this one locally). */
+  async snapshotStep(node: number, step: SnapshotStep, timeoutMs: number): Promise<unknown> {
+    if (node === this.router.nodeId) {
+      if (!this.hooks.snapshot) throw new Error('this node takes no snapshots');
+      return this.hooks.snapshot(step);
+    }
+    const r = JSON.parse(dec.decode(await this.router.request(node, Channel.CONTROL, this.send(step), { timeout: timeoutMs }))) as { ok: boolean; result?: unknown; error?: string; name?: string };
+    if (!r.ok) throw new RemoteStepError(node, r.name ?? 'Error', r.error ?? 'step failed');
+    return r.result;
+  }
+
   /** Runs a snapshot step on every node (this one locally) and returns their results in node order. */
   async snapshotStepAll(step: SnapshotStep, timeoutMs: number): Promise<unknown[]> {
-    const m = this.send(step);
-    return Promise.all(
-      [...Array(this.router.nodeCount).keys()].map(async (n) => {
-        if (n === this.router.nodeId) {
-          if (!this.hooks.snapshot) throw new Error('this node takes no snapshots');
-          return this.hooks.snapshot(step);
-        }
-        const r = JSON.parse(dec.decode(await this.router.request(n, Channel.CONTROL, m, { timeout: timeoutMs }))) as { ok: boolean; result?: unknown; error?: string; name?: string };
-        if (!r.ok) throw new RemoteStepError(n, r.name ?? 'Error', r.error ?? 'snapshot step failed');
-        return r.result;
-      }),
-    );
+    return Promise.all([...Array(this.router.nodeCount).keys()].map((n) => this.snapshotStep(n, step, timeoutMs)));
   }
 
   /** QMP stop/cont on every node, this one included. */

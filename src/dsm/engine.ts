@@ -324,6 +324,19 @@ export class DsmEngine {
     return n;
   }
 
+  /**
+   * System reset: every page zero again, owned by its home, without a frame
+   * anywhere. Every node calls this while the whole cluster is quiescent
+   * (busyPages() is 0 everywhere), so no message about the old state is left.
+   */
+  resetAll(): void {
+    const busy = this.busyPages();
+    if (busy !== 0) throw new DsmConfigError(`reset with ${busy} page(s) in a DSM transaction; quiesce every node first`);
+    for (const page of [...this.metas.keys()]) this.frames.dropLocal(page);
+    this.metas.clear();
+    this.directory.clear();
+  }
+
   close(): void {
     this.closed = true;
     this.deadlines?.stop();
