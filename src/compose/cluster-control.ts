@@ -20,9 +20,9 @@ export class UnsupportedCommandError extends Error {
 export function localCpus(vm: NodeVm): CpuInfoFast[] {
   const p = vm.opts.placement;
   const paused = vm.sched.isPaused;
-  return vm.sched.state.map((s: HartRunState, i) => {
-    const hart = p.first + i;
-    const node = p.nodeOf[hart] ?? 0;
+  return p.localHarts().map((hart) => {
+    const s: HartRunState = vm.sched.state[p.local(hart)]!;
+    const node = p.self;
     return {
       'cpu-index': hart,
       'qom-path': `/machine/soc/harts[${hart}]`,
@@ -45,6 +45,8 @@ export class ClusterVmControl implements VmControl {
   qmp: QmpServer | undefined;
   /** Set by the node once its snapshot coordinator exists. */
   snapshots: { save(dir: string, resume: boolean): Promise<unknown> } | undefined;
+  /** Set by the node once its hart migration exists. */
+  migration: { migrate(hart: number, node: number): Promise<unknown> } | undefined;
   /** Set by the node once its reset coordinator exists. */
   resets: { request(reason: 'qmp'): Promise<void> } | undefined;
 
@@ -85,6 +87,12 @@ export class ClusterVmControl implements VmControl {
     if (this.ended) throw new UnsupportedCommandError('the VM has shut down; there is nothing to snapshot');
     if (!this.snapshots) throw new UnsupportedCommandError('this node cannot take snapshots yet (still starting)');
     return this.snapshots.save(dir, resume);
+  }
+
+  async migrateHart(hart: number, node: number): Promise<unknown> {
+    if (this.ended) throw new UnsupportedCommandError('the VM has shut down; there is no hart to move');
+    if (!this.migration) throw new UnsupportedCommandError('this node cannot move harts yet (still starting)');
+    return this.migration.migrate(hart, node);
   }
 
   async systemPowerdown(): Promise<void> {

@@ -24,6 +24,7 @@ import { NodeStatsCollector } from './node-stats.js';
 import { ConsoleTap, startObservability, type Observability } from './observability.js';
 import { ClusterSnapshots } from './cluster-snapshot.js';
 import { ClusterReset, type ResetReason } from './cluster-reset.js';
+import { HartMigration } from './hart-migration.js';
 import { readManifest, partHeaders, type SnapshotManifest } from '../snapshot/manifest.js';
 import { checkRestoreShape } from '../snapshot/restore-check.js';
 import { restoreDisks } from '../snapshot/disks.js';
@@ -107,8 +108,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     }),
   );
 
-  const range = topo.hartRange(o.id);
-  const placement = new HartPlacement(desc.smp, range.first, range.count, Array.from({ length: desc.smp }, (_, h) => topo.nodeOfHart(h)));
+  const placement = new HartPlacement(desc.smp, o.id, Array.from({ length: desc.smp }, (_, h) => topo.nodeOfHart(h)));
   const virtio = o.virtio ?? [];
   const forwarding = new ClusterForwarding(router, topo, mmioOwnerFor(topo, virtio));
   const virtioSpecs = virtio;
@@ -205,6 +205,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   m.memory.onFault = (page) => stats.recordFault(page);
   let qmp: QmpServer | undefined;
   let snapshots: ClusterSnapshots | undefined;
+  let migration: HartMigration | undefined;
   const snapNode: SnapshotNode = {
     nodeId: o.id,
     nodes: desc.nodes.length,
@@ -216,7 +217,11 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     homeOf,
   };
   const ctl = new ControlMessages(router, vm, {
-    snapshot: (step) => (step.step === 'prepare' || step.step === 'write' ? snapshots!.step(step) : resets!.step(step)),
+    snapshot: (step) => {
+      if (step.step === 'prepare' || step.step === 'write') return snapshots!.step(step);
+      if (step.step === 'migrate-out' || step.step === 'migrate-in' || step.step === 'place') return migration!.step(step);
+      return resets!.step(step);
+    },
     onBoot: (entry, fdtAddr) => bootInfo.resolve({ entry, fdtAddr }),
     onConsole: (b) => toConsole(b),
     onPause: (paused) => qmp?.emitEvent(paused ? 'STOP' : 'RESUME'),
@@ -254,6 +259,8 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     (reason: ResetReason) => qmp?.emitEvent('RESET', { guest: reason === 'guest', reason: reason === 'guest' ? 'guest-reset' : 'host-qmp-system-reset' }),
   );
   vmControl.resets = resets;
+  migration = new HartMigration(vm, placement, topo, ctl, lostNodes, (paused) => ctl.setPausedEverywhere(paused));
+  vmControl.migration = migration;
   // restored before this node answers hello: node 0 lets the harts go only once every node has loaded
   const restored = manifest && o.restore ? await loadNodeParts(snapNode, partHeaders(o.restore, manifest)) : undefined;
   if (restored) log(`restored ${restored.stats.pages} pages and ${restored.stats.harts} harts from ${o.restore}`);
@@ -311,7 +318,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
 function statsLine(m: Machine<DsmGuestMemory>, forwarding: ClusterForwarding): string {
   const st = m.memory.dsm.stats();
   const vm = m.vm;
-  const instret = [...Array(vm.opts.placement.count).keys()].map((i) => vm.core.instret(i));
+  const instret = vm.opts.placement.localHarts().map((h) => vm.core.instret(vm.opts.placement.local(h)));
   return (
     `stats: exits ${JSON.stringify([...vm.sched.exits])} exec ${vm.sched.timeMs.exec.toFixed(0)} ms; dsm faults ${JSON.stringify(st.faults)} ` +
     `p50/p99 us read ${st.latency.read.p50Us}/${st.latency.read.p99Us} write ${st.latency.write.p50Us}/${st.latency.write.p99Us} upgrade ${st.latency.upgrade.p50Us}/${st.latency.upgrade.p99Us}; ` +

@@ -75,7 +75,7 @@ export class ClusterReset {
     for (let i = 0; i < p.count; i++) {
       vm.sched.setState(i, 'stopped');
       vm.core.resetHart(i, BigInt(vm.opts.ramBase), 3);
-      vm.core.setHartId(i, p.first + i);
+      vm.core.setHartId(i, i);
     }
     vm.sbiMachine.hsm.reset(p.isLocal(0) ? [0] : []);
     vm.bus.resetAll();

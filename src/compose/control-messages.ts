@@ -32,7 +32,11 @@ export type SnapshotStep =
   | { op: 'snapshot'; step: 'reset' }
   | { op: 'snapshot'; step: 'restart'; entry: number; fdt: number; reason: 'guest' | 'qmp' }
   /** To node 0: reset the whole VM (a guest reboot elsewhere, or system_reset); replies when it runs again. */
-  | { op: 'snapshot'; step: 'reset-request'; reason: 'guest' | 'qmp' };
+  | { op: 'snapshot'; step: 'reset-request'; reason: 'guest' | 'qmp' }
+  /** Hart migration (compose/hart-migration.ts): hand a hart's state over, then everyone records the new place. */
+  | { op: 'snapshot'; step: 'migrate-out'; hart: number }
+  | { op: 'snapshot'; step: 'migrate-in'; hart: number; image: string; hsm: number; run: number }
+  | { op: 'snapshot'; step: 'place'; hart: number; node: number };
 
 /** A node answered a snapshot step with an error; the message names the node. */
 export class RemoteStepError extends Error {
@@ -76,6 +80,12 @@ function parse(msg: Uint8Array): ControlMessage {
     if (s.step === 'write' && typeof s.dir === 'string' && typeof s.id === 'string') return v as ControlMessage;
     if (s.step === 'restart' && typeof s.entry === 'number' && typeof s.fdt === 'number' && (s.reason === 'guest' || s.reason === 'qmp')) return v as ControlMessage;
     if (s.step === 'reset-request' && (s.reason === 'guest' || s.reason === 'qmp')) return v as ControlMessage;
+    const h = v as { hart?: unknown; node?: unknown; image?: unknown; hsm?: unknown; run?: unknown };
+    if (typeof h.hart === 'number') {
+      if (s.step === 'migrate-out') return v as ControlMessage;
+      if (s.step === 'place' && typeof h.node === 'number') return v as ControlMessage;
+      if (s.step === 'migrate-in' && typeof h.image === 'string' && typeof h.hsm === 'number' && typeof h.run === 'number') return v as ControlMessage;
+    }
   }
   if (op === 'stop' && typeof (v as { exit?: { kind?: unknown } }).exit?.kind === 'string') return v as ControlMessage;
   throw new ControlProtocolError(`CONTROL message ${JSON.stringify(v).slice(0, 200)} is not a known operation`);

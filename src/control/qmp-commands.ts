@@ -104,6 +104,14 @@ const COMMANDS: Record<string, CommandDef> = {
       return c.snapshotSave(args.dir, args.resume !== false);
     },
   },
+  'hydra-migrate-hart': {
+    args: { hart: 'number', node: 'number' },
+    run(c, args) {
+      for (const k of ['hart', 'node']) if (typeof args[k] !== 'number') throw new QmpError('GenericError', `Parameter '${k}' is missing`);
+      if (!c.migrateHart) throw new QmpError('GenericError', 'hydra-migrate-hart is not available: this node cannot move harts');
+      return c.migrateHart(args.hart as number, args.node as number);
+    },
+  },
   'query-commands': {
     run: () => Object.keys(COMMANDS).map((name) => ({ name })),
   },

@@ -88,6 +88,8 @@ export interface VmControl {
    * (docs/snapshot.md). Resolves with a JSON summary once every node fsynced.
    */
   snapshotSave?(dir: string, resume: boolean): Promise<unknown>;
+  /** hydra-migrate-hart: move a hart to another node; resolves once it runs there (JSON summary). */
+  migrateHart?(hart: number, node: number): Promise<unknown>;
 }
 
 /** Run states from which cont is refused until a reset, as in QEMU's runstate_needs_reset(). */

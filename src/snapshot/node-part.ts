@@ -79,10 +79,10 @@ export async function writeNodePart(n: SnapshotNode, path: string, file: string,
     const meta: MetaRecord = { node: n.nodeId, tohost: vm.tohost, clockTicks, pages: pages.length };
     await w.record(RecordKind.META, json(meta));
     const p = vm.opts.placement;
-    for (let i = 0; i < p.count; i++) {
+    for (const hart of p.localHarts()) {
+      const i = p.local(hart);
       const rec = new Uint8Array(HART_HEAD + HART_STATE_BYTES);
       const dv = new DataView(rec.buffer);
-      const hart = p.first + i;
       const st = vm.sched.state[i]!;
       dv.setUint32(0, hart, true);
       dv.setUint32(4, vm.sbiMachine.hsm.get(hart), true);
@@ -214,8 +214,8 @@ export async function loadNodeParts(n: SnapshotNode, parts: readonly { path: str
     if (!st) throw new SnapshotMismatchError(`snapshot has no state for virtio slot ${d.spec.slot} (${d.spec.name}); restore with the snapshot's device options`);
     d.device.loadState(st);
   }
-  for (let i = 0; i < p.count; i++) {
-    if (!harts.has(p.first + i)) throw new SnapshotCorruptError(`snapshot has no state for hart ${p.first + i}; a part is missing`);
+  for (const hart of p.localHarts()) {
+    if (!harts.has(hart)) throw new SnapshotCorruptError(`snapshot has no state for hart ${hart}; a part is missing`);
   }
   return { stats: { pages, harts: harts.size }, harts };
 }

@@ -13,7 +13,9 @@ typedef unsigned char u8;
 #define UART ((volatile u8 *)0x10000000)
 #define HARTS 2
 #define N 32768
+#ifndef ROUNDS
 #define ROUNDS 48
+#endif
 #define REPORT 4
 
 static u64 buf[2][N];
