@@ -36,7 +36,8 @@ test('a 2-node VM snapshotted mid-run resumes on 2 nodes and on 1 node with the 
   const qmp = join(dir, 'qmp');
   const snap = join(dir, 'snap');
   try {
-    const reference = hydravm(['run', ...BOOT, '--nodes', '2']);
+    // the result depends on the arithmetic only: one node gives the uninterrupted figure fastest
+    const reference = hydravm(['run', ...BOOT]);
     assert.equal(reference.status, 0, reference.out);
     const want = checksumOf(reference.out);
 
