@@ -42,6 +42,8 @@ export function localCpus(vm: NodeVm): CpuInfoFast[] {
  */
 export class ClusterVmControl implements VmControl {
   private ended = false;
+  /** Snapshots, resets and migrations pause and resume the VM: run them one after another. */
+  private vmOps: Promise<unknown> = Promise.resolve();
   qmp: QmpServer | undefined;
   /** Set by the node once its snapshot coordinator exists. */
   snapshots: { save(dir: string, resume: boolean): Promise<unknown> } | undefined;
@@ -79,20 +81,29 @@ export class ClusterVmControl implements VmControl {
   /** Restarts the VM on every node (node 0 coordinates); resolves once it runs again. */
   async systemReset(): Promise<void> {
     if (this.ended) throw new UnsupportedCommandError('the VM has shut down; start it again instead of resetting it');
-    if (!this.resets) throw new UnsupportedCommandError('this node cannot reset the VM yet (still starting)');
-    await this.resets.request('qmp');
+    const r = this.resets;
+    if (!r) throw new UnsupportedCommandError('this node cannot reset the VM yet (still starting)');
+    await this.serially(() => r.request('qmp'));
+  }
+
+  private serially<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.vmOps.then(op);
+    this.vmOps = run.catch(() => undefined);
+    return run;
   }
 
   async snapshotSave(dir: string, resume: boolean): Promise<unknown> {
     if (this.ended) throw new UnsupportedCommandError('the VM has shut down; there is nothing to snapshot');
-    if (!this.snapshots) throw new UnsupportedCommandError('this node cannot take snapshots yet (still starting)');
-    return this.snapshots.save(dir, resume);
+    const s = this.snapshots;
+    if (!s) throw new UnsupportedCommandError('this node cannot take snapshots yet (still starting)');
+    return this.serially(() => s.save(dir, resume));
   }
 
   async migrateHart(hart: number, node: number): Promise<unknown> {
     if (this.ended) throw new UnsupportedCommandError('the VM has shut down; there is no hart to move');
-    if (!this.migration) throw new UnsupportedCommandError('this node cannot move harts yet (still starting)');
-    return this.migration.migrate(hart, node);
+    const m = this.migration;
+    if (!m) throw new UnsupportedCommandError('this node cannot move harts yet (still starting)');
+    return this.serially(() => m.migrate(hart, node));
   }
 
   async systemPowerdown(): Promise<void> {
