@@ -25,10 +25,22 @@ const MEMORY_MIB = 512;
 const BAR_SNAPSHOT_S = 30;
 const BAR_RESTORE_S = 60;
 
-/** The guest answers a shell command: it runs (not just the process). */
+/**
+ * The guest answers a shell command: it runs (not just the process). The
+ * command is typed again every 2 s, since input that arrives before the
+ * restored VM runs may be lost (QEMU's serial drops it while migrating in).
+ */
 async function answers(s: GuestSession, timeoutMs: number): Promise<void> {
-  s.send('echo $((6*7))x\n');
-  await s.waitFor('42x', timeoutMs);
+  const deadline = Date.now() + timeoutMs;
+  for (let n = 0; ; n++) {
+    s.send(`echo $((6*7))x${n}\n`);
+    try {
+      await s.waitFor('42x', Math.min(2000, deadline - Date.now()));
+      return;
+    } catch (e) {
+      if (Date.now() >= deadline || s.proc.exitCode !== null) throw e;
+    }
+  }
 }
 
 async function waitMigrated(c: QmpClient, what: string): Promise<void> {

@@ -117,15 +117,25 @@ export async function writeNodePart(n: SnapshotNode, path: string, file: string,
   }
 }
 
-/** The pages this node owns with data (an owned page without a frame is a zero page: not written). */
+/**
+ * The pages this node owns with data. Zero pages are left out, whether
+ * never touched (no frame) or zeroed by the guest: a restored VM's RAM
+ * starts zero, as QEMU's migration stream sends zero pages as flags only.
+ */
 function ownedPages(n: SnapshotNode): { store: DsmGuestMemory['pages']; pages: number[] } {
   const store = n.memory.pages;
   const dsm = n.memory.dsm;
   const pages: number[] = [];
   for (let page = 0; page < dsm.pageCount; page++) {
-    if (store.hasFrame(page) && dsm.pageInfo(page).owner) pages.push(page);
+    if (store.hasFrame(page) && dsm.pageInfo(page).owner && !isZero(store.frameView(page))) pages.push(page);
   }
   return { store, pages };
+}
+
+function isZero(b: Uint8Array): boolean {
+  const w = new Int32Array(b.buffer, b.byteOffset, b.length / 4);
+  for (let i = 0; i < w.length; i++) if (w[i] !== 0) return false;
+  return true;
 }
 
 function json(v: unknown): Uint8Array {
