@@ -10,6 +10,7 @@
 const LAYERS = [
   ['cli'],
   ['compose'],
+  ['snapshot'],
   ['node'],
   ['control'],
   ['cluster'],

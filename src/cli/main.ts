@@ -9,6 +9,7 @@ commands:
   node     run one node of a multi-host cluster
   image    build the default guest image (hydravm image build)
   qmp      send one QMP command to a node's control socket
+  snapshot save QMP-SOCKET DIR   snapshot the whole VM (resume it with run --restore DIR)
   stats    the cluster's profile: harts, exits, DSM faults, traffic, hot pages (--watch)
 `;
 
@@ -26,6 +27,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./node.js')).nodeCommand(rest);
     case 'qmp':
       return (await import('./qmp.js')).qmpCommand(rest);
+    case 'snapshot':
+      return (await import('./snapshot.js')).snapshotCommand(rest);
     case 'stats':
       return (await import('./stats.js')).statsCommand(rest);
     case 'image':

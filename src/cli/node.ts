@@ -15,6 +15,7 @@ const USAGE = `usage: hydravm node --id I --cluster FILE --secret-file KEY [--ke
                     [--jit on|off] [--jit-threshold N]
                     [--metrics ADDR:PORT] [--dashboard ADDR:PORT] [--metrics-allow-remote] [--dashboard-allow-remote]
                     [--drive ...] [--netdev ...] [--device ...]   (as for hydravm run; node=K places a device)
+                    [--restore DIR]   resume the snapshot in DIR (the same DIR on every node) instead of booting
   Runs node I of the cluster FILE describes (the same FILE and KEY on every host).
   Node 0 loads the kernel and shows the serial console; without --kernel it boots the default guest.
   --metrics and --dashboard serve the whole cluster's statistics from this node (loopback unless allowed).`;
@@ -42,6 +43,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
         'dashboard-allow-remote': { type: 'boolean' },
         trace: { type: 'boolean' },
         'single-thread': { type: 'boolean' },
+        restore: { type: 'string' },
         ...JIT_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
@@ -63,7 +65,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   const id = Number(v.id);
   const firmware = v.firmware ?? 'builtin';
   // only node 0 reads the boot files; the others just need the boot mode (and, bare-metal, the entry)
-  const needsFiles = id === 0;
+  const needsFiles = id === 0 && v.restore === undefined;
   const files = needsFiles
     ? await resolveBootFiles({ kernel: v.kernel, initrd: v.initrd })
     : { kernel: v.kernel ?? '', initrd: v.initrd };
@@ -84,5 +86,6 @@ export async function nodeCommand(argv: string[]): Promise<number> {
     metricsAllowRemote: v['metrics-allow-remote'] ?? false,
     dashboardAllowRemote: v['dashboard-allow-remote'] ?? false,
     virtio,
+    restore: v.restore,
   });
 }

@@ -7,12 +7,13 @@ import { localCluster } from '../cluster/launcher-local.js';
 import { ClusterLauncher } from '../cluster/launcher.js';
 import type { VmOptions } from './run-options.js';
 import { resolveBootFiles } from './boot-files.js';
+import { readManifest } from '../snapshot/manifest.js';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/hydravm.js');
 
 /** The VM options every node gets on its command line (the cluster file carries the rest). */
 export function nodeArgsFor(o: VmOptions, kernel: string, initrd: string | undefined): string[] {
-  const a = ['--kernel', kernel, '--firmware', o.firmware];
+  const a = o.restore !== undefined ? ['--restore', resolve(o.restore), '--firmware', o.firmware] : ['--kernel', kernel, '--firmware', o.firmware];
   if (initrd) a.push('--initrd', initrd);
   if (o.append !== undefined) a.push('--append', o.append);
   if (o.nodeMemory !== undefined) a.push('--node-memory', `${o.nodeMemory}B`);
@@ -45,7 +46,12 @@ export function qmpAddressFor(base: string, id: number): string {
  * sockets or loopback TCP, node 0 on the terminal. Returns node 0's status.
  */
 export async function runLocalCluster(o: VmOptions): Promise<number> {
-  const files = await resolveBootFiles(o);
+  if (o.restore !== undefined) {
+    // the machine's shape and boot mode come from the snapshot; there is nothing to load
+    const m = await readManifest(o.restore);
+    o = { ...o, smp: m.machine.smp, memory: m.machine.ramSize, firmware: m.machine.firmware };
+  }
+  const files = o.restore !== undefined ? { kernel: '', initrd: undefined } : await resolveBootFiles(o);
   const dir = mkdtempSync(join(tmpdir(), 'hydravm-'));
   const cluster = await localCluster({ nodes: o.nodes, smp: o.smp, memory: o.memory, transport: o.transport, dir });
   const launcher = new ClusterLauncher({

@@ -28,6 +28,8 @@ export interface VmOptions extends JitCliOptions {
   /** virtio devices in slot order, and the raw options (passed on to cluster nodes). */
   virtio: VirtioDeviceSpec[];
   virtioArgs: VirtioOptionInput[];
+  /** Resume the snapshot in this directory instead of booting; the machine's shape comes from it. */
+  restore: string | undefined;
 }
 
 export const RUN_OPTIONS = {
@@ -48,6 +50,7 @@ export const RUN_OPTIONS = {
   dashboard: { type: 'string' },
   'metrics-allow-remote': { type: 'boolean' },
   'dashboard-allow-remote': { type: 'boolean' },
+  restore: { type: 'string' },
   ...JIT_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -72,6 +75,8 @@ export const RUN_USAGE = `usage: hydravm run [options]
   --drive file=PATH,format=raw[,readonly=on][,serial=S][,node=K]   virtio-blk disk
   --netdev socket,id=ID,listen=HOST:PORT|connect=HOST:PORT[,mac=M][,node=K]   virtio-net
   --device virtio-rng[,node=K] | virtio-console[,node=K]
+  --restore DIR        resume the VM a snapshot in DIR holds (hydravm snapshot save), on --nodes N
+                       nodes (any N); harts, RAM and firmware come from the snapshot, devices must match
   --trace              print every executed instruction (runs harts on one thread)
   --single-thread      run every hart on the main thread in turns (debugging; default: one thread per hart)
 ${JIT_USAGE}
@@ -101,6 +106,12 @@ export function parseVmOptions(argv: string[]): VmOptions | 'help' {
   const v = parsed.values;
   if (v.help) return 'help';
   const nodes = positiveInt('nodes', v.nodes, 1);
+  if (v.restore !== undefined) {
+    for (const k of ['smp', 'memory', 'kernel', 'initrd', 'append', 'firmware', 'bios'] as const) {
+      if (v[k] !== undefined) throw new UsageError(`--${k} cannot go with --restore: the snapshot fixes the machine and its boot; drop --${k}`);
+    }
+    if (!existsSync(v.restore)) throw new UsageError(`--restore ${v.restore}: no such directory; give the directory of a saved snapshot`);
+  }
   const smp = positiveInt('smp', v.smp, nodes);
   if (smp > 64) throw new UsageError(`--smp ${smp}: at most 64 harts are supported`);
   const memory = parseSize('--memory', v.memory ?? '512M');
@@ -132,6 +143,7 @@ export function parseVmOptions(argv: string[]): VmOptions | 'help' {
     dashboardAllowRemote: v['dashboard-allow-remote'] ?? false,
     virtio: parseVirtioOptions(virtioArgs, { nodes }),
     virtioArgs,
+    restore: v.restore,
     ...parseJitOptions(v.jit, v['jit-threshold']),
   };
 }

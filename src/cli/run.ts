@@ -61,7 +61,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(RUN_USAGE + '\n');
     return 0;
   }
-  if (o.nodes > 1) {
+  if (o.nodes > 1 || o.restore !== undefined) {
     const { runLocalCluster } = await import('./run-cluster.js');
     return runLocalCluster(o);
   }

@@ -32,6 +32,18 @@ export class Topology {
     return n;
   }
 
+  /**
+   * Hart migration (docs/snapshot.md): from now on `h` runs on `node`. Every
+   * node applies the same move while the VM is paused, so forwarding (IPIs,
+   * fences, HSM, interrupt lines) reaches the hart where it now is.
+   * hartRange/localHarts keep describing the cluster file's initial layout.
+   */
+  moveHart(h: number, node: number): void {
+    this.nodeOfHart(h);
+    if (!Number.isInteger(node) || node < 0 || node >= this.nodeCount) throw new RangeError(`node ${node} does not exist; the cluster has nodes 0..${this.nodeCount - 1}`);
+    this.hartOwner[h] = node;
+  }
+
   /** The harts node `node` runs, ascending. */
   localHarts(node: number): number[] {
     const r = this.hartRange(node);

@@ -20,9 +20,9 @@ export class UnsupportedCommandError extends Error {
 export function localCpus(vm: NodeVm): CpuInfoFast[] {
   const p = vm.opts.placement;
   const paused = vm.sched.isPaused;
-  return vm.sched.state.map((s: HartRunState, i) => {
-    const hart = p.first + i;
-    const node = p.nodeOf[hart] ?? 0;
+  return p.localHarts().map((hart) => {
+    const s: HartRunState = vm.sched.state[p.local(hart)]!;
+    const node = p.self;
     return {
       'cpu-index': hart,
       'qom-path': `/machine/soc/harts[${hart}]`,
@@ -42,7 +42,15 @@ export function localCpus(vm: NodeVm): CpuInfoFast[] {
  */
 export class ClusterVmControl implements VmControl {
   private ended = false;
+  /** Snapshots, resets and migrations pause and resume the VM: run them one after another. */
+  private vmOps: Promise<unknown> = Promise.resolve();
   qmp: QmpServer | undefined;
+  /** Set by the node once its snapshot coordinator exists. */
+  snapshots: { save(dir: string, resume: boolean): Promise<unknown> } | undefined;
+  /** Set by the node once its hart migration exists. */
+  migration: { migrate(hart: number, node: number): Promise<unknown> } | undefined;
+  /** Set by the node once its reset coordinator exists. */
+  resets: { request(reason: 'qmp'): Promise<void> } | undefined;
 
   constructor(
     private readonly vm: NodeVm,
@@ -70,10 +78,32 @@ export class ClusterVmControl implements VmControl {
     this.qmp?.emitEvent('RESUME');
   }
 
+  /** Restarts the VM on every node (node 0 coordinates); resolves once it runs again. */
   async systemReset(): Promise<void> {
-    throw new UnsupportedCommandError(
-      'system_reset is not supported: a distributed reset must rebuild guest RAM on every node; use system_powerdown and start the VM again',
-    );
+    if (this.ended) throw new UnsupportedCommandError('the VM has shut down; start it again instead of resetting it');
+    const r = this.resets;
+    if (!r) throw new UnsupportedCommandError('this node cannot reset the VM yet (still starting)');
+    await this.serially(() => r.request('qmp'));
+  }
+
+  private serially<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.vmOps.then(op);
+    this.vmOps = run.catch(() => undefined);
+    return run;
+  }
+
+  async snapshotSave(dir: string, resume: boolean): Promise<unknown> {
+    if (this.ended) throw new UnsupportedCommandError('the VM has shut down; there is nothing to snapshot');
+    const s = this.snapshots;
+    if (!s) throw new UnsupportedCommandError('this node cannot take snapshots yet (still starting)');
+    return this.serially(() => s.save(dir, resume));
+  }
+
+  async migrateHart(hart: number, node: number): Promise<unknown> {
+    if (this.ended) throw new UnsupportedCommandError('the VM has shut down; there is no hart to move');
+    const m = this.migration;
+    if (!m) throw new UnsupportedCommandError('this node cannot move harts yet (still starting)');
+    return this.serially(() => m.migrate(hart, node));
   }
 
   async systemPowerdown(): Promise<void> {

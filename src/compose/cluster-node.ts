@@ -22,6 +22,13 @@ import type { VirtioDeviceSpec } from '../devices/virtio/options.js';
 import { virtioOwner } from '../node/virtio-setup.js';
 import { NodeStatsCollector } from './node-stats.js';
 import { ConsoleTap, startObservability, type Observability } from './observability.js';
+import { ClusterSnapshots } from './cluster-snapshot.js';
+import { ClusterReset, type ResetReason } from './cluster-reset.js';
+import { HartMigration } from './hart-migration.js';
+import { readManifest, partHeaders, type SnapshotManifest } from '../snapshot/manifest.js';
+import { checkRestoreShape } from '../snapshot/restore-check.js';
+import { restoreDisks } from '../snapshot/disks.js';
+import { loadNodeParts, startRestored, type SnapshotNode } from '../snapshot/node-part.js';
 
 export interface ClusterNodeOptions {
   id: number;
@@ -53,6 +60,8 @@ export interface ClusterNodeOptions {
   budget: number;
   /** Log a statistics line when the guest stops (virtio-ext4's test reads the forwarding counts). */
   statsOnExit?: boolean;
+  /** Resume the VM a snapshot in this directory holds instead of booting (docs/snapshot.md). */
+  restore?: string | undefined;
   log?: (line: string) => void;
 }
 
@@ -99,11 +108,19 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     }),
   );
 
-  const range = topo.hartRange(o.id);
-  const placement = new HartPlacement(desc.smp, range.first, range.count, Array.from({ length: desc.smp }, (_, h) => topo.nodeOfHart(h)));
+  const placement = new HartPlacement(desc.smp, o.id, Array.from({ length: desc.smp }, (_, h) => topo.nodeOfHart(h)));
   const virtio = o.virtio ?? [];
   const forwarding = new ClusterForwarding(router, topo, mmioOwnerFor(topo, virtio));
+  const virtioSpecs = virtio;
+  let manifest: SnapshotManifest | undefined;
+  if (o.restore) {
+    manifest = await readManifest(o.restore);
+    checkRestoreShape(manifest, { smp: desc.smp, ramBase: desc.memory.base, ramSize: desc.memory.size, virtio: virtioSpecs });
+    await restoreDisks(virtioSpecs.filter((v) => v.node === o.id), manifest.disks, o.restore);
+  }
   const clock = new GuestClock();
+  // cluster time is node 0's: the others follow it through time sync
+  if (manifest && o.id === 0) clock.resumeAt(manifest.clockTicks);
   const time = new TimeSync(router, clock);
   const ramBase = desc.memory.base;
   const homeOf = (page: number): number => topo.homeOfPage(ramBase + page * 4096);
@@ -117,6 +134,15 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   const stopAll = (e: VmExit): void => {
     control?.broadcastStop(e);
     machine?.vm.stop(e);
+  };
+  let resets: ClusterReset | undefined;
+  /** A guest reboot restarts the whole VM in place (docs/snapshot.md, "Reset"); other guest stops end it. */
+  const onGuestStop = (e: VmExit): void => {
+    if (e.kind !== 'reset' || !resets) {
+      stopAll(e);
+      return;
+    }
+    resets.request('guest').catch((err: unknown) => stopAll({ kind: 'error', error: new Error(`guest reboot failed: ${(err as Error).message}`) }));
   };
   const term = isConsoleNode ? new TerminalConsole((b) => machine?.vm.uart.input(b), () => stopAll({ kind: 'quit' })) : undefined;
   const tap = isConsoleNode && o.dashboard ? new ConsoleTap((b) => machine?.vm.uart.input(b)) : undefined;
@@ -157,7 +183,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     remoteContextLine: (ctx, level) => forwarding.remoteContextLine(ctx, level),
     remoteMsip: (h, level) => forwarding.remoteMsip(h, level),
     remoteHarts: forwarding,
-    onGuestStop: stopAll,
+    onGuestStop,
     trace: o.trace ?? false,
     singleThread: o.singleThread ?? false,
     jit: o.jit ?? 'off',
@@ -178,7 +204,24 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   const stats = new NodeStatsCollector(o.id, vm, dsm, forwarding, router, time);
   m.memory.onFault = (page) => stats.recordFault(page);
   let qmp: QmpServer | undefined;
+  let snapshots: ClusterSnapshots | undefined;
+  let migration: HartMigration | undefined;
+  const snapNode: SnapshotNode = {
+    nodeId: o.id,
+    nodes: desc.nodes.length,
+    vm,
+    memory: m.memory,
+    devices: m.devices,
+    hostsUart: isConsoleNode,
+    hostsPlic: o.id === 0,
+    homeOf,
+  };
   const ctl = new ControlMessages(router, vm, {
+    snapshot: (step) => {
+      if (step.step === 'prepare' || step.step === 'write') return snapshots!.step(step);
+      if (step.step === 'migrate-out' || step.step === 'migrate-in' || step.step === 'place') return migration!.step(step);
+      return resets!.step(step);
+    },
     onBoot: (entry, fdtAddr) => bootInfo.resolve({ entry, fdtAddr }),
     onConsole: (b) => toConsole(b),
     onPause: (paused) => qmp?.emitEvent(paused ? 'STOP' : 'RESUME'),
@@ -200,6 +243,27 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   });
   control = ctl;
   const vmControl = new ClusterVmControl(vm, ctl, topo, o.id, (e) => stopAll(e), lostNodes);
+  snapshots = new ClusterSnapshots(
+    snapNode,
+    ctl,
+    virtioSpecs,
+    { smp: desc.smp, ramBase, ramSize: desc.memory.size, firmware: o.boot.firmware },
+    (paused) => (paused ? vmControl.stop() : vmControl.cont()),
+  );
+  vmControl.snapshots = snapshots;
+  resets = new ClusterReset(
+    o.id,
+    m,
+    ctl,
+    (paused) => ctl.setPausedEverywhere(paused),
+    (reason: ResetReason) => qmp?.emitEvent('RESET', { guest: reason === 'guest', reason: reason === 'guest' ? 'guest-reset' : 'host-qmp-system-reset' }),
+  );
+  vmControl.resets = resets;
+  migration = new HartMigration(vm, placement, topo, ctl, lostNodes, (paused) => ctl.setPausedEverywhere(paused));
+  vmControl.migration = migration;
+  // restored before this node answers hello: node 0 lets the harts go only once every node has loaded
+  const restored = manifest && o.restore ? await loadNodeParts(snapNode, partHeaders(o.restore, manifest)) : undefined;
+  if (restored) log(`restored ${restored.stats.pages} pages and ${restored.stats.harts} harts from ${o.restore}`);
   if (o.qmp) {
     qmp = new QmpServer({ control: vmControl, listen: o.qmp, log });
     vmControl.qmp = qmp;
@@ -224,12 +288,13 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   if (o.id === 0) {
     // every node must have its engine before RAM is written (the initrd is homed on the last node)
     await ctl.helloAll();
-    const info = await m.load();
+    const info = restored ? { entry: 0, fdtAddr: 0 } : await m.load();
     ctl.broadcastBoot(info.entry, info.fdtAddr);
     bootInfo.resolve(info);
   }
   const { entry, fdtAddr } = await bootInfo.promise;
-  m.start(entry, fdtAddr);
+  if (restored) startRestored(snapNode, restored.harts);
+  else m.start(entry, fdtAddr);
   term?.attach();
   const onSignal = (): void => stopAll({ kind: 'quit' });
   process.once('SIGINT', onSignal);
@@ -253,7 +318,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
 function statsLine(m: Machine<DsmGuestMemory>, forwarding: ClusterForwarding): string {
   const st = m.memory.dsm.stats();
   const vm = m.vm;
-  const instret = [...Array(vm.opts.placement.count).keys()].map((i) => vm.core.instret(i));
+  const instret = vm.opts.placement.localHarts().map((h) => vm.core.instret(vm.opts.placement.local(h)));
   return (
     `stats: exits ${JSON.stringify([...vm.sched.exits])} exec ${vm.sched.timeMs.exec.toFixed(0)} ms; dsm faults ${JSON.stringify(st.faults)} ` +
     `p50/p99 us read ${st.latency.read.p50Us}/${st.latency.read.p99Us} write ${st.latency.write.p50Us}/${st.latency.write.p99Us} upgrade ${st.latency.upgrade.p50Us}/${st.latency.upgrade.p99Us}; ` +

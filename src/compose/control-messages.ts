@@ -10,6 +10,9 @@ import type { NodeVm, VmExit } from '../node/node-vm.js';
  *   {op:"console", data}             SBI console output of a hart on a node without the UART (base64)
  *   {op:"query", what}               request; reply = this node's JSON for "cpus", "dsm", "forwarding",
  *                                    "stats" (NodeStats) or "pages" (NodePageOwners)
+ *   {op:"snapshot", step, ...}       request; "prepare" quiesces the paused node, "write" writes its part
+ *                                    (docs/snapshot.md); "reset", "restart" and "reset-request" make a
+ *                                    distributed reset; reply {ok:true, result} or {ok:false, error, name}
  */
 export type ControlMessage =
   | { op: 'hello' }
@@ -18,7 +21,30 @@ export type ControlMessage =
   | { op: 'pause' }
   | { op: 'cont' }
   | { op: 'console'; data: string }
-  | { op: 'query'; what: QueryKind };
+  | { op: 'query'; what: QueryKind }
+  | SnapshotStep;
+
+/** A step of a distributed snapshot, sent by the node that took the QMP command (compose/cluster-snapshot.ts). */
+export type SnapshotStep =
+  | { op: 'snapshot'; step: 'prepare' }
+  | { op: 'snapshot'; step: 'write'; dir: string; id: string }
+  /** Distributed reset (compose/cluster-reset.ts): "reset" clears this node's machine, "restart" starts its boot harts. */
+  | { op: 'snapshot'; step: 'reset' }
+  | { op: 'snapshot'; step: 'restart'; entry: number; fdt: number; reason: 'guest' | 'qmp' }
+  /** To node 0: reset the whole VM (a guest reboot elsewhere, or system_reset); replies when it runs again. */
+  | { op: 'snapshot'; step: 'reset-request'; reason: 'guest' | 'qmp' }
+  /** Hart migration (compose/hart-migration.ts): hand a hart's state over, then everyone records the new place. */
+  | { op: 'snapshot'; step: 'migrate-out'; hart: number }
+  | { op: 'snapshot'; step: 'migrate-in'; hart: number; image: string; hsm: number; run: number }
+  | { op: 'snapshot'; step: 'place'; hart: number; node: number };
+
+/** A node answered a snapshot step with an error; the message names the node. */
+export class RemoteStepError extends Error {
+  constructor(readonly node: number, readonly remoteName: string, message: string) {
+    super(`node ${node}: ${message}`);
+    this.name = remoteName;
+  }
+}
 
 export type QueryKind = 'cpus' | 'dsm' | 'forwarding' | 'stats' | 'pages';
 const QUERY_KINDS: readonly string[] = ['cpus', 'dsm', 'forwarding', 'stats', 'pages'];
@@ -48,6 +74,19 @@ function parse(msg: Uint8Array): ControlMessage {
   }
   if (op === 'query' && QUERY_KINDS.includes((v as { what?: string }).what ?? '')) return v as ControlMessage;
   if (op === 'console' && typeof (v as { data?: unknown }).data === 'string') return v as ControlMessage;
+  if (op === 'snapshot') {
+    const s = v as { step?: unknown; dir?: unknown; id?: unknown; entry?: unknown; fdt?: unknown; reason?: unknown };
+    if (s.step === 'prepare' || s.step === 'reset') return v as ControlMessage;
+    if (s.step === 'write' && typeof s.dir === 'string' && typeof s.id === 'string') return v as ControlMessage;
+    if (s.step === 'restart' && typeof s.entry === 'number' && typeof s.fdt === 'number' && (s.reason === 'guest' || s.reason === 'qmp')) return v as ControlMessage;
+    if (s.step === 'reset-request' && (s.reason === 'guest' || s.reason === 'qmp')) return v as ControlMessage;
+    const h = v as { hart?: unknown; node?: unknown; image?: unknown; hsm?: unknown; run?: unknown };
+    if (typeof h.hart === 'number') {
+      if (s.step === 'migrate-out') return v as ControlMessage;
+      if (s.step === 'place' && typeof h.node === 'number') return v as ControlMessage;
+      if (s.step === 'migrate-in' && typeof h.image === 'string' && typeof h.hsm === 'number' && typeof h.run === 'number') return v as ControlMessage;
+    }
+  }
   if (op === 'stop' && typeof (v as { exit?: { kind?: unknown } }).exit?.kind === 'string') return v as ControlMessage;
   throw new ControlProtocolError(`CONTROL message ${JSON.stringify(v).slice(0, 200)} is not a known operation`);
 }
@@ -57,6 +96,8 @@ export interface ControlHooks {
   onPause?(paused: boolean): void;
   onConsole?(bytes: Uint8Array): void;
   query?(what: QueryKind): unknown;
+  /** Runs a snapshot step on this node. */
+  snapshot?(step: SnapshotStep): Promise<unknown>;
   log(line: string): void;
 }
 
@@ -99,6 +140,14 @@ export class ControlMessages {
       case 'console':
         this.hooks.onConsole?.(new Uint8Array(Buffer.from(m.data, 'base64')));
         return;
+      case 'snapshot': {
+        const run = this.hooks.snapshot?.(m) ?? Promise.reject(new Error('this node takes no snapshots'));
+        run.then(
+          (result) => reply?.(enc.encode(JSON.stringify({ ok: true, result }))),
+          (e: unknown) => reply?.(enc.encode(JSON.stringify({ ok: false, error: (e as Error)?.message ?? String(e), name: (e as Error)?.name ?? 'Error' }))),
+        );
+        return;
+      }
       case 'pause':
       case 'cont':
         this.vm.sched.setPaused(m.op === 'pause');
@@ -157,6 +206,22 @@ export class ControlMessages {
   /** Sends guest console output to the node that owns the UART (and the terminal). */
   forwardConsole(node: number, bytes: Uint8Array): void {
     this.router.send(node, Channel.CONTROL, this.send({ op: 'console', data: Buffer.from(bytes).toString('base64') }));
+  }
+
+  /** Runs a step on one node (this one locally). */
+  async snapshotStep(node: number, step: SnapshotStep, timeoutMs: number): Promise<unknown> {
+    if (node === this.router.nodeId) {
+      if (!this.hooks.snapshot) throw new Error('this node takes no snapshots');
+      return this.hooks.snapshot(step);
+    }
+    const r = JSON.parse(dec.decode(await this.router.request(node, Channel.CONTROL, this.send(step), { timeout: timeoutMs }))) as { ok: boolean; result?: unknown; error?: string; name?: string };
+    if (!r.ok) throw new RemoteStepError(node, r.name ?? 'Error', r.error ?? 'step failed');
+    return r.result;
+  }
+
+  /** Runs a snapshot step on every node (this one locally) and returns their results in node order. */
+  async snapshotStepAll(step: SnapshotStep, timeoutMs: number): Promise<unknown[]> {
+    return Promise.all([...Array(this.router.nodeCount).keys()].map((n) => this.snapshotStep(n, step, timeoutMs)));
   }
 
   /** QMP stop/cont on every node, this one included. */

@@ -53,8 +53,10 @@ export class NodeStatsCollector implements NodeStatsSource {
   }
 
   snapshot(): NodeStats {
-    const harts = this.profiler.snapshot();
-    harts.forEach((h, i) => (h.instret = Number(this.vm.core.instret(i))));
+    // every node has a core slot per hart of the VM; report the harts placed here
+    const p = this.vm.opts.placement;
+    const harts = this.profiler.snapshot().filter((h) => p.isLocal(h.id));
+    harts.forEach((h) => (h.instret = Number(this.vm.core.instret(p.local(h.id)))));
     return {
       node: this.nodeId,
       alive: true,

@@ -95,6 +95,23 @@ const COMMANDS: Record<string, CommandDef> = {
       return c.stats();
     },
   },
+  'hydra-snapshot-save': {
+    args: { dir: 'string', resume: 'boolean' },
+    run(c, args) {
+      if (typeof args.dir !== 'string') throw new QmpError('GenericError', "Parameter 'dir' is missing");
+      if (args.dir === '') throw new QmpError('GenericError', "Parameter 'dir' must name a directory");
+      if (!c.snapshotSave) throw new QmpError('GenericError', 'hydra-snapshot-save is not available: this node cannot take snapshots');
+      return c.snapshotSave(args.dir, args.resume !== false);
+    },
+  },
+  'hydra-migrate-hart': {
+    args: { hart: 'number', node: 'number' },
+    run(c, args) {
+      for (const k of ['hart', 'node']) if (typeof args[k] !== 'number') throw new QmpError('GenericError', `Parameter '${k}' is missing`);
+      if (!c.migrateHart) throw new QmpError('GenericError', 'hydra-migrate-hart is not available: this node cannot move harts');
+      return c.migrateHart(args.hart as number, args.node as number);
+    },
+  },
   'query-commands': {
     run: () => Object.keys(COMMANDS).map((name) => ({ name })),
   },

@@ -82,6 +82,14 @@ export interface VmControl {
    * the command answers GenericError.
    */
   stats?(): Promise<unknown>;
+  /**
+   * hydra-snapshot-save: pause every node, write a snapshot of the whole VM
+   * under `dir` on every node's host, resume unless `resume` is false
+   * (docs/snapshot.md). Resolves with a JSON summary once every node fsynced.
+   */
+  snapshotSave?(dir: string, resume: boolean): Promise<unknown>;
+  /** hydra-migrate-hart: move a hart to another node; resolves once it runs there (JSON summary). */
+  migrateHart?(hart: number, node: number): Promise<unknown>;
 }
 
 /** Run states from which cont is refused until a reset, as in QEMU's runstate_needs_reset(). */

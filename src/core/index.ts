@@ -260,3 +260,4 @@ export function epochAddr(): usize {
 }
 
 export * from './jit-exports';
+export { hartStateStaging, hartLoadState } from './hart-state';

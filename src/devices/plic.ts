@@ -55,6 +55,16 @@ export function plicSContext(hart: number): number {
   return 2 * hart + 1;
 }
 
+/** What a snapshot keeps of the PLIC (JSON). */
+export interface PlicState {
+  priority: number[];
+  level: number[];
+  pending: number[];
+  claimed: number[];
+  enable: number[];
+  threshold: number[];
+}
+
 export class Plic implements MmioDevice, IrqSink {
   readonly name: string;
   readonly accessSizes: readonly AccessSize[] = [4];
@@ -123,6 +133,31 @@ export class Plic implements MmioDevice, IrqSink {
     this.threshold.fill(0);
     this.pending.set(this.level);
     this.updateAll();
+  }
+
+  /** Registers for a snapshot (docs/snapshot.md); line levels belong to the devices and are saved there. */
+  saveState(): PlicState {
+    const a = (x: Uint32Array): number[] => [...x];
+    return { priority: a(this.priority), level: a(this.level), pending: a(this.pending), claimed: a(this.claimed), enable: a(this.enable), threshold: a(this.threshold) };
+  }
+
+  /**
+   * The state saveState returned, from a PLIC of the same shape. The context
+   * lines are recomputed without being driven: the harts' saved mip already
+   * holds their levels, wherever the harts now run.
+   */
+  loadState(st: PlicState): void {
+    const put = (dst: Uint32Array, src: number[], what: string): void => {
+      if (src.length !== dst.length) throw new RangeError(`PLIC snapshot has ${src.length} ${what} words, this PLIC ${dst.length}; the snapshot is of another machine shape`);
+      dst.set(src);
+    };
+    put(this.priority, st.priority, 'priority');
+    put(this.level, st.level, 'level');
+    put(this.pending, st.pending, 'pending');
+    put(this.claimed, st.claimed, 'claimed');
+    put(this.enable, st.enable, 'enable');
+    put(this.threshold, st.threshold, 'threshold');
+    for (let c = 0; c < this.contexts; c++) this.lineState[c] = this.best(c) !== 0 ? 1 : 0;
   }
 
   /** The level the PLIC currently drives for a context (for tests and stats). */

@@ -98,6 +98,22 @@ export interface Uart16550Options {
   log?: DeviceLog;
 }
 
+/** What a snapshot keeps of the UART (JSON). */
+export interface Uart16550State {
+  ier: number;
+  lcr: number;
+  mcr: number;
+  fcr: number;
+  scr: number;
+  dll: number;
+  dlm: number;
+  msr: number;
+  lsrErrors: number;
+  thrPending: boolean;
+  iir: number;
+  rx: number[];
+}
+
 export class Uart16550 implements MmioDevice {
   readonly name: string;
   // Byte registers; wider accesses (bare-metal code sometimes uses sw) touch the same register, as in QEMU.
@@ -151,6 +167,33 @@ export class Uart16550 implements MmioDevice {
   sendBreak(): void {
     this.pushRx(0);
     this.lsrErrors |= LSR_BI;
+    this.update();
+  }
+
+  /** Register and receive-queue state for a snapshot (docs/snapshot.md); pending output is flushed first. */
+  saveState(): Uart16550State {
+    this.flush();
+    const rx: number[] = [];
+    for (let i = 0; i < this.rxLen; i++) rx.push(this.rx[(this.rxHead + i) % this.rx.length]!);
+    const { ier, lcr, mcr, fcr, scr, dll, dlm, msr, lsrErrors, thrPending, iir } = this;
+    return { ier, lcr, mcr, fcr, scr, dll, dlm, msr, lsrErrors, thrPending, iir, rx };
+  }
+
+  /** The state saveState returned; the interrupt line follows it. */
+  loadState(st: Uart16550State): void {
+    this.ier = st.ier;
+    this.lcr = st.lcr;
+    this.mcr = st.mcr;
+    this.fcr = st.fcr;
+    this.scr = st.scr;
+    this.dll = st.dll;
+    this.dlm = st.dlm;
+    this.msr = st.msr;
+    this.lsrErrors = st.lsrErrors;
+    this.thrPending = st.thrPending;
+    this.iir = st.iir;
+    this.clearRx();
+    for (const b of st.rx) this.pushRx(b);
     this.update();
   }
 

@@ -113,6 +113,11 @@ export class ManagerDirectory {
     if (e) e.queue = e.queue.filter((r) => r.requester !== node);
   }
 
+  /** System reset: every page owned by its home again, nothing queued. */
+  clear(): void {
+    this.entries.clear();
+  }
+
   pages(): IterableIterator<number> {
     return this.entries.keys();
   }

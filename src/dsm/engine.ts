@@ -332,6 +332,31 @@ export class DsmEngine {
     }
   }
 
+  /**
+   * Pages with protocol work in flight here: a local transaction, deferred
+   * remote requests, an eviction, or (as manager) an unconfirmed transaction.
+   * A snapshot of a paused cluster waits until every node reports 0.
+   */
+  busyPages(): number {
+    let n = 0;
+    for (const m of this.metas.values()) if (m.op !== null || m.deferred.length > 0 || m.evicting) n++;
+    for (const page of this.directory.pages()) if (this.directory.current(page) !== null) n++;
+    return n;
+  }
+
+  /**
+   * System reset: every page zero again, owned by its home, without a frame
+   * anywhere. Every node calls this while the whole cluster is quiescent
+   * (busyPages() is 0 everywhere), so no message about the old state is left.
+   */
+  resetAll(): void {
+    const busy = this.busyPages();
+    if (busy !== 0) throw new DsmConfigError(`reset with ${busy} page(s) in a DSM transaction; quiesce every node first`);
+    for (const page of [...this.metas.keys()]) this.frames.dropLocal(page);
+    this.metas.clear();
+    this.directory.clear();
+  }
+
   close(): void {
     this.closed = true;
     this.deadlines?.stop();

@@ -98,7 +98,7 @@ export function startBootHarts(vm: NodeVm, req: BootRequest, entry: number, fdtA
     return;
   }
   // M-mode firmware and bare-metal programs: every hart starts at the entry.
-  for (let h = p.first; h < p.first + p.count; h++) vm.startHart(h, entry, PRIV_M, BigInt(h), BigInt(fdtAddr), false);
+  for (const h of p.localHarts()) vm.startHart(h, entry, PRIV_M, BigInt(h), BigInt(fdtAddr), false);
 }
 
 export const RAM_BASE = MEMMAP.ram.base;

@@ -63,6 +63,16 @@ export class GuestClock {
     return Math.floor((this.now() - this.state[0]!) * (TIMEBASE_HZ / 1000));
   }
 
+  /**
+   * Moves the origin so that local time reads `ticks` now: a restored VM's
+   * clock resumes where the snapshot paused it (node 0 only; the others
+   * follow through time sync). The guest sees no time pass across the gap.
+   */
+  resumeAt(ticks: number): void {
+    this.state[0] = this.now() - ticks / (TIMEBASE_HZ / 1000);
+    this.last = 0;
+  }
+
   /** Sets the offset so that ticks() follows cluster time. */
   setOffset(offsetTicks: number): void {
     this.state[1] = Math.round(offsetTicks);

@@ -40,6 +40,11 @@ export interface HartRunner {
   start(): void;
   stop(): void;
   setPaused(paused: boolean): void;
+  /**
+   * Paused, and every hart has let go of the core: no exit awaits the host
+   * and no hart thread is inside run(). A snapshot waits for this.
+   */
+  readonly quiescent: boolean;
   setState(hart: number, s: HartRunState): void;
   /** Something may have made an idle hart's interrupt pending (IPI, PLIC line, timer change). */
   wake(hart: number): void;

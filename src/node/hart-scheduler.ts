@@ -103,6 +103,11 @@ export class HartScheduler implements HartRunner {
     return this.paused;
   }
 
+  /** Harts run only inside this thread's slices, so paused with nothing blocked is quiet. */
+  get quiescent(): boolean {
+    return this.paused && !this.state.includes('blocked');
+  }
+
   setState(hart: number, s: HartRunState): void {
     this.state[hart] = s;
     this.note(hart);

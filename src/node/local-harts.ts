@@ -6,29 +6,55 @@ import type { HartRunner } from './hart-runner.js';
 import type { GuestClock } from './clock.js';
 
 /**
- * Where each hart of the VM lives: hart ids are global (0..smp-1); this node
- * runs [first, first + count) as core harts 0..count-1.
+ * Where each hart of the VM lives. Hart ids are global (0..smp-1), and every
+ * node's core has a slot for every hart (core hart i is hart i), so a hart
+ * can move to any node (QMP hydra-migrate-hart, docs/snapshot.md); a node
+ * runs the harts placed on it, and the other slots stay stopped.
  */
 export class HartPlacement {
+  /** Core slots: one per hart of the VM, slot i holds hart i. */
+  readonly first = 0;
+  readonly count: number;
+  private readonly owner: number[];
+
   constructor(
     readonly total: number,
-    readonly first: number,
-    readonly count: number,
+    /** This node's id. */
+    readonly self: number,
     /** node id of every hart */
-    readonly nodeOf: readonly number[],
-  ) {}
+    nodeOf: readonly number[],
+  ) {
+    this.count = total;
+    this.owner = [...nodeOf];
+  }
+
+  /** The node of every hart, as placed now. */
+  get nodeOf(): readonly number[] {
+    return this.owner;
+  }
 
   isLocal(hart: number): boolean {
-    return hart >= this.first && hart < this.first + this.count;
+    return this.owner[hart] === this.self;
   }
 
   /** Core index of a local hart. */
   local(hart: number): number {
-    return hart - this.first;
+    return hart;
+  }
+
+  /** The harts this node runs now, ascending. */
+  localHarts(): number[] {
+    return this.owner.flatMap((n, h) => (n === this.self ? [h] : []));
+  }
+
+  /** Hart migration: from now on `hart` runs on `node`. */
+  move(hart: number, node: number): void {
+    if (!Number.isInteger(hart) || hart < 0 || hart >= this.total) throw new RangeError(`hart ${hart} does not exist; harts are 0..${this.total - 1}`);
+    this.owner[hart] = node;
   }
 
   static single(harts: number): HartPlacement {
-    return new HartPlacement(harts, 0, harts, new Array<number>(harts).fill(0));
+    return new HartPlacement(harts, 0, new Array<number>(harts).fill(0));
   }
 }
 

@@ -95,7 +95,7 @@ export class NodeVm {
   readonly sbi: Sbi;
   private finish!: (e: VmExit) => void;
   readonly done: Promise<VmExit>;
-  private tohostValid = false;
+  private tohostAddr: number | null = null;
 
   constructor(readonly opts: NodeVmOptions) {
     const p = opts.placement;
@@ -178,7 +178,12 @@ export class NodeVm {
 
   setTohost(pa: number): void {
     this.core.setTohost(BigInt(pa));
-    this.tohostValid = true;
+    this.tohostAddr = pa;
+  }
+
+  /** The HTIF tohost address the loaded ELF named, if any (a snapshot carries it). */
+  get tohost(): number | null {
+    return this.tohostAddr;
   }
 
   /** Puts a local hart at `pc` in `priv` with a0/a1 and lets it run. */
@@ -251,7 +256,7 @@ export class NodeVm {
   }
 
   private onHalt(h: number, value: bigint): void {
-    if (!this.tohostValid) {
+    if (this.tohostAddr === null) {
       this.stop({ kind: 'error', error: new Error(`hart ${h} halted the core with value ${value} and no tohost is set`) });
       return;
     }

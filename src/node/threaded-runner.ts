@@ -50,7 +50,8 @@ export class ThreadedHartRunner implements HartRunner {
   readonly timeMs = { exec: 0, idleWakeups: 0 };
   readonly exitTiming: ExitTiming = { count: 0, totalMs: 0 };
   private readonly mb: HartMailbox;
-  private readonly workers: Worker[] = [];
+  /** A hart's thread exists once the hart first runs: a node has a core slot for every hart of the VM, most never used. */
+  private readonly workers: (Worker | undefined)[] = [];
   private readonly blocked: boolean[];
   private readonly stopped: boolean[];
   private readonly exitAt: number[];
@@ -86,27 +87,39 @@ export class ThreadedHartRunner implements HartRunner {
     return this.paused;
   }
 
+  get quiescent(): boolean {
+    if (!this.paused) return false;
+    if (!this.running) return true;
+    for (let h = 0; h < this.opts.harts; h++) {
+      if (this.workers[h] === undefined) continue;
+      if (this.blocked[h] || this.mb.load(h, MB_STATE) !== MbState.Parked) return false;
+    }
+    return true;
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
-    const url = new URL('./hart-thread.js', import.meta.url);
-    for (let h = 0; h < this.opts.harts; h++) {
-      const data: HartThreadData = {
-        core: this.core.share(),
-        clock: this.clock.share(),
-        mailbox: this.mb.share,
-        hart: h,
-        budget: this.opts.budget ?? 500_000,
-      };
-      const w = new Worker(url, { workerData: data });
-      w.on('error', (e) => this.fail(h, e));
-      w.on('exit', (code) => {
-        if (this.running) this.fail(h, new Error(`thread exited with code ${code}`));
-      });
-      this.workers.push(w);
-      this.watch(h);
-    }
+    for (let h = 0; h < this.opts.harts; h++) if (!this.stopped[h]) this.spawn(h);
     if (this.observer) this.profileTimer = setInterval(() => this.syncProfile(), PROFILE_SYNC_MS).unref();
+  }
+
+  private spawn(h: number): void {
+    if (this.workers[h] !== undefined) return;
+    const data: HartThreadData = {
+      core: this.core.share(),
+      clock: this.clock.share(),
+      mailbox: this.mb.share,
+      hart: h,
+      budget: this.opts.budget ?? 500_000,
+    };
+    const w = new Worker(new URL('./hart-thread.js', import.meta.url), { workerData: data });
+    w.on('error', (e) => this.fail(h, e));
+    w.on('exit', (code) => {
+      if (this.running) this.fail(h, new Error(`thread exited with code ${code}`));
+    });
+    this.workers[h] = w;
+    this.watch(h);
   }
 
   stop(): void {
@@ -120,7 +133,7 @@ export class ThreadedHartRunner implements HartRunner {
       this.mb.bump(h, MB_RESUME);
     }
     if (this.profileTimer) clearInterval(this.profileTimer);
-    for (const w of this.workers) void w.terminate();
+    for (const w of this.workers) void w?.terminate();
   }
 
   setPaused(paused: boolean): void {
@@ -149,6 +162,7 @@ export class ThreadedHartRunner implements HartRunner {
     }
     this.mb.bump(hart, MB_CMD_SEQ);
     this.note(hart);
+    if (this.running && !this.stopped[hart]) this.spawn(hart);
   }
 
   wake(hart: number): void {

@@ -58,6 +58,8 @@ const WASM_PAGE = 65536;
 /** The most a wasm32 memory can hold (64 Ki pages of 64 KiB). */
 const MAX_WASM_PAGES = 65536;
 const SHOOTDOWN_TIMEOUT_MS = 10_000;
+/** Architectural state of one hart: the first bytes of its area (HART_STATE_BYTES in src/core/hart-state.ts). */
+export const HART_STATE_BYTES = 4096;
 
 interface CoreExports {
   memory: WebAssembly.Memory;
@@ -93,6 +95,8 @@ interface CoreExports {
   setJit(hart: number, threshold: number, tableBase: number, tableMask: number): void;
   jitDecode(hart: number, insn: number): number;
   jitLoadSlow: (...a: never[]) => unknown;
+  hartStateStaging(hart: number): number;
+  hartLoadState(hart: number): void;
   jitStoreSlow: (...a: never[]) => unknown;
 }
 
@@ -346,6 +350,18 @@ export class WasmCore implements Vcpu {
 
   resetHart(hart: number, pc: bigint, priv: number): void {
     this.ex.resetHart(hart, pc, priv);
+  }
+
+  /** A copy of the hart's architectural state (src/core/hart-state.ts); the hart must not be running. */
+  hartState(hart: number): Uint8Array {
+    return new Uint8Array(this.mem.buffer, this.hartBases[hart]!, HART_STATE_BYTES).slice();
+  }
+
+  /** Makes an image from hartState (of any hart, any node) this hart's state; the hart must not be running. */
+  loadHartState(hart: number, image: Uint8Array): void {
+    if (image.length !== HART_STATE_BYTES) throw new RangeError(`hart image of ${image.length} bytes; expected ${HART_STATE_BYTES}`);
+    new Uint8Array(this.mem.buffer, this.ex.hartStateStaging(hart) >>> 0, HART_STATE_BYTES).set(image);
+    this.ex.hartLoadState(hart);
   }
 
   // ---- registers ----

@@ -99,6 +99,13 @@ export class HsmStateTable {
     this.move(hart, HsmState.RESUME_PENDING, HsmState.STARTED, 'finish resuming');
   }
 
+  /** Snapshot restore: the hart's state as it was saved (docs/snapshot.md). */
+  restore(hart: number, state: HsmState): void {
+    this.check(hart);
+    if (hsmStateName(state).startsWith('unknown')) throw new RangeError(`HSM state ${state} of hart ${hart} is not a state; the snapshot is damaged`);
+    this.states[hart] = state;
+  }
+
   /** System reset: back to the boot state. */
   reset(bootHarts: readonly number[] = [0]): void {
     this.states.fill(HsmState.STOPPED);

@@ -13,7 +13,7 @@ function machine() {
     remoteFence: async (harts: readonly number[], fence: RemoteFence) => void sent.push({ harts, fence }),
   } as unknown as RemoteHarts;
   const core = { flushTlb: (i: number) => flushed.push(i) };
-  const m = new NodeSbiMachine(core as never, {} as never, {} as never, new HartPlacement(2, 0, 1, [0, 1]), {} as never, {} as never, remote, [0]);
+  const m = new NodeSbiMachine(core as never, {} as never, {} as never, new HartPlacement(2, 0, [0, 1]), {} as never, {} as never, remote, [0]);
   return { m, sent, flushed };
 }
 

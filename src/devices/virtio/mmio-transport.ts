@@ -43,10 +43,25 @@ import {
 } from './constants.js';
 import type { VirtioDeviceHost, VirtioDeviceModel } from './device-model.js';
 import { QueueAbortedError, VirtqueueError } from './errors.js';
-import { SplitVirtqueue, queueLayoutProblem } from './virtqueue.js';
+import { SplitVirtqueue, queueLayoutProblem, type SplitQueueIndices } from './virtqueue.js';
 
 /** Feature bits every device offers on top of its own. */
 export const TRANSPORT_FEATURES = F_VERSION_1 | F_INDIRECT_DESC | F_EVENT_IDX;
+
+/** What a snapshot keeps of a virtio-mmio device (JSON; 64-bit feature words as decimal strings). */
+export interface VirtioMmioState {
+  deviceId: number;
+  status: number;
+  deviceFeaturesSel: number;
+  driverFeaturesSel: number;
+  driverFeatures: string;
+  negotiated: string;
+  queueSel: number;
+  interruptStatus: number;
+  configGeneration: number;
+  shmSel: number;
+  queues: { num: number; ready: boolean; desc: number; driver: number; device: number; indices: SplitQueueIndices | null }[];
+}
 
 interface QueueRegs {
   readonly max: number;
@@ -175,6 +190,60 @@ export class VirtioMmioTransport implements MmioDevice, VirtioDeviceHost {
   async close(): Promise<void> {
     await this.idle();
     await this.model.close();
+  }
+
+  /**
+   * Registers, negotiation and every queue's position, for a snapshot taken
+   * while no worker runs (await idle() first). Host input a device model
+   * holds for a guest that is not reading (net backlog, console input) is
+   * not part of it: it is lost like packets in flight.
+   */
+  saveState(): VirtioMmioState {
+    if (this.busyCount() !== 0) throw new Error(`${this.name}: snapshot taken while a queue worker runs; await idle() first`);
+    return {
+      deviceId: this.model.deviceId,
+      status: this.status,
+      deviceFeaturesSel: this.deviceFeaturesSel,
+      driverFeaturesSel: this.driverFeaturesSel,
+      driverFeatures: this.driverFeatures.toString(),
+      negotiated: this.negotiated.toString(),
+      queueSel: this.queueSel,
+      interruptStatus: this.interruptStatus,
+      configGeneration: this.configGeneration,
+      shmSel: this.shmSel,
+      queues: this.queues.map((q, i) => ({
+        num: q.num, ready: q.ready, desc: q.desc, driver: q.driver, device: q.device,
+        indices: this.runtimes[i]?.vq.saveIndices() ?? null,
+      })),
+    };
+  }
+
+  /** The state saveState returned, on a transport with the same device model; queues with work are kicked. */
+  loadState(st: VirtioMmioState): void {
+    if (st.deviceId !== this.model.deviceId || st.queues.length !== this.queues.length) {
+      throw new RangeError(`${this.name}: snapshot holds device id ${st.deviceId} with ${st.queues.length} queues, this slot has device id ${this.model.deviceId} with ${this.queues.length}; restore with the same --drive/--netdev/--device options`);
+    }
+    this.deviceReset();
+    this.status = st.status;
+    this.deviceFeaturesSel = st.deviceFeaturesSel;
+    this.driverFeaturesSel = st.driverFeaturesSel;
+    this.driverFeatures = BigInt(st.driverFeatures);
+    this.negotiated = BigInt(st.negotiated);
+    this.queueSel = st.queueSel;
+    this.configGeneration = st.configGeneration;
+    this.shmSel = st.shmSel;
+    st.queues.forEach((sq, i) => {
+      const q = this.queues[i]!;
+      Object.assign(q, { num: sq.num, desc: sq.desc, driver: sq.driver, device: sq.device });
+      if (!sq.ready) return;
+      this.queueSel = i;
+      this.writeQueueReady(1);
+      if (sq.indices) this.runtimes[i]?.vq.loadIndices(sq.indices);
+    });
+    this.queueSel = st.queueSel;
+    this.interruptStatus = st.interruptStatus;
+    this.line.set(this.interruptStatus !== 0);
+    for (let i = 0; i < this.queues.length; i++) this.kick(i);
   }
 
   // ---- MmioDevice ---------------------------------------------------------

@@ -106,6 +106,13 @@ function u32(b: Uint8Array, off: number): number {
   return (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0;
 }
 
+/** A queue's device-side position, as a snapshot keeps it. */
+export interface SplitQueueIndices {
+  lastAvail: number;
+  usedIdx: number;
+  signalledUsed: number;
+}
+
 export class SplitVirtqueue {
   /** Next avail ring entry the device will take. */
   private lastAvail = 0;
@@ -327,6 +334,22 @@ export class SplitVirtqueue {
       pos += p.len;
     }
     return pos;
+  }
+
+  /** The device-side indices a snapshot keeps; only meaningful while no worker runs (docs/snapshot.md). */
+  saveIndices(): SplitQueueIndices {
+    return { lastAvail: this.lastAvail, usedIdx: this.usedIdx, signalledUsed: this.signalledUsed };
+  }
+
+  /** Takes up where saveIndices left off: the next pop reads the avail ring again. */
+  loadIndices(ix: SplitQueueIndices): void {
+    this.lastAvail = ix.lastAvail & 0xffff;
+    this.availIdx = this.lastAvail;
+    this.usedIdx = ix.usedIdx & 0xffff;
+    this.signalledUsed = ix.signalledUsed & 0xffff;
+    this.heads = [];
+    this.headPos = 0;
+    this.table = null;
   }
 
   /** For tests and stats: the device's indices. */

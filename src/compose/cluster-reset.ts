@@ -1,0 +1,84 @@
+/**
+ * Distributed reset (QMP system_reset, a guest reboot): the whole VM starts
+ * over on every node without restarting any process. Node 0 coordinates,
+ * since it loads the boot images: pause every node, let each quiesce (as for
+ * a snapshot), have each reset its machine (harts, devices, and its DSM
+ * state: every page zero and home-owned again), load the images, start the
+ * boot harts everywhere, resume. docs/snapshot.md, "Reset".
+ */
+import type { DsmGuestMemory } from '../node/dsm-memory.js';
+import type { Machine } from '../node/machine-builder.js';
+import type { ControlMessages, SnapshotStep } from './control-messages.js';
+
+const STEP_TIMEOUT_MS = 60_000;
+
+export type ResetReason = 'guest' | 'qmp';
+
+export class ClusterReset {
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly nodeId: number,
+    private readonly machine: Machine<DsmGuestMemory>,
+    private readonly control: ControlMessages,
+    /** Pauses or resumes every node. */
+    private readonly setPaused: (paused: boolean) => Promise<void>,
+    /** This node's share was reset and restarted (QMP RESET event on this node). */
+    private readonly onReset: (reason: ResetReason) => void,
+  ) {}
+
+  /** This node's side of a reset step. */
+  async step(s: SnapshotStep): Promise<unknown> {
+    switch (s.step) {
+      case 'reset':
+        this.resetLocal();
+        return null;
+      case 'restart':
+        this.machine.start(s.entry, s.fdt);
+        this.onReset(s.reason);
+        return null;
+      case 'reset-request':
+        await this.coordinate(s.reason);
+        return null;
+      default:
+        throw new Error(`step ${s.step} is not a reset step`);
+    }
+  }
+
+  /** Resets the whole VM from any node; resolves once it runs again. */
+  request(reason: ResetReason): Promise<void> {
+    if (this.nodeId === 0) return this.coordinate(reason);
+    return this.control.snapshotStep(0, { op: 'snapshot', step: 'reset-request', reason }, STEP_TIMEOUT_MS * 3).then(() => undefined);
+  }
+
+  /** Node 0: one reset at a time; a second request during one (two harts rebooting) joins it. */
+  private coordinate(reason: ResetReason): Promise<void> {
+    if (this.running) return this.running;
+    const run = (async () => {
+      // QMP's system_reset keeps the run state: a paused VM resets and stays paused
+      const wasPaused = this.machine.vm.sched.isPaused;
+      await this.setPaused(true);
+      await this.control.snapshotStepAll({ op: 'snapshot', step: 'prepare' }, STEP_TIMEOUT_MS);
+      await this.control.snapshotStepAll({ op: 'snapshot', step: 'reset' }, STEP_TIMEOUT_MS);
+      const { entry, fdtAddr } = await this.machine.load();
+      await this.control.snapshotStepAll({ op: 'snapshot', step: 'restart', entry, fdt: fdtAddr, reason }, STEP_TIMEOUT_MS);
+      if (!wasPaused) await this.setPaused(false);
+    })();
+    this.running = run.finally(() => (this.running = null));
+    return this.running;
+  }
+
+  /** Power-on state of this node's share: harts stopped at reset, devices reset, RAM zero. */
+  private resetLocal(): void {
+    const vm = this.machine.vm;
+    const p = vm.opts.placement;
+    for (let i = 0; i < p.count; i++) {
+      vm.sched.setState(i, 'stopped');
+      vm.core.resetHart(i, BigInt(vm.opts.ramBase), 3);
+      vm.core.setHartId(i, i);
+    }
+    vm.sbiMachine.hsm.reset(p.isLocal(0) ? [0] : []);
+    vm.bus.resetAll();
+    this.machine.memory.dsm.resetAll();
+  }
+}
