@@ -106,7 +106,8 @@ export function ramHost(h: usize, pa: u64, acc: u32, span: u32 = 1): usize {
   } else {
     const st = e & PAGE_STATE_MASK;
     if (acc == ACCESS_WRITE ? st != PAGE_MODIFIED : st != PAGE_SHARED && st != PAGE_MODIFIED) {
-      store<u32>(h + H_STATUS, dsmFault(h, (idx + gRamBasePage) << 12, 4096, faultAccess(acc)));
+      // the page granule, at the accessed block: the manager uses it to detect false sharing
+      store<u32>(h + H_STATUS, dsmFault(h, pa & ~<u64>(BLOCK_SIZE - 1), 4096, faultAccess(acc)));
       return 0;
     }
   }
