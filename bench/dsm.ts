@@ -17,11 +17,16 @@
  * Faults are timed inside the faulting process around readFault/writeFault;
  * the raw round trips and half of the read faults are taken before the other
  * fault runs, the other halves after, so that drift hits them alike.
- * The last line is the JSON summary; the check compares the read fault p50
- * with the raw 24 B -> 4 KiB round trip on unix sockets (bar: <= 2x).
+ * Then the false-sharing case with two harts on two nodes (false-sharing.ts):
+ * counters in adjacent 64-byte lines of one page with splitting, against
+ * separate pages (bar: >= 0.8x), and page-granular as the before.
+ * The last line is the JSON summary; the checks compare the read fault p50
+ * with the raw 24 B -> 4 KiB round trip on unix sockets (bar: <= 2x), and
+ * the split false-sharing throughput with separate pages.
  */
 import { parseArgs } from 'node:util';
 import { DsmProcessCluster } from '../test/dsm/testing/process-cluster.js';
+import { benchFalseSharing } from './false-sharing.js';
 
 const NODES = 5;
 const PER_NODE = 4096; // pages homed on each node
@@ -114,6 +119,7 @@ async function main(): Promise<void> {
       samples: { type: 'string', default: '500' },
       'pingpong-ms': { type: 'string', default: '2000' },
       transports: { type: 'string', default: 'unix,tcp' },
+      'false-sharing-ms': { type: 'string', default: '3000' },
     },
   });
   const samples = Math.max(2, Math.floor(Number(values.samples) / 2) * 2);
@@ -129,6 +135,11 @@ async function main(): Promise<void> {
     const ratio = Math.round(((r.read_fault as Latency).p50_us / (r.raw_rtt_24B_4KiB as Latency).p50_us) * 100) / 100;
     checks.push({ name: t === 'unix' ? 'read_fault_p50_ratio' : `read_fault_p50_ratio_${t}`, value: ratio, bar: 2, ok: ratio <= 2 });
   }
+  // ---- false sharing with two harts (bench/false-sharing.ts, adaptive granularity) ----
+  const fs = await benchFalseSharing(Number(values['false-sharing-ms']));
+  results.false_sharing = fs.results;
+  console.log('false_sharing', JSON.stringify(fs.results));
+  checks.push(fs.check);
   console.log(JSON.stringify({ bench: 'dsm', results, checks }));
 }
 

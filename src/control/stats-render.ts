@@ -147,6 +147,24 @@ function framesSection(nodes: NodeStats[]): string {
   return section('FRAMES (held vs cap)', table(['node', 'held', 'cap', 'use', 'peak', 'pages out/in', 'evict drop/back/home/over'], rows));
 }
 
+/** Adaptive granularity (docs/dsm.md): pages split into 64-byte blocks and the faults on their blocks. */
+function splitSection(nodes: NodeStats[]): string {
+  const rows = nodes
+    .filter((n) => n.dsm)
+    .map((n) => {
+      const d = n.dsm!;
+      return [
+        `node${n.node}`,
+        fmtCount(d.splitPages),
+        `${fmtCount(d.splits)}/${fmtCount(d.merges)}`,
+        `${fmtCount(d.blockFaults.read)}/${fmtCount(d.blockFaults.write)}/${fmtCount(d.blockFaults.upgrade)}`,
+        `${fmtCount(d.blocksSent)}/${fmtCount(d.blocksReceived)}`,
+      ];
+    });
+  if (rows.length === 0) return section('SPLIT PAGES', '  (no DSM)');
+  return section('SPLIT PAGES (homed here)', table(['node', 'split now', 'splits/merges', 'block faults r/w/up', 'blocks out/in'], rows));
+}
+
 function forwardingSection(nodes: NodeStats[]): string {
   const rows = nodes
     .filter((n) => n.forwarding)
@@ -202,6 +220,7 @@ export function renderStats(nodes: NodeStats[], opts: RenderOptions = {}): strin
     faultsSection(alive, prev),
     channelsSection(alive, prev),
     framesSection(alive),
+    splitSection(alive),
     forwardingSection(alive),
     clockSection(alive),
     hotSection(alive, opts.hotPages ?? 10),

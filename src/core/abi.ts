@@ -17,13 +17,23 @@ export const ACCESS_WRITE = 1;
 export const ACCESS_FETCH = 2;
 
 // ---- page-state table entry (u32 per guest RAM page) ----
-// bits 0..1 state, bit 2 "frame holds decoded code", bits 8..31 frame index.
+// bits 0..1 state, bit 2 "frame holds decoded code", bit 3 "split into
+// blocks" (the block-state table decides, bits 0..1 are ignored), bits 8..31
+// frame index.
 export const PAGE_INVALID = 0;
 export const PAGE_SHARED = 1;
 export const PAGE_MODIFIED = 2;
 export const PAGE_STATE_MASK = 3;
 export const PAGE_FLAG_CODE = 4;
+export const PAGE_FLAG_SPLIT = 8;
 export const PAGE_FRAME_SHIFT = 8;
+
+// ---- blocks of a split page (docs/dsm.md, "Adaptive granularity") ----
+// A DSM fault on a split page names the block: HART_EXIT_ADDR = block base,
+// HART_EXIT_SIZE = BLOCK_SIZE (a page fault has HART_EXIT_SIZE = 4096).
+export const BLOCK_SHIFT = 6;
+export const BLOCK_SIZE = 64;
+export const BLOCKS_PER_PAGE = 64;
 
 // ---- hart state layout (bytes from hartBase) ----
 export const HART_X = 0; // 32 x u64 integer registers
@@ -40,9 +50,9 @@ export const HART_STIMECMP = 560; // u64 (used by host for SBI set_timer)
 export const HART_MTIMECMP = 568; // u64 (ACLINT mtimecmp lives here so the core can raise MTIP)
 export const HART_INSTRET = 576; // u64 retired instructions
 // exit information, valid after run() returns
-export const HART_EXIT_ADDR = 584; // u64 physical address (MMIO) or page base (DSM fault)
+export const HART_EXIT_ADDR = 584; // u64 physical address (MMIO) or page/block base (DSM fault)
 export const HART_EXIT_DATA = 592; // u64 store data (MMIO write) / exit code (HALT)
-export const HART_EXIT_SIZE = 600; // u32 access size in bytes (1, 2, 4, 8)
+export const HART_EXIT_SIZE = 600; // u32 access size in bytes (1, 2, 4, 8); DSM fault: granule size (4096 page, BLOCK_SIZE block)
 export const HART_EXIT_WRITE = 604; // u32 1 = write, 0 = read
 export const HART_EXIT_ACCESS = 608; // u32 ACCESS_* for DSM faults
 // shootdown handshake, shared with the host threads (docs/core.md, "Threads")

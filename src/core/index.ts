@@ -3,14 +3,14 @@
 // pairs to avoid BigInt on hot paths; rare calls take i64 (BigInt in JS).
 import {
   HART_PC, HART_PRIV, HART_HARTID, HART_MSTATUS, HART_MIP, HART_STIMECMP, HART_MTIMECMP,
-  PAGE_STATE_MASK, PAGE_FLAG_CODE, PAGE_FRAME_SHIFT,
+  PAGE_STATE_MASK, PAGE_FLAG_CODE, PAGE_FLAG_SPLIT, PAGE_FRAME_SHIFT, PAGE_SHARED, PAGE_MODIFIED,
 } from './abi';
 import {
   HART_SIZE, H_SBI, H_RESERVATION, H_HARTINDEX, H_SD_ACK, H_EXIT_REQ, NO_RESERVATION, SLOT_BYTES, G_SIZE,
   G_FRAME_COUNT, G_TOHOST, G_SD_EPOCH, G_LAST_TIME, REQ_FLUSH_PAGE, REQ_FLUSH_TLB, setConfig, saveConfig, loadConfig,
   stateAddr, hartAddr, gRamPages, gPages, gFrames, gState, gHartCount,
 } from './layout';
-import { flushHartTlb, updateTlbPtrs, invalidateCode as invalidateCodeImpl, frameAddr as frameAddrImpl } from './mmu';
+import { flushHartTlb, updateTlbPtrs, invalidateCode as invalidateCodeImpl, frameAddr as frameAddrImpl, blockMasks } from './mmu';
 import { csrRead, csrWrite } from './csr';
 import { finishMmioLoad, failMmio } from './memops';
 import { runHart } from './run';
@@ -42,6 +42,8 @@ export function configure(ramBasePage: i64, ramPages: u32, harts: u32, codeSlots
   let p = hartArea + <usize>harts * HART_SIZE;
   const pages = alignUp(p, 64);
   p = pages + (<usize>ramPages << 2);
+  const blocks = alignUp(p, 64);
+  p = blocks + (<usize>ramPages << 4);
   const codeSlotOf = alignUp(p, 64);
   p = codeSlotOf + (<usize>ramPages << 2);
   const slotPage = alignUp(p, 64);
@@ -51,7 +53,7 @@ export function configure(ramBasePage: i64, ramPages: u32, harts: u32, codeSlots
   const frames = alignUp(p, 65536);
   if (!ensureMemory(frames)) return -1;
   memory.fill(state, 0, frames - state);
-  setConfig(<u64>ramBasePage, ramPages, harts, hartArea, pages, codeSlotOf, slotPage, slots, codeSlots, frames, state);
+  setConfig(<u64>ramBasePage, ramPages, harts, hartArea, pages, codeSlotOf, slotPage, slots, codeSlots, frames, state, blocks);
   saveConfig();
   store<u64>(state + G_TOHOST, 0xffff_ffff_ffff_ffff);
   for (let i: u32 = 0; i < harts; i++) resetHart(<i32>i, 0x8000_0000, 3);
@@ -190,9 +192,11 @@ export function getPage(page: u32): u32 {
 
 /**
  * Set the DSM state and frame of RAM page `page` (CODE flag is managed by the
- * core). Losing rights or changing frame queues a shootdown of the page on
- * every hart: the result is the epoch the host must see acknowledged (or the
- * hart outside guest code) before it moves or reuses the frame; 0 = none.
+ * core; SPLIT is the host's, set only after fillBlocks gave the blocks their
+ * states). Losing rights, changing frame or merging a split page queues a
+ * shootdown of the page on every hart: the result is the epoch the host must
+ * see acknowledged (or the hart outside guest code) before it moves or
+ * reuses the frame; 0 = none.
  */
 export function setPage(page: u32, entry: u32): u32 {
   const p = gPages + (<usize>page << 2);
@@ -202,11 +206,54 @@ export function setPage(page: u32, entry: u32): u32 {
     if (seen == old) break;
     old = seen;
   }
+  const frameChanged = (old >> PAGE_FRAME_SHIFT) != (entry >> PAGE_FRAME_SHIFT);
+  // a merge (or any change to a split page) may take some block's rights away
+  if ((old & PAGE_FLAG_SPLIT) != 0) return (entry & PAGE_FLAG_SPLIT) != 0 && !frameChanged ? 0 : flushPage(page);
   const oldState = old & PAGE_STATE_MASK;
   const newState = entry & PAGE_STATE_MASK;
-  const frameChanged = (old >> PAGE_FRAME_SHIFT) != (entry >> PAGE_FRAME_SHIFT);
   if (oldState != 0 && (newState < oldState || frameChanged)) return flushPage(page);
   return 0;
+}
+
+/** DSM state of one block of a split page (PAGE_INVALID / SHARED / MODIFIED). */
+export function getBlock(page: u32, block: u32): u32 {
+  const m = blockMasks(page);
+  const bit = <u64>1 << <u64>(block & 63);
+  if ((atomic.load<u64>(m + 8) & bit) != 0) return PAGE_MODIFIED;
+  return (atomic.load<u64>(m) & bit) != 0 ? PAGE_SHARED : 0;
+}
+
+/**
+ * Set the state of the blocks in `mask` (bit i = block i) of a split page.
+ * Rights are raised readable-first and lowered writable-first, so a hart that
+ * reads one mask never sees MODIFIED without SHARED. Lowering queues a
+ * shootdown of the page (as setPage does): returns the epoch to wait for.
+ */
+function setBlocks(page: u32, lo: u32, hi: u32, state: u32): u32 {
+  const m = blockMasks(page);
+  const bits = (<u64>hi << 32) | <u64>lo;
+  let lowered = false;
+  if (state == PAGE_MODIFIED) {
+    atomic.or<u64>(m, bits);
+    atomic.or<u64>(m + 8, bits);
+  } else if (state == PAGE_SHARED) {
+    atomic.or<u64>(m, bits);
+    lowered = (atomic.and<u64>(m + 8, ~bits) & bits) != 0;
+  } else {
+    lowered = (atomic.and<u64>(m + 8, ~bits) & bits) != 0;
+    lowered = (atomic.and<u64>(m, ~bits) & bits) != 0 || lowered;
+  }
+  return lowered ? flushPage(page) : 0;
+}
+
+export function setBlock(page: u32, block: u32, state: u32): u32 {
+  const b = block & 63;
+  return setBlocks(page, b < 32 ? <u32>1 << b : 0, b >= 32 ? <u32>1 << (b - 32) : 0, state);
+}
+
+/** Every block of the page gets `state` (before a split, or to clear the table). */
+export function fillBlocks(page: u32, state: u32): u32 {
+  return setBlocks(page, 0xffff_ffff, 0xffff_ffff, state);
 }
 
 export function frameCount(): u32 {

@@ -103,6 +103,7 @@ export let gRamPages: u32 = 0;
 export let gHartCount: u32 = 0;
 export let gHarts: usize = 0; // hart array
 export let gPages: usize = 0; // page-state table, u32 per RAM page
+export let gBlocks: usize = 0; // block-state table: per RAM page u64 readable mask, u64 writable mask
 export let gCodeSlotOf: usize = 0; // u32 per RAM page: decode slot + 1, 0 = none
 export let gSlotPage: usize = 0; // u32 per slot: RAM page index + 1, 0 = free
 export let gSlots: usize = 0; // decode slots
@@ -133,6 +134,7 @@ export function setConfig(
   slotCount: u32,
   frames: usize,
   state: usize,
+  blocks: usize,
 ): void {
   gRamBasePage = ramBasePage;
   gRamPages = ramPages;
@@ -145,6 +147,7 @@ export function setConfig(
   gSlotCount = slotCount;
   gFrames = frames;
   gState = state;
+  gBlocks = blocks;
 }
 
 /** Where the global block lives: fixed for a given build of the module. */
@@ -165,6 +168,7 @@ export function saveConfig(): void {
   store<u32>(c, <u32>gSlots, 32);
   store<u32>(c, gSlotCount, 36);
   store<u32>(c, <u32>gFrames, 40);
+  store<u32>(c, <u32>gBlocks, 44);
 }
 
 /** Load the configuration globals from a memory another instance configured. */
@@ -174,7 +178,7 @@ export function loadConfig(): void {
   setConfig(
     load<u64>(c), load<u32>(c, 8), load<u32>(c, 12), <usize>load<u32>(c, 16), <usize>load<u32>(c, 20),
     <usize>load<u32>(c, 24), <usize>load<u32>(c, 28), <usize>load<u32>(c, 32), load<u32>(c, 36),
-    <usize>load<u32>(c, 40), state,
+    <usize>load<u32>(c, 40), state, <usize>load<u32>(c, 44),
   );
 }
 

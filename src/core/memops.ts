@@ -78,7 +78,7 @@ export function loadSlow(h: usize, va: u64, w: u32, pc: u64): i32 {
         v |= <u64>load<u8>(hb) << <u64>(8 * i);
       }
     } else {
-      const hb = dataHost(h, va, 1, ACCESS_READ);
+      const hb = dataHost(h, va, 1, ACCESS_READ, size);
       if (hb == 0) return fail(h, va, pc, CAUSE_LOAD_ACCESS);
       v = size == 8 ? load<u64>(hb) : size == 4 ? <u64>load<u32>(hb) : <u64>load<u16>(hb);
     }
@@ -139,7 +139,8 @@ export function storeSlow(h: usize, va: u64, w: u32, v: u64, pc: u64): i32 {
   if (op > OP_SD && fsOff(h)) return trapAt(h, CAUSE_ILLEGAL, 0, pc);
   if ((va & <u64>(size - 1)) != 0) {
     if ((va & 0xfff) + <u64>size > 4096) {
-      // check both pages before changing anything
+      // check both pages before changing anything (the bytes on each side
+      // lie in one block: a block is larger than an access)
       const ha = dataHost(h, va, 1, ACCESS_WRITE);
       if (ha == 0) return fail(h, va, pc, CAUSE_STORE_ACCESS);
       const last = va + <u64>(size - 1);
@@ -151,7 +152,7 @@ export function storeSlow(h: usize, va: u64, w: u32, v: u64, pc: u64): i32 {
         store<u8>(p, <u8>(v >> <u64>(8 * i)));
       }
     } else {
-      const hb = dataHost(h, va, 1, ACCESS_WRITE);
+      const hb = dataHost(h, va, 1, ACCESS_WRITE, size);
       if (hb == 0) return fail(h, va, pc, CAUSE_STORE_ACCESS);
       if (size == 8) store<u64>(hb, v);
       else if (size == 4) store<u32>(hb, <u32>v);

@@ -3,7 +3,8 @@
 // decoded-code slots keyed by physical page.
 import {
   ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH, HART_EXIT_ADDR, HART_EXIT_ACCESS, HART_PRIV, HART_MSTATUS,
-  PAGE_STATE_MASK, PAGE_MODIFIED, PAGE_SHARED, PAGE_FLAG_CODE, PAGE_FRAME_SHIFT,
+  PAGE_STATE_MASK, PAGE_MODIFIED, PAGE_SHARED, PAGE_FLAG_CODE, PAGE_FLAG_SPLIT, PAGE_FRAME_SHIFT, HART_EXIT_SIZE,
+  BLOCK_SHIFT, BLOCK_SIZE,
 } from './abi';
 import {
   H_SATP, H_PA, H_STATUS, H_TLB, H_TLB_R, H_TLB_W, H_TLB_X, H_RESERVATION, NO_RESERVATION,
@@ -11,7 +12,7 @@ import {
   ST_OK, ST_DSM, ST_MMIO, ST_TOHOST, MS_MPRV, MS_MPP, MS_MPP_SHIFT, MS_SUM, MS_MXR,
   CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_PAGE, CAUSE_LOAD_PAGE,
   CAUSE_STORE_PAGE, gRamBasePage, gRamPages, gPages, gCodeSlotOf, gSlotPage, gSlots, gSlotCount,
-  gFrames, gState, gHarts, gHartCount, G_CLOCK, G_TOHOST, G_SLOT_LOCK, HART_SIZE, H_CUR_SLOT,
+  gFrames, gState, gHarts, gBlocks, gHartCount, G_CLOCK, G_TOHOST, G_SLOT_LOCK, HART_SIZE, H_CUR_SLOT,
 } from './layout';
 
 const PTE_V: u64 = 1;
@@ -39,17 +40,60 @@ const PTE_D: u64 = 128;
   return gFrames + (<usize>frame << 12);
 }
 
-function dsmFault(h: usize, pageIdx: u64, acc: u32): u32 {
-  store<u64>(h + HART_EXIT_ADDR, (pageIdx + gRamBasePage) << 12);
+function dsmFault(h: usize, granule: u64, size: u32, acc: u32): u32 {
+  store<u64>(h + HART_EXIT_ADDR, granule);
+  store<u32>(h + HART_EXIT_SIZE, size);
   store<u32>(h + HART_EXIT_ACCESS, acc);
   return ST_DSM;
 }
 
+@inline function faultAccess(acc: u32): u32 {
+  return acc == ACCESS_WRITE ? ACCESS_WRITE : acc == ACCESS_FETCH ? ACCESS_FETCH : ACCESS_READ;
+}
+
+/** Block masks of a split page: u64 readable (SHARED or MODIFIED) at +0, u64 writable (MODIFIED) at +8. */
+@inline export function blockMasks(idx: u64): usize {
+  return gBlocks + (<usize>idx << 4);
+}
+
 /**
- * Host address of a RAM page with the rights `acc` needs, or 0 with H_STATUS
- * set (ST_MMIO outside RAM, ST_DSM when the page state is insufficient).
+ * The block check of a split page: the blocks under [pa, pa + span) must
+ * all be readable (loads) or writable (stores, AMOs); a fetch needs every
+ * block of the page readable, because execution continues through the
+ * page's decoded window without further checks. On failure the fault names
+ * the first block that lacks rights.
  */
-export function ramHost(h: usize, pa: u64, acc: u32): usize {
+function splitAllows(h: usize, idx: u64, pa: u64, acc: u32, span: u32): bool {
+  const masks = blockMasks(idx);
+  let need: u64;
+  if (acc == ACCESS_FETCH) {
+    need = 0xffff_ffff_ffff_ffff;
+  } else {
+    const first = <u64>((pa & 0xfff) >> BLOCK_SHIFT);
+    const last = <u64>(((pa & 0xfff) + <u64>span - 1) >> BLOCK_SHIFT);
+    need = ((<u64>2 << (last - first)) - 1) << first; // last - first <= 63; 2 << 63 wraps to 0, giving all ones
+  }
+  const have = atomic.load<u64>(masks + (acc == ACCESS_WRITE ? 8 : 0));
+  const missing = need & ~have;
+  if (missing == 0) return true;
+  // a fetch prefers the block it fetches from when that one is missing
+  const own = (pa & 0xfff) >> BLOCK_SHIFT;
+  const block = ((missing >> own) & 1) != 0 ? own : ctz(missing);
+  store<u32>(h + H_STATUS, dsmFault(h, ((idx + gRamBasePage) << 12) + (block << BLOCK_SHIFT), BLOCK_SIZE, faultAccess(acc)));
+  return false;
+}
+
+/** Every block of split page idx is readable: a read or fetch TLB entry may cover the page. */
+@inline function splitAllReadable(idx: u32): bool {
+  return atomic.load<u64>(blockMasks(idx)) == 0xffff_ffff_ffff_ffff;
+}
+
+/**
+ * Host address of a RAM page with the rights `acc` needs for the `span`
+ * bytes at pa (within one page), or 0 with H_STATUS set (ST_MMIO outside
+ * RAM, ST_DSM when the page or block state is insufficient).
+ */
+export function ramHost(h: usize, pa: u64, acc: u32, span: u32 = 1): usize {
   const idx = ramPageIndex(pa);
   if (idx >= <u64>gRamPages) {
     // physical addresses have at most 56 bits; anything above cannot be a device
@@ -57,10 +101,15 @@ export function ramHost(h: usize, pa: u64, acc: u32): usize {
     return 0;
   }
   const e = load<u32>(gPages + (<usize>idx << 2));
-  const st = e & PAGE_STATE_MASK;
-  if (acc == ACCESS_WRITE ? st != PAGE_MODIFIED : st != PAGE_SHARED && st != PAGE_MODIFIED) {
-    store<u32>(h + H_STATUS, dsmFault(h, idx, acc == ACCESS_WRITE ? ACCESS_WRITE : acc == ACCESS_FETCH ? ACCESS_FETCH : ACCESS_READ));
-    return 0;
+  if (e & PAGE_FLAG_SPLIT) {
+    if (!splitAllows(h, idx, pa, acc, span)) return 0;
+  } else {
+    const st = e & PAGE_STATE_MASK;
+    if (acc == ACCESS_WRITE ? st != PAGE_MODIFIED : st != PAGE_SHARED && st != PAGE_MODIFIED) {
+      // the page granule, at the accessed block: the manager uses it to detect false sharing
+      store<u32>(h + H_STATUS, dsmFault(h, pa & ~<u64>(BLOCK_SIZE - 1), 4096, faultAccess(acc)));
+      return 0;
+    }
   }
   return frameAddr(e >> PAGE_FRAME_SHIFT) + <usize>(pa & 0xfff);
 }
@@ -98,7 +147,7 @@ export function translate(h: usize, va: u64, acc: u32, priv: u32): u32 {
   let pteAddr: u64 = 0;
   while (true) {
     pteAddr = a + (((va >> <u64>(12 + 9 * i)) & 511) << 3);
-    const hp = ramHost(h, pteAddr, ACCESS_READ);
+    const hp = ramHost(h, pteAddr, ACCESS_READ, 8);
     if (hp == 0) {
       if (load<u32>(h + H_STATUS) == ST_DSM) return ST_DSM;
       return accessFaultCause(acc);
@@ -133,7 +182,7 @@ export function translate(h: usize, va: u64, acc: u32, priv: u32): u32 {
   let want = pte | PTE_A;
   if (acc == ACCESS_WRITE) want |= PTE_D;
   if (want != pte) {
-    const hw = ramHost(h, pteAddr, ACCESS_WRITE);
+    const hw = ramHost(h, pteAddr, ACCESS_WRITE, 8);
     if (hw == 0) {
       if (load<u32>(h + H_STATUS) == ST_DSM) return ST_DSM;
       return accessFaultCause(acc);
@@ -195,10 +244,13 @@ export function dropPageEverywhere(idx: u32, kinds: u32): void {
 
 /**
  * Host address for an aligned data access of `size` bytes at va, through the
- * TLB or a walk. 0 means failure; H_STATUS says why (cause, ST_DSM, ST_MMIO
- * with H_PA). H_STATUS may carry ST_TOHOST on success.
+ * TLB or a walk; `span` (default `size`) is how many bytes the access really
+ * covers, for the block check of a split page (misaligned accesses pass size
+ * 1 to miss the TLB's alignment test, and their span). 0 means failure;
+ * H_STATUS says why (cause, ST_DSM, ST_MMIO with H_PA). H_STATUS may carry
+ * ST_TOHOST on success.
  */
-export function dataHost(h: usize, va: u64, size: u32, acc: u32): usize {
+export function dataHost(h: usize, va: u64, size: u32, acc: u32, span: u32 = 0): usize {
   const tlb = <usize>load<u32>(h + (acc == ACCESS_WRITE ? H_TLB_W : H_TLB_R));
   const t = tlb + ((<usize>(va >> 12) & TLB_MASK) << 4);
   if (load<u64>(t) == (va & ~(<u64>0xfff ^ <u64>(size - 1)))) {
@@ -212,18 +264,22 @@ export function dataHost(h: usize, va: u64, size: u32, acc: u32): usize {
     return 0;
   }
   const pa = load<u64>(h + H_PA);
-  const host = ramHost(h, pa, acc);
+  const host = ramHost(h, pa, acc, span == 0 ? size : span);
   if (host == 0) return 0;
   const idx = <u32>ramPageIndex(pa);
   let status = ST_OK;
   let cacheable = true;
+  const e = load<u32>(gPages + (<usize>idx << 2));
   if (acc == ACCESS_WRITE) {
-    if (load<u32>(gPages + (<usize>idx << 2)) & PAGE_FLAG_CODE) invalidateCode(idx);
+    if (e & PAGE_FLAG_CODE) invalidateCode(idx);
     if ((pa >> 12) == (load<u64>(gState + G_TOHOST) >> 12)) {
       status = ST_TOHOST;
       cacheable = false;
     }
   }
+  // A split page never gets a write entry, and a read entry only while every
+  // block is readable: a block downgrade flushes the page (docs/dsm.md).
+  if (e & PAGE_FLAG_SPLIT) cacheable = acc != ACCESS_WRITE && splitAllReadable(idx);
   if (cacheable) tlbFill(tlb, va, host, idx);
   store<u32>(h + H_STATUS, status);
   return host;

@@ -38,11 +38,11 @@ export class DsmAccessor implements GuestMemory {
       const page = Math.floor(rel / DSM_PAGE_SIZE);
       const off = rel % DSM_PAGE_SIZE;
       const len = Math.min(DSM_PAGE_SIZE - off, length - pos);
-      await this.engine.pin(page, mode);
+      await this.engine.pin(page, mode, off, len);
       try {
         fn(page, off, pos, len);
       } finally {
-        this.engine.unpin(page, mode);
+        this.engine.unpin(page, mode, off);
       }
       pos += len;
     }

@@ -18,6 +18,7 @@
  * not see guest accesses, so true LRU is not available).
  */
 import type { LocalOp, PageMeta } from './page-meta.js';
+import { BLOCKS_PER_PAGE, blockUnit } from './units.js';
 import type { PageStore } from './page-store.js';
 
 export type Victim = { page: number; how: 'drop' | 'handback' };
@@ -66,14 +67,40 @@ export class FrameBudget {
     this.order.delete(page);
   }
 
-  pickVictim(meta: (page: number) => PageMeta, homeOf: (page: number) => number, self: number, dropOnly = false): Victim | null {
+  /**
+   * A split page counts as one frame: busy if any block is pinned or has a
+   * request in flight, owned if this node owns any block. Its hand-back
+   * makes the home merge the page (granularity.ts).
+   */
+  pickVictim(
+    meta: (page: number) => PageMeta,
+    homeOf: (page: number) => number,
+    self: number,
+    dropOnly = false,
+    isSplit: (page: number) => boolean = () => false,
+  ): Victim | null {
     let handback: number | null = null;
     for (const page of this.order) {
-      const m = meta(page);
+      const m = isSplit(page) ? splitView(page, meta) : meta(page);
       if (m.pins > 0 || m.op || m.evicting || !this.store.hasFrame(page)) continue;
       if (!m.owner) return { page, how: 'drop' };
       if (m.owner && homeOf(page) !== self && handback === null) handback = page;
     }
     return handback === null || dropOnly ? null : { page: handback, how: 'handback' };
   }
+}
+
+/** The blocks of a split page folded into one record for victim choice. */
+function splitView(page: number, meta: (unit: number) => PageMeta): PageMeta {
+  const whole = meta(page);
+  let owner = false;
+  let pins = whole.pins;
+  let op = whole.op;
+  for (let b = 0; b < BLOCKS_PER_PAGE; b++) {
+    const m = meta(blockUnit(page, b));
+    owner ||= m.owner;
+    pins += m.pins;
+    op ??= m.op;
+  }
+  return { ...whole, owner, pins, op };
 }

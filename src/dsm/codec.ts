@@ -1,19 +1,26 @@
 /**
  * DSM wire messages: hand-laid little-endian binary, one fixed 24-byte header
- * followed by the 4096-byte page when FLAG_DATA is set. docs/dsm.md draws the
- * layout. Every frame is untrusted: decode() validates type, length and node
- * ids and throws DsmCodecError rather than guessing.
+ * followed by the unit's bytes when FLAG_DATA is set: the 4096-byte page, or
+ * the 64-byte block with FLAG_BLOCK. docs/dsm.md draws the layout. Every
+ * frame is untrusted: decode() validates type, length, block and node ids
+ * and throws DsmCodecError rather than guessing.
  *
  *   0  u8  type            (MsgType)
  *   1  u8  flags           (FLAG_*)
- *   2  u16 node            requester (forwarded requests) or lost peer (FAIL)
+ *   2  u8  node            requester (forwarded requests) or lost peer (FAIL)
+ *   3  u8  block           the block (FLAG_BLOCK), else the block a page request faulted on
  *   4  u32 page            RAM-relative page index
  *   8  u32 txn             requester-chosen transaction id
- *  12  u32 version         page version (count of ownership-for-write grants)
- *  16  u64 copyset         bitmap of nodes holding SHARED copies (node < 64)
- *  24  [4096] data         only with FLAG_DATA
+ *  12  u32 version         unit version (count of ownership-for-write grants)
+ *  16  u64 copyset         bitmap of nodes holding SHARED copies (node < 64);
+ *                          MERGE_DATA: bitmap of the blocks the sender owned
+ *  24  [4096 | 64] data    only with FLAG_DATA
+ *
+ * Inside the engine `page` is a coherence unit (units.ts): the codec turns
+ * page + FLAG_BLOCK + block into the unit and back.
  */
 import { DSM_PAGE_SIZE } from './page-store.js';
+import { BLOCK_SIZE, BLOCKS_PER_PAGE, blockUnit, unitBlock, unitPage } from './units.js';
 
 export enum MsgType {
   READ_REQ = 1, // requester -> manager
@@ -30,13 +37,20 @@ export enum MsgType {
   EVICT_DATA = 12, // owner -> manager: page, copyset; ends the transaction
   EVICT_NACK = 13, // manager -> node: you no longer own that page
   FAIL = 14, // manager -> requester: the owner is lost; node = lost peer
+  SPLIT = 15, // manager -> every node: the page becomes 64 blocks, each with the page's state
+  SPLIT_ACK = 16, // node -> manager: split here
+  MERGE = 17, // manager -> every node: send the blocks you own, drop the rest
+  MERGE_DATA = 18, // node -> manager: the page's frame if it owned blocks (copyset = their bitmap)
+  RETRY = 19, // manager -> requester: the page was split or merged; ask again for the right unit
 }
 
-export const MSG_TYPE_COUNT = 15;
+export const MSG_TYPE_COUNT = 20;
 
 export const FLAG_DATA = 1;
 export const FLAG_HAS_COPY = 2;
 export const FLAG_WAS_MODIFIED = 4;
+/** The message is about one block of a split page (the `block` byte); data is 64 bytes. */
+export const FLAG_BLOCK = 8;
 
 export const HEADER_BYTES = 24;
 export const MAX_NODES = 64;
@@ -45,7 +59,10 @@ export interface DsmMessage {
   type: MsgType;
   flags: number;
   node: number;
+  /** The coherence unit (units.ts): a page index, or a block of a split page. */
   page: number;
+  /** Page requests: the block the fault was on (false-sharing detection); 0 otherwise. */
+  hint: number;
   txn: number;
   version: number;
   /** Node ids; encoded as a 64-bit bitmap. */
@@ -71,6 +88,7 @@ export function makeMessage(type: MsgType, page: number, txn: number, fields: Pa
     txn,
     flags: fields.flags ?? 0,
     node: fields.node ?? 0,
+    hint: fields.hint ?? 0,
     version: fields.version ?? 0,
     copyset: fields.copyset ?? [],
     data: fields.data ?? null,
@@ -79,15 +97,18 @@ export function makeMessage(type: MsgType, page: number, txn: number, fields: Pa
 
 export function encode(m: DsmMessage): Uint8Array {
   const hasData = m.data !== null;
-  if (hasData && m.data!.length !== DSM_PAGE_SIZE) {
-    throw new DsmCodecError(`page data must be ${DSM_PAGE_SIZE} bytes, got ${m.data!.length}`);
+  const block = unitBlock(m.page);
+  const size = block < 0 ? DSM_PAGE_SIZE : BLOCK_SIZE;
+  if (hasData && m.data!.length !== size) {
+    throw new DsmCodecError(`${block < 0 ? 'page' : 'block'} data must be ${size} bytes, got ${m.data!.length}`);
   }
-  const buf = new Uint8Array(HEADER_BYTES + (hasData ? DSM_PAGE_SIZE : 0));
+  const buf = new Uint8Array(HEADER_BYTES + (hasData ? size : 0));
   const dv = new DataView(buf.buffer);
   dv.setUint8(0, m.type);
-  dv.setUint8(1, (m.flags & ~FLAG_DATA) | (hasData ? FLAG_DATA : 0));
-  dv.setUint16(2, m.node, true);
-  dv.setUint32(4, m.page, true);
+  dv.setUint8(1, (m.flags & ~(FLAG_DATA | FLAG_BLOCK)) | (hasData ? FLAG_DATA : 0) | (block < 0 ? 0 : FLAG_BLOCK));
+  dv.setUint8(2, m.node);
+  dv.setUint8(3, block < 0 ? m.hint : block);
+  dv.setUint32(4, unitPage(m.page), true);
   dv.setUint32(8, m.txn >>> 0, true);
   dv.setUint32(12, m.version >>> 0, true);
   let lo = 0;
@@ -106,32 +127,41 @@ export function encode(m: DsmMessage): Uint8Array {
 }
 
 export function decode(buf: Uint8Array, nodeCount: number): DsmMessage {
-  if (buf.length !== HEADER_BYTES && buf.length !== HEADER_BYTES + DSM_PAGE_SIZE) {
-    throw new DsmCodecError(`DSM frame of ${buf.length} bytes; expected ${HEADER_BYTES} or ${HEADER_BYTES + DSM_PAGE_SIZE}`);
+  if (buf.length !== HEADER_BYTES && buf.length !== HEADER_BYTES + DSM_PAGE_SIZE && buf.length !== HEADER_BYTES + BLOCK_SIZE) {
+    throw new DsmCodecError(`DSM frame of ${buf.length} bytes; expected ${HEADER_BYTES}, ${HEADER_BYTES + BLOCK_SIZE} or ${HEADER_BYTES + DSM_PAGE_SIZE}`);
   }
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const type = dv.getUint8(0);
   if (type < 1 || type >= MSG_TYPE_COUNT) throw new DsmCodecError(`unknown DSM message type ${type}`);
   const flags = dv.getUint8(1);
   const hasData = (flags & FLAG_DATA) !== 0;
-  if (hasData !== (buf.length > HEADER_BYTES)) {
-    throw new DsmCodecError(`DSM ${msgTypeName(type)} frame length ${buf.length} disagrees with its data flag`);
+  const isBlock = (flags & FLAG_BLOCK) !== 0;
+  const dataBytes = isBlock ? BLOCK_SIZE : DSM_PAGE_SIZE;
+  if (buf.length !== HEADER_BYTES + (hasData ? dataBytes : 0)) {
+    throw new DsmCodecError(`DSM ${msgTypeName(type)} frame length ${buf.length} disagrees with its data and block flags`);
   }
-  const node = dv.getUint16(2, true);
+  const node = dv.getUint8(2);
   if (node >= nodeCount) throw new DsmCodecError(`DSM ${msgTypeName(type)} names node ${node}; the cluster has ${nodeCount}`);
+  const block = dv.getUint8(3);
+  if (block >= BLOCKS_PER_PAGE) throw new DsmCodecError(`DSM ${msgTypeName(type)} names block ${block}; a page has ${BLOCKS_PER_PAGE}`);
   const lo = dv.getUint32(16, true);
   const hi = dv.getUint32(20, true);
   const copyset: number[] = [];
   for (let i = 0; i < 32; i++) if ((lo >>> i) & 1) copyset.push(i);
   for (let i = 0; i < 32; i++) if ((hi >>> i) & 1) copyset.push(32 + i);
-  for (const n of copyset) {
-    if (n >= nodeCount) throw new DsmCodecError(`DSM ${msgTypeName(type)} copyset names node ${n}; the cluster has ${nodeCount}`);
+  // MERGE_DATA's bitmap names blocks, not nodes
+  if (type !== MsgType.MERGE_DATA) {
+    for (const n of copyset) {
+      if (n >= nodeCount) throw new DsmCodecError(`DSM ${msgTypeName(type)} copyset names node ${n}; the cluster has ${nodeCount}`);
+    }
   }
+  const page = dv.getUint32(4, true);
   return {
     type,
-    flags,
+    flags: flags & ~FLAG_BLOCK,
     node,
-    page: dv.getUint32(4, true),
+    page: isBlock ? blockUnit(page, block) : page,
+    hint: isBlock ? 0 : block,
     txn: dv.getUint32(8, true),
     version: dv.getUint32(12, true),
     copyset,

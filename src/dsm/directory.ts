@@ -6,7 +6,7 @@
  * (EVICT_NACK). This class is pure bookkeeping: the engine sends the messages.
  */
 
-export type ManagerRequestKind = 'read' | 'write' | 'evict';
+export type ManagerRequestKind = 'read' | 'write' | 'evict' | 'split' | 'merge';
 
 export interface ManagerRequest {
   kind: ManagerRequestKind;
@@ -14,6 +14,8 @@ export interface ManagerRequest {
   txn: number;
   /** WRITE_REQ only: the requester held a SHARED copy when it asked (upgrade). */
   hasCopy: boolean;
+  /** Page requests: the block the requester faulted on (false-sharing detection). */
+  hint?: number;
 }
 
 interface DirectoryEntry {
@@ -86,6 +88,36 @@ export class ManagerDirectory {
     }
     e.current = null;
     e.owner = newOwner;
+  }
+
+  /**
+   * Makes `req` the page's transaction at once, ahead of the queue (a split
+   * or merge the manager starts itself). The page must be idle.
+   */
+  occupy(page: number, req: ManagerRequest): void {
+    const e = this.entry(page);
+    if (e.current) throw new DirectoryError(`page ${page}: cannot start a ${req.kind} while (node ${e.current.requester}, txn ${e.current.txn}) is in progress`);
+    e.current = req;
+  }
+
+  /** Puts the request just started back at the head of the queue (it waits for a split or merge). */
+  putBack(page: number): void {
+    const e = this.entries.get(page);
+    if (e?.current) {
+      e.queue.unshift(e.current);
+      e.current = null;
+    }
+  }
+
+  setOwner(page: number, owner: number): void {
+    this.entry(page).owner = owner;
+  }
+
+  /** Removes and returns the queued requests of a unit that no longer exists (a merged page's blocks). */
+  forget(page: number): ManagerRequest[] {
+    const e = this.entries.get(page);
+    this.entries.delete(page);
+    return e ? e.queue : [];
   }
 
   /** Drops a request without touching the owner (refused eviction, failure). */

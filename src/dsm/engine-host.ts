@@ -8,12 +8,14 @@ import type { FrameBudget, Victim } from './capacity.js';
 import type { DsmMessage } from './codec.js';
 import type { ManagerDirectory } from './directory.js';
 import type { LocalOp, PageMeta } from './page-meta.js';
-import type { PageStore } from './page-store.js';
+import type { UnitStore } from './units.js';
 import type { DsmStats } from './stats.js';
 
 export interface EngineHost {
   readonly nodeId: number;
-  readonly store: PageStore;
+  readonly nodeCount: number;
+  /** Pages and blocks by coherence unit (units.ts); `store.pages` is the node's PageStore. */
+  readonly store: UnitStore;
   readonly directory: ManagerDirectory;
   readonly counters: DsmStats;
   readonly budget: FrameBudget;
@@ -22,10 +24,15 @@ export interface EngineHost {
   /** Sends m to node `to` (to self: delivered later, or at once for FWD_*). */
   post(to: number, m: DsmMessage): void;
   log(line: string): void;
-  /** Gives the page a frame and counts it against the cap. */
-  allocFrame(page: number): void;
-  /** Flushes and frees this node's copy; the node no longer owns the page. */
-  dropLocal(page: number): void;
+  nextTxn(): number;
+  /** Manager: starts the unit's next queued request unless one is in flight. */
+  pump(unit: number): void;
+  /** Forgets this node's per-block records of a page that was merged (those with nothing pending). */
+  forgetBlocks(page: number): void;
+  /** Gives the unit's page a frame and counts it against the cap. */
+  allocFrame(unit: number): void;
+  /** Flushes and frees this node's copy of the unit; the node no longer owns it. A page's frame goes when no block needs it. */
+  dropLocal(unit: number): void;
   /** Re-runs a remote request after an unpin or the end of the local op. */
   defer(page: number, from: number, m: DsmMessage): void;
   /** Sends INV to `targets`; the write completes when all have acknowledged. */

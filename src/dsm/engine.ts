@@ -43,10 +43,12 @@ import { OwnerRole } from './owner-role.js';
 import { RequesterRole } from './requester-role.js';
 import { DsmConfigError, DsmError, DsmProtocolError } from './errors.js';
 import { FaultDeadlines } from './fault-deadline.js';
+import { DEFAULT_GRANULARITY, Granularity, type GranularityOptions } from './granularity.js';
+import { BLOCK_SIZE, BLOCKS_PER_PAGE, blockUnit, isBlockUnit, unitName, unitPage, UnitStore } from './units.js';
 import { newLocalOp, type LocalOp, type PageInfo, type PageMeta } from './page-meta.js';
 
 export type { PageInfo } from './page-meta.js';
-import { PageState, type PageStore } from './page-store.js';
+import { DSM_PAGE_SIZE, PageState, type PageStore } from './page-store.js';
 import { DsmStats, type DsmStatsSnapshot, type FaultKind } from './stats.js';
 
 export type PinMode = 'read' | 'write';
@@ -73,6 +75,12 @@ export interface DsmEngineOptions {
    * cause named. Absent, the error is only logged (unit tests).
    */
   onProtocolError?: (err: Error) => void;
+  /**
+   * Adaptive granularity (granularity.ts): thresholds for splitting a
+   * false-shared page into blocks and merging it back; false turns splitting
+   * off (page-granular coherence only). On by default.
+   */
+  granularity?: Partial<GranularityOptions> | false;
   /** Microsecond clock for latency statistics. */
   nowUs?: () => number;
   log?: (line: string) => void;
@@ -88,7 +96,8 @@ export class DsmEngine {
   readonly nodeCount: number;
   readonly pageCount: number;
   private readonly router: Router;
-  private readonly store: PageStore;
+  private readonly pages: PageStore;
+  private readonly store: UnitStore;
   private readonly homeOf: (page: number) => number;
   private readonly metas = new Map<number, PageMeta>();
   private readonly directory: ManagerDirectory;
@@ -104,14 +113,17 @@ export class DsmEngine {
   private readonly owner: OwnerRole;
   private readonly requester: RequesterRole;
   private readonly frames: FrameManager;
+  private readonly granularity: Granularity;
 
   constructor(opts: DsmEngineOptions) {
     this.router = opts.router;
-    this.store = opts.store;
+    this.pages = opts.store;
+    this.store = new UnitStore(opts.store);
     this.nodeId = opts.router.nodeId;
     this.nodeCount = opts.router.nodeCount;
     this.pageCount = opts.pageCount;
-    this.homeOf = opts.homeOf;
+    // every role asks by coherence unit: a block has its page's home
+    this.homeOf = (unit) => opts.homeOf(unitPage(unit));
     if (this.nodeCount > MAX_NODES) {
       throw new DsmConfigError(`the DSM copyset bitmap holds ${MAX_NODES} nodes; the cluster has ${this.nodeCount}`);
     }
@@ -122,7 +134,7 @@ export class DsmEngine {
     if (maxFrames !== null && (!Number.isInteger(maxFrames) || maxFrames < 1)) {
       throw new DsmConfigError(`maxFrames ${maxFrames} must be a positive integer; raise --node-memory`);
     }
-    this.budget = new FrameBudget(maxFrames, this.store);
+    this.budget = new FrameBudget(maxFrames, this.pages);
     this.directory = new ManagerDirectory(this.nodeId);
     this.counters = new DsmStats(this.nodeId);
     this.nowUs = opts.nowUs ?? (() => performance.now() * 1000);
@@ -131,7 +143,7 @@ export class DsmEngine {
     this.onProtocolError = opts.onProtocolError ?? null;
     this.frames = new FrameManager(this.budget, {
       nodeId: this.nodeId,
-      store: this.store,
+      store: this.pages,
       counters: this.counters,
       homeOf: this.homeOf,
       meta: (p) => this.meta(p),
@@ -141,6 +153,7 @@ export class DsmEngine {
     });
     const host: EngineHost = {
       nodeId: this.nodeId,
+      nodeCount: this.nodeCount,
       store: this.store,
       directory: this.directory,
       counters: this.counters,
@@ -149,6 +162,9 @@ export class DsmEngine {
       meta: (p) => this.meta(p),
       post: (to, m) => this.post(to, m),
       log: (line) => this.log(line),
+      nextTxn: () => this.nextTxn++,
+      pump: (u) => this.manager.pump(u),
+      forgetBlocks: (p) => this.forgetBlocks(p),
       allocFrame: (p) => this.frames.allocFrame(p),
       dropLocal: (p) => this.frames.dropLocal(p),
       defer: (p, from, m) => this.defer(p, from, m),
@@ -161,7 +177,9 @@ export class DsmEngine {
       evictDone: (p) => this.frames.evictDone(p),
       trimSoon: () => this.frames.trimSoon(),
     };
-    this.manager = new ManagerRole(host);
+    const g = opts.granularity;
+    this.granularity = new Granularity(host, g === false ? { ...DEFAULT_GRANULARITY, splitAfter: 0 } : { ...DEFAULT_GRANULARITY, ...g });
+    this.manager = new ManagerRole(host, this.granularity);
     this.owner = new OwnerRole(host);
     this.requester = new RequesterRole(host);
     this.router.on(Channel.DSM, (from, buf) => this.receive(from, buf));
@@ -174,41 +192,56 @@ export class DsmEngine {
 
   // ---------------------------------------------------------------- public API
 
-  readFault(page: number): Promise<void> {
-    return this.fault(page, 'read');
+  readFault(page: number, block = 0): Promise<void> {
+    return this.fault(page, 'read', block);
   }
 
-  writeFault(page: number): Promise<void> {
-    return this.fault(page, 'write');
+  writeFault(page: number, block = 0): Promise<void> {
+    return this.fault(page, 'write', block);
   }
 
-  /** Resolves a core DSM_FAULT exit (ACCESS_READ, ACCESS_WRITE or ACCESS_FETCH). */
-  handleFault(page: number, access: number): Promise<void> {
-    return this.fault(page, access === ACCESS_WRITE ? 'write' : 'read');
+  /**
+   * Resolves a core DSM_FAULT exit (ACCESS_READ, ACCESS_WRITE or
+   * ACCESS_FETCH) at `block` of the page: the block of a split page, or the
+   * block the page fault hit (the manager's false-sharing detector uses it).
+   */
+  handleFault(page: number, access: number, block = 0): Promise<void> {
+    return this.fault(page, access === ACCESS_WRITE ? 'write' : 'read', block);
+  }
+
+  /** The page is split into blocks on this node (the core checks block states). */
+  isSplit(page: number): boolean {
+    return this.pages.isSplit(page);
+  }
+
+  /** The coherence unit of `block` of the page: the block if the page is split here, else the page. */
+  private unitOf(page: number, block: number): number {
+    return this.pages.isSplit(page) ? blockUnit(page, block) : page;
   }
 
   /**
    * The fault that needs no message, resolved on the spot: this node already
-   * has the rights and the page only lacks its frame (first touch of an owned
+   * has the rights and the unit only lacks its frame (first touch of an owned
    * zero page) or its core state (after a local downgrade), and a frame is
    * free without eviction. Returns false when the asynchronous path is needed.
    * The hart then re-enters at once instead of waiting an event-loop turn,
    * which matters for the tens of thousands of first touches during a boot.
    */
-  tryFaultSync(page: number, access: number): boolean {
+  tryFaultSync(page: number, access: number, block = 0): boolean {
     if (!Number.isInteger(page) || page < 0 || page >= this.pageCount) return false;
     const need: PinMode = access === ACCESS_WRITE ? 'write' : 'read';
-    const meta = this.meta(page);
+    const unit = this.unitOf(page, block);
+    const meta = this.meta(unit);
     if (meta.op || !hasRights(meta.rights, need)) return false;
-    if (this.store.hasFrame(page)) {
-      if (this.store.getState(page) !== meta.rights) this.store.setState(page, meta.rights);
+    if (this.store.hasFrame(unit)) {
+      if (this.store.getState(unit) !== meta.rights) this.store.setState(unit, meta.rights);
       return true;
     }
     if (!meta.owner || !this.budget.hasRoom()) return false;
     const t0 = this.nowUs();
-    this.frames.allocFrame(page);
-    this.store.setState(page, meta.rights);
-    this.counters.fault(need, false, this.nowUs() - t0);
+    this.frames.allocFrame(unit);
+    this.store.setState(unit, meta.rights);
+    this.counters.fault(need, false, this.nowUs() - t0, isBlockUnit(unit));
     return true;
   }
 
@@ -217,26 +250,51 @@ export class DsmEngine {
    * invalidations (and, for 'write', downgrades) of it wait. Do not hold a pin
    * while waiting for another page; two nodes doing that deadlock.
    */
-  async pin(page: number, mode: PinMode): Promise<void> {
+  async pin(page: number, mode: PinMode, offset = 0, length = DSM_PAGE_SIZE): Promise<void> {
+    const first = Math.floor(offset / BLOCK_SIZE);
+    const last = Math.floor((offset + Math.max(length, 1) - 1) / BLOCK_SIZE);
     for (;;) {
-      await this.fault(page, mode);
-      const meta = this.meta(page);
-      if (hasRights(meta.rights, mode) && this.store.hasFrame(page)) {
-        meta.pins++;
-        if (mode === 'write') meta.writePins++;
-        return;
+      if (!this.pages.isSplit(page)) {
+        await this.fault(page, mode, first);
+        const meta = this.meta(page);
+        if (!this.pages.isSplit(page) && hasRights(meta.rights, mode) && this.pages.hasFrame(page)) {
+          meta.pins++;
+          if (mode === 'write') meta.writePins++;
+          return;
+        }
+        continue;
       }
+      if (first === last) {
+        // a split page's block, pinned like a page
+        await this.fault(page, mode, first);
+        const meta = this.meta(blockUnit(page, first));
+        if (this.pages.isSplit(page) && hasRights(meta.rights, mode) && this.pages.hasFrame(page)) {
+          meta.pins++;
+          if (mode === 'write') meta.writePins++;
+          return;
+        }
+        continue;
+      }
+      // More than one block: gathering them one by one could livelock against
+      // another node doing the same, so the page merges first (its manager
+      // merges a split page whose frame a node asks to hand back).
+      await this.frames.evict({ page, how: 'handback' });
     }
   }
 
-  unpin(page: number, mode: PinMode): void {
-    const meta = this.meta(page);
+  /** `offset` and `length` as given to pin: a split page stays split while pinned (SPLIT and MERGE wait). */
+  unpin(page: number, mode: PinMode, offset = 0): void {
+    this.unpinUnit(this.pages.isSplit(page) ? blockUnit(page, Math.floor(offset / BLOCK_SIZE)) : page, mode);
+  }
+
+  private unpinUnit(unit: number, mode: PinMode): void {
+    const meta = this.meta(unit);
     if (meta.pins === 0 || (mode === 'write' && meta.writePins === 0)) {
-      throw new DsmConfigError(`unpin(${page}, '${mode}') without a matching pin`);
+      throw new DsmConfigError(`unpin(${unitName(unit)}, '${mode}') without a matching pin`);
     }
     meta.pins--;
     if (mode === 'write') meta.writePins--;
-    if (meta.deferred.length > 0) this.runDeferredSoon(page);
+    if (meta.deferred.length > 0) this.runDeferredSoon(unit);
   }
 
   /**
@@ -245,6 +303,7 @@ export class DsmEngine {
    * only valid copy it held are marked lost at their manager.
    */
   peerLost(node: number, cause?: unknown): void {
+    this.granularity.peerLost(node);
     for (const [page, meta] of this.metas) {
       const op = meta.op;
       if (op?.acksPending.delete(node)) {
@@ -252,7 +311,7 @@ export class DsmEngine {
       } else if (op?.waitingOn.has(node)) {
         this.failOp(page, op, new DsmError(page, node, `node ${node} was lost while page ${page} was in flight`, { cause }));
       }
-      if (meta.evicting && this.homeOf(page) === node) this.frames.evictDone(page);
+      if (meta.evicting && this.homeOf(unitPage(page)) === node) this.frames.evictDone(page);
     }
     for (const page of [...this.directory.pagesInvolving(node)]) {
       this.directory.dropQueued(page, node);
@@ -288,10 +347,12 @@ export class DsmEngine {
   }
 
   stats(): DsmStatsSnapshot {
-    return this.counters.snapshot(this.store.framesHeld(), this.budget.maxFrames);
+    return this.counters.snapshot(this.pages.framesHeld(), this.budget.maxFrames, this.granularity.splitCount());
   }
 
-  pageInfo(page: number): PageInfo {
+  /** What this node knows of a page, or of one block of a split page (`block`). */
+  pageInfo(page: number, block?: number): PageInfo {
+    if (block !== undefined) page = blockUnit(page, block);
     const m = this.meta(page);
     return {
       owner: m.owner,
@@ -306,10 +367,22 @@ export class DsmEngine {
     };
   }
 
+  /** Internal state of one unit, for test failure reports. */
+  debugUnit(page: number, block?: number): string {
+    const u = block === undefined ? page : blockUnit(page, block);
+    const m = this.meta(u);
+    const op = m.op ? `op ${m.op.kind} txn ${m.op.txn} waiting [${[...m.op.waitingOn]}] acks [${[...m.op.acksPending]}]` : 'no op';
+    const cur = this.homeOf(page) === this.nodeId ? this.directory.current(u) : null;
+    return `${op}, deferred ${m.deferred.length}, pins ${m.pins}${cur ? `, mgr current ${cur.kind} from ${cur.requester} txn ${cur.txn}` : ''}`;
+  }
+
   /** The manager's record of a page homed here, or null for other pages. */
-  managerInfo(page: number): { owner: number; busy: boolean; queued: number; lost: boolean } | null {
+  managerInfo(page: number, block?: number): { owner: number; busy: boolean; queued: number; lost: boolean; split: boolean } | null {
     if (this.homeOf(page) !== this.nodeId) return null;
+    const split = this.granularity.isSplit(page);
+    if (block !== undefined) page = blockUnit(page, block);
     return {
+      split,
       owner: this.directory.owner(page),
       busy: this.directory.current(page) !== null,
       queued: this.directory.queued(page),
@@ -328,7 +401,7 @@ export class DsmEngine {
     for (let page = 0; page < n; page++) {
       if (this.homeOf(page) !== this.nodeId) continue;
       const o = this.directory.owner(page);
-      owners[page] = o === this.nodeId && !this.store.hasFrame(page) ? untouched : o;
+      owners[page] = o === this.nodeId && !this.pages.hasFrame(page) ? untouched : o;
     }
   }
 
@@ -369,7 +442,8 @@ export class DsmEngine {
     let m = this.metas.get(page);
     if (!m) {
       // Every page starts owned by its home, zero-filled, without a frame.
-      const owner = this.homeOf(page) === this.nodeId;
+      // (A block's record is filled in by the split.)
+      const owner = !isBlockUnit(page) && this.homeOf(page) === this.nodeId;
       m = {
         owner,
         rights: owner ? PageState.MODIFIED : PageState.INVALID,
@@ -386,55 +460,70 @@ export class DsmEngine {
     return m;
   }
 
+  /** After a merge: drop the per-block records that hold nothing pending. */
+  private forgetBlocks(page: number): void {
+    for (let b = 0; b < BLOCKS_PER_PAGE; b++) {
+      const u = blockUnit(page, b);
+      const m = this.metas.get(u);
+      if (m && !m.op && m.pins === 0 && m.deferred.length === 0 && !m.evicting) this.metas.delete(u);
+    }
+  }
+
   private checkPage(page: number): void {
     if (!Number.isInteger(page) || page < 0 || page >= this.pageCount) {
       throw new DsmConfigError(`page ${page} is outside guest RAM [0, ${this.pageCount}); pass a RAM-relative page index`);
     }
   }
 
-  private async fault(page: number, need: PinMode): Promise<void> {
+  private async fault(page: number, need: PinMode, block = 0): Promise<void> {
     this.checkPage(page);
+    if (!Number.isInteger(block) || block < 0 || block >= BLOCKS_PER_PAGE) {
+      throw new DsmConfigError(`block ${block} is outside a page (0..${BLOCKS_PER_PAGE - 1})`);
+    }
     const t0 = this.nowUs();
     let kind: FaultKind | null = null;
     let remote = false;
+    let unit = page;
     for (;;) {
-      const meta = this.meta(page);
+      // the page may be split or merged while the fault waits: pick the unit again
+      unit = this.unitOf(page, block);
+      const meta = this.meta(unit);
       if (hasRights(meta.rights, need)) {
-        if (this.store.hasFrame(page)) {
-          if (this.store.getState(page) !== meta.rights) this.store.setState(page, meta.rights);
+        if (this.store.hasFrame(unit)) {
+          if (this.store.getState(unit) !== meta.rights) this.store.setState(unit, meta.rights);
           break;
         }
         kind ??= need;
-        await this.materialize(page);
+        await this.materialize(unit);
         continue;
       }
       let op = meta.op;
       if (!op) {
         kind ??= need === 'write' && meta.rights === PageState.SHARED ? 'upgrade' : need;
-        op = this.startRequest(page, meta, need);
+        op = this.startRequest(unit, meta, need, block);
       }
       await op.done;
       remote ||= op.remote;
     }
-    if (kind !== null) this.counters.fault(kind, remote, this.nowUs() - t0);
+    if (kind !== null) this.counters.fault(kind, remote, this.nowUs() - t0, isBlockUnit(unit));
   }
 
-  /** First touch of an owned zero page: give it a frame, no messages. */
-  private async materialize(page: number): Promise<void> {
+  /** First touch of an owned zero page or block: give its page a frame, no messages. */
+  private async materialize(unit: number): Promise<void> {
     await this.frames.reserveFrame();
-    const meta = this.meta(page);
+    const meta = this.meta(unit);
     this.budget.release();
-    if (meta.owner && meta.rights !== PageState.INVALID && !this.store.hasFrame(page)) {
-      this.frames.allocFrame(page);
-      this.store.setState(page, meta.rights);
+    if (meta.owner && meta.rights !== PageState.INVALID && !this.store.hasFrame(unit)) {
+      this.frames.allocFrame(unit);
+      this.store.setState(unit, meta.rights);
     }
   }
 
-  private startRequest(page: number, meta: PageMeta, need: PinMode): LocalOp {
+  private startRequest(page: number, meta: PageMeta, need: PinMode, hint: number): LocalOp {
     const upgrade = need === 'write' && meta.rights === PageState.SHARED && this.store.hasFrame(page);
     const op = newLocalOp(need === 'read' ? 'read' : upgrade ? 'upgrade' : 'write', this.nextTxn++);
     meta.op = op;
-    const home = this.homeOf(page);
+    const home = this.homeOf(unitPage(page));
     // Remote if anything crosses the network: the request, a grant from
     // another node (onReadData / onWriteData) or an invalidation.
     op.remote = home !== this.nodeId;
@@ -455,7 +544,7 @@ export class DsmEngine {
           op.done.then(() => deadlines.settle(op), () => deadlines.settle(op));
         }
         const type = need === 'read' ? MsgType.READ_REQ : MsgType.WRITE_REQ;
-        this.post(home, makeMessage(type, page, op.txn, { flags: upgrade ? FLAG_HAS_COPY : 0 }));
+        this.post(home, makeMessage(type, page, op.txn, { flags: upgrade ? FLAG_HAS_COPY : 0, hint }));
       } catch (e) {
         this.failOp(page, op, new DsmError(page, home, `page ${page}: request failed: ${(e as Error).message}`, { cause: e }));
       }
@@ -487,7 +576,7 @@ export class DsmEngine {
    * needs it before it starts the page's next transaction.
    */
   private confirmSoon(page: number, txn: number): void {
-    setImmediate(() => this.post(this.homeOf(page), makeMessage(MsgType.CONFIRM, page, txn)));
+    setImmediate(() => this.post(this.homeOf(unitPage(page)), makeMessage(MsgType.CONFIRM, page, txn)));
   }
 
   private completeOp(page: number, op: LocalOp): void {
@@ -544,7 +633,7 @@ export class DsmEngine {
   private dispatch(from: number, m: DsmMessage): void {
     if (this.closed) return;
     try {
-      if (m.page >= this.pageCount) throw new DsmProtocolError(m.page, from, `page beyond guest RAM (${this.pageCount} pages)`);
+      if (unitPage(m.page) >= this.pageCount) throw new DsmProtocolError(m.page, from, `page beyond guest RAM (${this.pageCount} pages)`);
       switch (m.type) {
         case MsgType.READ_REQ:
         case MsgType.WRITE_REQ:
@@ -572,9 +661,19 @@ export class DsmEngine {
           return this.frames.evictDone(m.page);
         case MsgType.FAIL:
           return this.requester.onFail(from, m);
+        case MsgType.RETRY:
+          return this.requester.onRetry(from, m);
+        case MsgType.SPLIT:
+          return this.granularity.onSplit(from, m);
+        case MsgType.SPLIT_ACK:
+          return this.granularity.onSplitAck(from, m);
+        case MsgType.MERGE:
+          return this.granularity.onMerge(from, m);
+        case MsgType.MERGE_DATA:
+          return this.granularity.onMergeData(from, m);
       }
     } catch (e) {
-      this.log(`dsm node ${this.nodeId}: ${msgTypeName(m.type)} from node ${from} page ${m.page}: ${(e as Error).message}`);
+      this.log(`dsm node ${this.nodeId}: ${msgTypeName(m.type)} from node ${from} ${unitName(m.page)}: ${(e as Error).message}`);
       this.onProtocolError?.(e instanceof DsmProtocolError ? e : new DsmProtocolError(m.page, from, `${msgTypeName(m.type)} handling failed: ${(e as Error).message}`));
     }
   }

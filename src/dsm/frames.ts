@@ -8,6 +8,7 @@ import { makeMessage, MsgType, type DsmMessage } from './codec.js';
 import type { PageMeta } from './page-meta.js';
 import { PageState, type PageStore } from './page-store.js';
 import type { DsmStats } from './stats.js';
+import { BLOCKS_PER_PAGE, blockUnit, isBlockUnit, unitBlock, unitPage } from './units.js';
 
 export interface FrameManagerDeps {
   nodeId: number;
@@ -22,6 +23,7 @@ export interface FrameManagerDeps {
 
 export class FrameManager {
   private readonly evictWaiters = new Map<number, () => void>();
+  private readonly evictPromises = new Map<number, Promise<void>>();
   private readonly evictionsInFlight = new Set<Promise<void>>();
   private trimScheduled = false;
 
@@ -30,25 +32,52 @@ export class FrameManager {
     private readonly d: FrameManagerDeps,
   ) {}
 
-  allocFrame(page: number): void {
+  /** Gives the unit's page a frame (a block unit's page may already have one: then nothing happens). */
+  allocFrame(unit: number): void {
+    const page = unitPage(unit);
+    if (isBlockUnit(unit) && this.d.store.hasFrame(page)) return;
     this.d.store.allocFrame(page);
     this.budget.allocated(page);
     if (this.budget.overCap()) this.d.counters.evictions.overCap++;
     this.d.counters.peakFrames = Math.max(this.d.counters.peakFrames, this.d.store.framesHeld());
   }
 
-  /** Drops this node's copy of a page (the frame goes back to the pool). */
-  dropLocal(page: number): void {
-    const meta = this.d.meta(page);
-    if (this.d.store.hasFrame(page)) {
-      // one shootdown: lowering the state drops every cached view of the page
-      this.d.store.setState(page, PageState.INVALID);
-      this.d.store.freeFrame(page);
-      this.budget.freed(page);
+  /**
+   * Drops this node's copy of a unit. A page's frame goes back to the pool
+   * with it; a block's frame only when no block of the page is valid here
+   * any more. A whole split page (a capacity victim that owns no block)
+   * drops every block.
+   */
+  dropLocal(unit: number): void {
+    const page = unitPage(unit);
+    const meta = this.d.meta(unit);
+    if (isBlockUnit(unit)) {
+      if (this.d.store.hasFrame(page)) this.d.store.setBlockState(page, unitBlock(unit), PageState.INVALID);
+    } else if (this.d.store.isSplit(page)) {
+      for (let b = 0; b < BLOCKS_PER_PAGE; b++) this.forgetRights(this.d.meta(blockUnit(page, b)));
     }
+    this.forgetRights(meta);
+    if (!this.d.store.hasFrame(page)) return;
+    if (isBlockUnit(unit) && this.blocksInUse(page)) return;
+    // one shootdown: lowering the state (or freeing a split page's frame) drops every cached view
+    if (!this.d.store.isSplit(page)) this.d.store.setState(page, PageState.INVALID);
+    this.d.store.freeFrame(page);
+    this.budget.freed(page);
+  }
+
+  private forgetRights(meta: PageMeta): void {
     meta.rights = PageState.INVALID;
     meta.owner = false;
     meta.copyset.clear();
+  }
+
+  /** Some block of the split page is valid or owned here, or has a request in flight that may install into the frame. */
+  private blocksInUse(page: number): boolean {
+    for (let b = 0; b < BLOCKS_PER_PAGE; b++) {
+      const m = this.d.meta(blockUnit(page, b));
+      if (m.owner || m.rights !== PageState.INVALID || m.op || m.pins > 0) return true;
+    }
+    return false;
   }
 
   /** Promises one frame to a coming install (FrameBudget.reserve), evicting first if at the cap. */
@@ -58,7 +87,7 @@ export class FrameManager {
         this.budget.reserve();
         return;
       }
-      const victim = this.budget.pickVictim(this.d.meta, this.d.homeOf, this.d.nodeId);
+      const victim = this.budget.pickVictim(this.d.meta, this.d.homeOf, this.d.nodeId, false, (p) => this.d.store.isSplit(p));
       if (victim) {
         await this.evict(victim);
         continue;
@@ -79,8 +108,11 @@ export class FrameManager {
       return Promise.resolve();
     }
     const meta = this.d.meta(v.page);
+    const pending = this.evictPromises.get(v.page);
+    if (pending) return pending; // one hand-back per page in flight; later callers wait for it
     meta.evicting = true;
     const p = new Promise<void>((resolve) => this.evictWaiters.set(v.page, resolve));
+    this.evictPromises.set(v.page, p);
     this.evictionsInFlight.add(p);
     void p.then(() => this.evictionsInFlight.delete(p));
     this.d.post(this.d.homeOf(v.page), makeMessage(MsgType.EVICT_REQ, v.page, this.d.nextTxn()));
@@ -92,6 +124,7 @@ export class FrameManager {
     this.d.meta(page).evicting = false;
     const w = this.evictWaiters.get(page);
     this.evictWaiters.delete(page);
+    this.evictPromises.delete(page);
     w?.();
   }
 
@@ -101,7 +134,7 @@ export class FrameManager {
     setImmediate(() => {
       void (async () => {
         while (!this.d.closed() && this.budget.overCap()) {
-          const v = this.budget.pickVictim(this.d.meta, this.d.homeOf, this.d.nodeId);
+          const v = this.budget.pickVictim(this.d.meta, this.d.homeOf, this.d.nodeId, false, (p) => this.d.store.isSplit(p));
           if (!v) break;
           await this.evict(v);
         }

@@ -7,23 +7,57 @@
 import { FLAG_HAS_COPY, FLAG_WAS_MODIFIED, makeMessage, MsgType, msgTypeName, type DsmMessage } from './codec.js';
 import type { EngineHost } from './engine-host.js';
 import { DsmProtocolError } from './errors.js';
+import type { Granularity } from './granularity.js';
 import { PageState } from './page-store.js';
+import { isBlockUnit, unitPage } from './units.js';
 
 export class ManagerRole {
-  constructor(private readonly h: EngineHost) {}
+  constructor(
+    private readonly h: EngineHost,
+    private readonly gran: Granularity,
+  ) {}
 
   onRequest(from: number, m: DsmMessage): void {
-    if (this.h.homeOf(m.page) !== this.h.nodeId) throw new DsmProtocolError(m.page, from, `${msgTypeName(m.type)} sent to node ${this.h.nodeId}, which is not the page's home`);
+    const page = unitPage(m.page);
+    if (this.h.homeOf(page) !== this.h.nodeId) throw new DsmProtocolError(m.page, from, `${msgTypeName(m.type)} sent to node ${this.h.nodeId}, which is not the page's home`);
     const kind = m.type === MsgType.READ_REQ ? 'read' : m.type === MsgType.WRITE_REQ ? 'write' : 'evict';
-    this.h.directory.enqueue(m.page, { kind, requester: from, txn: m.txn, hasCopy: (m.flags & FLAG_HAS_COPY) !== 0 });
+    const req = { kind, requester: from, txn: m.txn, hasCopy: (m.flags & FLAG_HAS_COPY) !== 0, hint: m.hint } as const;
+    // a split page's frame goes home by merging the page
+    if (kind === 'evict' && !isBlockUnit(m.page) && this.gran.isSplit(page)) return this.gran.evictBySplitMerge(page, req);
+    this.h.directory.enqueue(m.page, req);
     this.pump(m.page);
   }
 
-  /** Starts the page's next queued request unless one is in flight. */
+  /**
+   * Starts the unit's next queued request unless one is in flight, or a
+   * split or merge of its page is (granularity.ts). A request for the wrong
+   * unit gets RETRY; a page write that completes a false-sharing pattern
+   * waits at the head of the queue while the page splits.
+   */
   pump(page: number): void {
+    const whole = unitPage(page);
+    const block = isBlockUnit(page);
     for (;;) {
+      if (block && this.gran.blocked(whole)) return;
       const req = this.h.directory.startNext(page);
       if (!req) return;
+      if (block !== this.gran.isSplit(whole)) {
+        this.h.post(req.requester, makeMessage(req.kind === 'evict' ? MsgType.EVICT_NACK : MsgType.RETRY, page, req.txn));
+        this.h.directory.abort(page);
+        continue;
+      }
+      if (req.kind === 'write' && !this.h.directory.isLost(page)) {
+        if (!block && this.gran.shouldSplit(page, req, req.hint ?? 0)) {
+          this.h.directory.putBack(page);
+          this.gran.startSplit(page);
+          return;
+        }
+        if (block && this.gran.shouldMerge(whole, req.requester)) {
+          this.h.directory.putBack(page);
+          this.gran.wantMerge(whole);
+          return;
+        }
+      }
       const owner = this.h.directory.owner(page);
       if (this.h.directory.isLost(page)) {
         if (req.kind === 'evict') this.h.post(req.requester, makeMessage(MsgType.EVICT_NACK, page, req.txn));
@@ -48,8 +82,9 @@ export class ManagerRole {
 
   onConfirm(from: number, m: DsmMessage): void {
     const cur = this.h.directory.current(m.page);
-    if (!cur || cur.kind === 'evict') throw new DsmProtocolError(m.page, from, `CONFIRM txn ${m.txn} with no read/write in progress`);
+    if (!cur || (cur.kind !== 'read' && cur.kind !== 'write')) throw new DsmProtocolError(m.page, from, `CONFIRM txn ${m.txn} with no read/write in progress`);
     this.h.directory.complete(m.page, from, m.txn, cur.kind === 'write' ? from : this.h.directory.owner(m.page));
+    if (isBlockUnit(m.page)) this.gran.tryStartMerge(unitPage(m.page));
     this.pump(m.page);
   }
 
@@ -61,7 +96,7 @@ export class ManagerRole {
     }
     const meta = this.h.meta(m.page);
     if (!this.h.store.hasFrame(m.page)) {
-      const victim = this.h.budget.hasRoom() ? null : this.h.budget.pickVictim((p) => this.h.meta(p), this.h.homeOf, this.h.nodeId, true);
+      const victim = this.h.budget.hasRoom() ? null : this.h.budget.pickVictim((p) => this.h.meta(p), this.h.homeOf, this.h.nodeId, true, (p) => this.h.store.pages.isSplit(p));
       if (victim) void this.h.evict(victim);
       this.h.allocFrame(m.page);
     }

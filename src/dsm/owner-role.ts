@@ -8,6 +8,7 @@ import { FLAG_HAS_COPY, FLAG_WAS_MODIFIED, makeMessage, MsgType, type DsmMessage
 import type { EngineHost } from './engine-host.js';
 import { DsmProtocolError } from './errors.js';
 import { DSM_PAGE_SIZE, PageState } from './page-store.js';
+import { unitSize } from './units.js';
 
 const ZERO_PAGE = new Uint8Array(DSM_PAGE_SIZE);
 
@@ -24,9 +25,9 @@ export class OwnerRole {
     if (this.h.store.hasFrame(page) && this.h.store.getState(page) > state) this.h.store.setState(page, state);
   }
 
-  /** The page's bytes for a message that is encoded before the store changes again. */
+  /** The unit's bytes for a message that is encoded before the store changes again. */
   pageData(page: number): Uint8Array {
-    if (!this.h.store.hasFrame(page)) return ZERO_PAGE;
+    if (!this.h.store.hasFrame(page)) return ZERO_PAGE.subarray(0, unitSize(page));
     return this.h.store.frameView(page);
   }
 

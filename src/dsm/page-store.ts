@@ -49,6 +49,15 @@ export interface PageStore {
   /** Returns the page's frame to the pool and sets the state INVALID. */
   freeFrame(page: number): void;
   framesHeld(): number;
+  /** The page is split into blocks, each with its own state (docs/dsm.md, "Adaptive granularity"). */
+  isSplit(page: number): boolean;
+  /** Every block takes the page's state; from now on the block states decide. */
+  split(page: number): void;
+  /** Back to one state for the whole page (the frame, if any, stays). */
+  merge(page: number, state: PageState): void;
+  getBlockState(page: number, block: number): PageState;
+  /** Lowering drops every cached view of the page first, as setState does. */
+  setBlockState(page: number, block: number, state: PageState): void;
 }
 
 export class PageStoreError extends Error {

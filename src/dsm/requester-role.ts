@@ -83,6 +83,15 @@ export class RequesterRole {
     if (op.acksPending.size === 0) this.h.finishWrite(m.page, op);
   }
 
+  /** The manager split or merged the page meanwhile: the fault asks again, for the right unit. */
+  onRetry(from: number, m: DsmMessage): void {
+    const op = this.h.meta(m.page).op;
+    if (!op || op.txn !== m.txn || op.acksPending.size > 0) {
+      throw new DsmProtocolError(m.page, from, `RETRY txn ${m.txn} matches no request in flight`);
+    }
+    this.h.completeOp(m.page, op);
+  }
+
   onFail(from: number, m: DsmMessage): void {
     const op = this.h.meta(m.page).op;
     if (!op || op.txn !== m.txn) return;

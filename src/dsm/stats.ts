@@ -7,7 +7,8 @@
  * otherwise. Latency histograms use log2 buckets in microseconds: bucket i
  * counts faults with latency in [2^(i-1), 2^i) us (bucket 0 is < 1 us).
  */
-import { MSG_TYPE_COUNT, msgTypeName } from './codec.js';
+import { HEADER_BYTES, MSG_TYPE_COUNT, msgTypeName } from './codec.js';
+import { BLOCK_SIZE } from './units.js';
 
 export type FaultKind = 'read' | 'write' | 'upgrade';
 export const FAULT_KINDS: readonly FaultKind[] = ['read', 'write', 'upgrade'];
@@ -69,6 +70,15 @@ export interface DsmStatsSnapshot {
   /** Pages moved in data-carrying messages (sent + received). */
   pagesSent: number;
   pagesReceived: number;
+  /** Blocks of split pages moved (64 bytes each). */
+  blocksSent: number;
+  blocksReceived: number;
+  /** Faults on blocks of split pages (also counted in `faults`). */
+  blockFaults: Record<FaultKind, number>;
+  /** Pages homed here that are split now; splits and merges this node made as their manager. */
+  splitPages: number;
+  splits: number;
+  merges: number;
   framesHeld: number;
   /** Most frames ever held at once. */
   peakFrames: number;
@@ -101,6 +111,11 @@ export class DsmStats {
   bytesReceived = 0;
   pagesSent = 0;
   pagesReceived = 0;
+  blocksSent = 0;
+  blocksReceived = 0;
+  readonly blockFaults: Record<FaultKind, number> = { read: 0, write: 0, upgrade: 0 };
+  splits = 0;
+  merges = 0;
   readonly evictions = { droppedShared: 0, handedBack: 0, acceptedHome: 0, overCap: 0 };
   invalidationsReceived = 0;
   invalidationsWithoutCopy = 0;
@@ -114,17 +129,20 @@ export class DsmStats {
   countSent(type: number, bytes: number, hasData: boolean): void {
     this.sent[type]!++;
     this.bytesSent += bytes;
-    if (hasData) this.pagesSent++;
+    if (hasData && bytes === HEADER_BYTES + BLOCK_SIZE) this.blocksSent++;
+    else if (hasData) this.pagesSent++;
   }
 
   countReceived(type: number, bytes: number, hasData: boolean): void {
     this.received[type]!++;
     this.bytesReceived += bytes;
-    if (hasData) this.pagesReceived++;
+    if (hasData && bytes === HEADER_BYTES + BLOCK_SIZE) this.blocksReceived++;
+    else if (hasData) this.pagesReceived++;
   }
 
-  fault(kind: FaultKind, remote: boolean, us: number): void {
+  fault(kind: FaultKind, remote: boolean, us: number, block = false): void {
     this.faults[kind][remote ? 'remote' : 'local']++;
+    if (block) this.blockFaults[kind]++;
     this.latency[kind].record(us);
   }
 
@@ -132,7 +150,7 @@ export class DsmStats {
     return this.sent.reduce((a, b) => a + b, 0);
   }
 
-  snapshot(framesHeld: number, maxFrames: number | null): DsmStatsSnapshot {
+  snapshot(framesHeld: number, maxFrames: number | null, splitPages = 0): DsmStatsSnapshot {
     const byName = (arr: number[]): Record<string, number> => {
       const out: Record<string, number> = {};
       for (let t = 1; t < MSG_TYPE_COUNT; t++) if (arr[t]! > 0) out[msgTypeName(t)] = arr[t]!;
@@ -156,6 +174,12 @@ export class DsmStats {
       bytesReceived: this.bytesReceived,
       pagesSent: this.pagesSent,
       pagesReceived: this.pagesReceived,
+      blocksSent: this.blocksSent,
+      blocksReceived: this.blocksReceived,
+      blockFaults: { ...this.blockFaults },
+      splitPages,
+      splits: this.splits,
+      merges: this.merges,
       framesHeld,
       peakFrames: Math.max(this.peakFrames, framesHeld),
       maxFrames,

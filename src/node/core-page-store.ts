@@ -59,4 +59,24 @@ export class CorePageStore implements PageStore {
   framesHeld(): number {
     return this.table.framesHeld();
   }
+
+  isSplit(page: number): boolean {
+    return this.table.isSplit(page);
+  }
+
+  split(page: number): void {
+    this.table.split(page);
+  }
+
+  merge(page: number, state: PageState): void {
+    this.table.merge(page, state);
+  }
+
+  getBlockState(page: number, block: number): PageState {
+    return this.table.blockState(page, block);
+  }
+
+  setBlockState(page: number, block: number, state: PageState): void {
+    this.table.setBlockState(page, block, state);
+  }
 }

@@ -14,7 +14,7 @@
  * Frames come from a pool: freed frames are reused (zeroed) before the wasm
  * memory grows, and growth is in batches so memory.grow stays rare.
  */
-import { PAGE_FLAG_CODE, PAGE_FRAME_SHIFT, PAGE_INVALID, PAGE_STATE_MASK } from '../core/abi.js';
+import { PAGE_FLAG_CODE, PAGE_FLAG_SPLIT, PAGE_FRAME_SHIFT, PAGE_INVALID, PAGE_STATE_MASK } from '../core/abi.js';
 import { PageStoreError, type PageState } from '../dsm/page-store.js';
 import type { WasmCore } from './wasm-core.js';
 
@@ -53,11 +53,45 @@ export class CorePageTable {
     return (this.core.getPage(page) & PAGE_FLAG_CODE) !== 0;
   }
 
+  /** The page is split into blocks: the core checks each block's state (docs/dsm.md). */
+  isSplit(page: number): boolean {
+    return (this.core.getPage(page) & PAGE_FLAG_SPLIT) !== 0;
+  }
+
+  blockState(page: number, block: number): PageState {
+    return this.core.getBlock(page, block) as PageState;
+  }
+
+  /** Lowering returns once no hart can still use the block's old rights (the core's shootdown). */
+  setBlockState(page: number, block: number, state: PageState): void {
+    this.check(page);
+    if (state !== PAGE_INVALID && this.frame(page) === undefined) throw new PageStoreError(`page ${page} has no frame; cannot set block ${block} to state ${state}`);
+    this.core.setBlock(page, block, state);
+  }
+
+  /** Every block takes the page's state, then the core checks blocks instead of the page. */
+  split(page: number): void {
+    this.check(page);
+    const e = this.core.getPage(page);
+    if (e & PAGE_FLAG_SPLIT) return;
+    this.core.fillBlocks(page, e & PAGE_STATE_MASK);
+    this.core.setPage(page, (e | PAGE_FLAG_SPLIT) >>> 0);
+  }
+
+  /** Back to one state for the whole page; every block's cached view is dropped first. */
+  merge(page: number, state: PageState): void {
+    this.check(page);
+    const frame = this.frame(page);
+    if (frame === undefined && state !== PAGE_INVALID) throw new PageStoreError(`page ${page} has no frame; cannot merge it to state ${state}`);
+    this.core.setPage(page, (state | ((frame ?? NO_FRAME) << PAGE_FRAME_SHIFT)) >>> 0);
+  }
+
   /** Sets state and frame together; the core keeps its code flag and flushes what the change invalidates. */
   set(page: number, state: PageState, frame: number | undefined): void {
     this.check(page);
     if (frame === undefined && state !== PAGE_INVALID) throw new PageStoreError(`page ${page} has no frame; cannot set state ${state}`);
-    this.core.setPage(page, (state | ((frame ?? NO_FRAME) << PAGE_FRAME_SHIFT)) >>> 0);
+    const split = this.core.getPage(page) & PAGE_FLAG_SPLIT;
+    this.core.setPage(page, (state | ((frame ?? NO_FRAME) << PAGE_FRAME_SHIFT) | split) >>> 0);
   }
 
   /** A live view of a frame's 4096 bytes, valid until the next frame allocation. */
@@ -97,7 +131,10 @@ export class CorePageTable {
   detachFrame(page: number): void {
     const frame = this.frame(page);
     if (frame === undefined) throw new PageStoreError(`page ${page} has no frame`);
-    this.core.setPage(page, PAGE_INVALID);
+    // a split page stays split without its frame: every block is INVALID
+    const split = this.core.getPage(page) & PAGE_FLAG_SPLIT;
+    if (split) this.core.fillBlocks(page, PAGE_INVALID);
+    this.core.setPage(page, (PAGE_INVALID | split) >>> 0);
     this.free.push(frame);
     this.held--;
   }

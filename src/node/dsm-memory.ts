@@ -1,4 +1,5 @@
 import { DsmAccessor } from '../dsm/accessor.js';
+import { BLOCK_SIZE } from '../core/abi.js';
 import { DsmEngine, type DsmEngineOptions } from '../dsm/engine.js';
 import type { Router } from '../router/types.js';
 import { CorePageStore } from './core-page-store.js';
@@ -27,10 +28,12 @@ export class DsmGuestMemory extends DsmAccessor {
     maxFrames: number | null,
     /** Fail-stop hooks: fault deadline, pause probe, protocol-error handler. */
     failure: Pick<DsmEngineOptions, 'faultTimeoutMs' | 'isPaused' | 'onProtocolError'> = {},
+    /** Adaptive granularity (on by default); false keeps every page whole. */
+    granularity?: DsmEngineOptions['granularity'],
   ) {
     const table = new CorePageTable(core);
     const store = new CorePageStore(core, table);
-    const engine = new DsmEngine({ router, store, pageCount: core.ramPages, homeOf, maxFrames, ...failure });
+    const engine = new DsmEngine({ router, store, pageCount: core.ramPages, homeOf, maxFrames, granularity, ...failure });
     super(engine, store, core.ramBase, core.ramSize);
     this.dsm = engine;
     this.pages = store;
@@ -42,8 +45,10 @@ export class DsmGuestMemory extends DsmAccessor {
     const page = Math.floor((gpa - this.ramBase) / PAGE);
     if (page < 0 || page >= this.core.ramPages) return false;
     const access = exit.access;
+    // the block of a split page, or the block a page fault hit (false-sharing detection)
+    const block = Math.floor(((gpa - this.ramBase) % PAGE) / BLOCK_SIZE);
     this.onFault?.(page);
-    if (this.dsm.tryFaultSync(page, access)) return true;
-    return this.dsm.handleFault(page, access).then(() => true);
+    if (this.dsm.tryFaultSync(page, access, block)) return true;
+    return this.dsm.handleFault(page, access, block).then(() => true);
   }
 }

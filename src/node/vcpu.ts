@@ -21,11 +21,16 @@ export interface MmioExit {
   readonly data: bigint;
 }
 
-/** The page at `addr` lacks the rights `access` needs; the instruction is retried on re-entry. */
+/**
+ * The unit at `addr` lacks the rights `access` needs; the instruction is
+ * retried on re-entry. The unit is a page (`size` 4096; `addr` is the 64-byte
+ * block the access hit, the DSM's split-detection hint) or one block of a
+ * split page (`size` BLOCK_SIZE, `addr` its base).
+ */
 export interface DsmFaultExit {
   readonly kind: 'dsmFault';
-  /** Guest-physical address of the faulting page. */
   readonly addr: number;
+  readonly size: number;
   readonly access: GuestAccess;
 }
 
@@ -80,7 +85,7 @@ export function decodeExit(reason: number, rec: ExitRecord): VcpuExit {
       return { kind: 'mmio', addr: Number(rec.addr()), size: rec.size() as AccessSize, write, data: write ? rec.data() : 0n };
     }
     case EXIT_DSM_FAULT:
-      return { kind: 'dsmFault', addr: Number(rec.addr()), access: rec.access() as GuestAccess };
+      return { kind: 'dsmFault', addr: Number(rec.addr()), size: rec.size(), access: rec.access() as GuestAccess };
     case EXIT_HALT:
       return { kind: 'halt', value: rec.data() };
     default:

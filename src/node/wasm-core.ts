@@ -83,6 +83,9 @@ interface CoreExports {
   setMstatus(hart: number, v: bigint): void;
   getPage(page: number): number;
   setPage(page: number, entry: number): number;
+  getBlock(page: number, block: number): number;
+  setBlock(page: number, block: number, state: number): number;
+  fillBlocks(page: number, state: number): number;
   frameCount(): number;
   frameAddr(frame: number): number;
   growFrames(n: number): number;
@@ -497,6 +500,18 @@ export class WasmCore implements Vcpu {
    */
   setPage(page: number, entry: number): void {
     this.awaitShootdown(this.ex.setPage(page, entry >>> 0));
+  }
+  /** DSM state of one block of a split page (docs/dsm.md, "Adaptive granularity"). */
+  getBlock(page: number, block: number): number {
+    return this.ex.getBlock(page, block);
+  }
+  /** Sets one block's state; lowering it returns once no hart can still use the old rights. */
+  setBlock(page: number, block: number, state: number): void {
+    this.awaitShootdown(this.ex.setBlock(page, block, state) >>> 0);
+  }
+  /** Every block of the page gets `state` (before the page is marked split); waits like setBlock. */
+  fillBlocks(page: number, state: number): void {
+    this.awaitShootdown(this.ex.fillBlocks(page, state) >>> 0);
   }
   frameCount(): number {
     return this.ex.frameCount();

@@ -111,7 +111,7 @@ test('renderStats shows every section with figures from the nodes', () => {
   fake.advance();
   const nodes = fake.nodes();
   const text = renderStats(nodes, { prev });
-  for (const title of ['HARTS', 'EXITS BY REASON', 'DSM FAULTS', 'MESSAGES PER CHANNEL', 'FRAMES', 'FORWARDED', 'CLOCK SKEW', 'HOTTEST PAGES']) {
+  for (const title of ['HARTS', 'EXITS BY REASON', 'DSM FAULTS', 'MESSAGES PER CHANNEL', 'FRAMES', 'SPLIT PAGES', 'FORWARDED', 'CLOCK SKEW', 'HOTTEST PAGES']) {
     assert.match(text, new RegExp(`^${title}`, 'm'), title);
   }
   assert.match(text, /2 nodes \(2 alive\), 4 harts/);
@@ -125,6 +125,8 @@ test('renderStats shows every section with figures from the nodes', () => {
   assert.match(text, /node0 +6\/6 +3\/3 +1\/1 +15\/0 +3\/0 +0\/3 +64us\/64us/);
   assert.match(text, /node0 DSM +90 +12\.3KiB/);
   assert.match(text, /node0 +1024 +4096 +25\.0%/);
+  // split pages after 3 steps (the fake: node 0 homes 2 split pages, 2 splits, 0 merges, block faults s/2s/0)
+  assert.match(text, /SPLIT PAGES[\s\S]*node0 +2 +2\/0 +3\/6\/0 +9\/9/);
   // Each node hits its own four pages k+1 times per step: the hottest take 4 * 3 faults.
   assert.match(text, /HOTTEST PAGES[\s\S]*0x80123000 +12 +12\/0\n {2}0x80130000 +12 +0\/12/);
 });

@@ -45,7 +45,7 @@ test('DSM fault: nothing changes, and the access retries after the page state al
   const core = WasmCore.create({ ramBase: BASE, ramSize: 1 << 20, harts: 1 });
   core.resetHart(0, BigInt(BASE), 3);
   // first touch: the code page has no frame
-  assert.deepEqual(core.run(0, 100), { kind: 'dsmFault', addr: BASE, access: ACCESS_FETCH });
+  assert.deepEqual(core.run(0, 100), { kind: 'dsmFault', addr: BASE, size: 4096, access: ACCESS_FETCH });
   assert.equal(core.getPc(0), BigInt(BASE));
   assert.equal(core.instret(0), 0n);
   // give page 0 a frame in SHARED state holding code that stores to page 1
@@ -54,7 +54,7 @@ test('DSM fault: nothing changes, and the access retries after the page state al
   core.frameBytes(f0).set(code);
   core.setPage(0, PAGE_SHARED | (f0 << PAGE_FRAME_SHIFT));
   core.setPage(1, PAGE_SHARED | ((f0 + 1) << PAGE_FRAME_SHIFT));
-  assert.deepEqual(core.run(0, 100), { kind: 'dsmFault', addr: BASE + 0x1000, access: ACCESS_WRITE });
+  assert.deepEqual(core.run(0, 100), { kind: 'dsmFault', addr: BASE + 0x1000, size: 4096, access: ACCESS_WRITE });
   assert.equal(core.getPc(0), BigInt(BASE + 8), 'pc stays at the store');
   assert.equal(core.frameBytes(f0 + 1)[0], 0, 'memory unchanged');
   core.setPage(1, PAGE_MODIFIED | ((f0 + 1) << PAGE_FRAME_SHIFT));
@@ -64,7 +64,7 @@ test('DSM fault: nothing changes, and the access retries after the page state al
   // a downgrade drops the cached write translation: the next store faults again
   core.setPage(1, PAGE_SHARED | ((f0 + 1) << PAGE_FRAME_SHIFT));
   core.setPc(0, BigInt(BASE + 8));
-  assert.deepEqual(core.run(0, 100), { kind: 'dsmFault', addr: BASE + 0x1000, access: ACCESS_WRITE });
+  assert.deepEqual(core.run(0, 100), { kind: 'dsmFault', addr: BASE + 0x1000, size: 4096, access: ACCESS_WRITE });
 });
 
 test('ECALL from S-mode is an sbiCall exit when the built-in SBI is on', () => {
@@ -149,10 +149,10 @@ test('a page-table page without rights is a DSM fault on that page (read), the A
   const rootPage = 0x10;
   const entry = core.getPage(rootPage);
   core.setPage(rootPage, (entry & ~3) | PAGE_SHARED);
-  assert.deepEqual(core.run(0, 100), { kind: 'dsmFault', addr: BASE + 0x10000, access: ACCESS_WRITE });
+  assert.deepEqual(core.run(0, 100), { kind: 'dsmFault', addr: BASE + 0x10000, size: 4096, access: ACCESS_WRITE });
   // and INVALID: the walk cannot even read it
   core.setPage(rootPage, entry & ~3);
-  assert.deepEqual(core.run(0, 100), { kind: 'dsmFault', addr: BASE + 0x10000, access: ACCESS_READ });
+  assert.deepEqual(core.run(0, 100), { kind: 'dsmFault', addr: BASE + 0x10000, size: 4096, access: ACCESS_READ });
   core.setPage(rootPage, entry);
   assert.equal(core.run(0, 100).kind, 'wfi');
   assert.equal(core.getX(0, X.a0), 5n);

@@ -1,4 +1,5 @@
 import { DSM_PAGE_SIZE, PageState, PageStoreError, type PageStore } from '../../src/dsm/page-store.js';
+import { BLOCKS_PER_PAGE } from '../../src/dsm/units.js';
 
 /**
  * Pure-JS PageStore for tests and tools. Frames come from 1 MiB slabs with a
@@ -11,6 +12,8 @@ export class MemoryPageStore implements PageStore {
   private readonly freeFrames: number[] = [];
   private readonly frameOf = new Map<number, number>();
   private readonly states = new Map<number, PageState>();
+  /** Split pages: the state of each block. */
+  private readonly blocks = new Map<number, PageState[]>();
   /** How many times each page was flushed; tests assert on it. */
   readonly flushes = new Map<number, number>();
 
@@ -89,9 +92,40 @@ export class MemoryPageStore implements PageStore {
     if (f !== undefined) this.freeFrames.push(f);
     this.frameOf.delete(page);
     this.states.delete(page);
+    this.blocks.get(page)?.fill(PageState.INVALID);
   }
 
   framesHeld(): number {
     return this.frameOf.size;
+  }
+
+  isSplit(page: number): boolean {
+    return this.blocks.has(page);
+  }
+
+  split(page: number): void {
+    this.check(page);
+    if (!this.blocks.has(page)) this.blocks.set(page, new Array<PageState>(BLOCKS_PER_PAGE).fill(this.getState(page)));
+  }
+
+  merge(page: number, state: PageState): void {
+    this.check(page);
+    if (state !== PageState.INVALID && !this.frameOf.has(page)) throw new PageStoreError(`page ${page} has no frame; cannot merge it to state ${state}`);
+    this.blocks.delete(page);
+    this.flushes.set(page, (this.flushes.get(page) ?? 0) + 1);
+    if (state === PageState.INVALID) this.states.delete(page);
+    else this.states.set(page, state);
+  }
+
+  getBlockState(page: number, block: number): PageState {
+    return this.blocks.get(page)?.[block] ?? PageState.INVALID;
+  }
+
+  setBlockState(page: number, block: number, state: PageState): void {
+    const b = this.blocks.get(page);
+    if (!b) throw new PageStoreError(`page ${page} is not split; cannot set block ${block}`);
+    if (state !== PageState.INVALID && !this.frameOf.has(page)) throw new PageStoreError(`page ${page} has no frame; cannot set block ${block} to state ${state}`);
+    if (state < b[block]!) this.flushes.set(page, (this.flushes.get(page) ?? 0) + 1);
+    b[block] = state;
   }
 }

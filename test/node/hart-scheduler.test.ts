@@ -8,7 +8,7 @@ import type { Vcpu, VcpuExit } from '../../src/node/vcpu.js';
 const NEVER = 2 ** 64 - 1;
 const EXIT_BUDGET: VcpuExit = { kind: 'budget' };
 const EXIT_WFI: VcpuExit = { kind: 'wfi' };
-const EXIT_DSM_FAULT: VcpuExit = { kind: 'dsmFault', addr: 0x8000_0000, access: ACCESS_READ };
+const EXIT_DSM_FAULT: VcpuExit = { kind: 'dsmFault', addr: 0x8000_0000, size: 4096, access: ACCESS_READ };
 
 /** Harts that exit as a script says; hart h's timer fires at deadline[h]. */
 function fakeCore(script: (hart: number, call: number) => VcpuExit, deadline: number[]) {

@@ -1,0 +1,78 @@
+/**
+ * Adaptive granularity walked through on 3 nodes (page 0 homed on node 0):
+ * writers alternating on different blocks split the page (SPLIT/SPLIT_ACK to
+ * every node), each then owns its block and writes it with no message; a
+ * block fault moves 64 bytes; one node taking every block write merges the
+ * page back (MERGE/MERGE_DATA), and its data survives; true sharing (the
+ * same block) never splits.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PageState } from '../../src/dsm/page-store.js';
+import { Cluster, messageCounts, RAM_BASE } from './cluster.js';
+
+async function step(cl: Cluster, fn: () => Promise<void>): Promise<Record<string, number>> {
+  const before = messageCounts(cl);
+  await fn();
+  await cl.settle();
+  cl.checkInvariants();
+  cl.checkQuiescent();
+  return messageCounts(cl, before);
+}
+
+test('granularity: alternating writers on two blocks split the page; one writer merges it back', async () => {
+  const cl = new Cluster({ nodes: 3, pages: 3, seed: 3, granularity: { splitAfter: 4, mergeAfter: 6 } });
+  const [e0, e1, e2] = cl.engines as [typeof cl.engines[0], typeof cl.engines[0], typeof cl.engines[0]];
+  // node 1 writes block 1, node 2 writes block 2, alternately
+  let atSplit: Record<string, number> = {};
+  for (let i = 0; i < 4 && !e0.managerInfo(0)!.split; i++) {
+    for (const [e, b] of [[e1, 1], [e2, 2]] as const) {
+      if (e0.managerInfo(0)!.split) break;
+      atSplit = await step(cl, () => e.writeFault(0, b));
+    }
+  }
+  assert.equal(e0.managerInfo(0)!.split, true, 'the page split after 4 alternations');
+  assert.equal(e0.stats().splits, 1);
+  for (const e of cl.engines) assert.equal(e.isSplit(0), true);
+  // the manager told the two other nodes and waited for both; the request that
+  // completed the pattern was retried as a block request and moved one block
+  assert.equal(atSplit.SPLIT, 2);
+  assert.equal(atSplit.SPLIT_ACK, 2);
+  assert.equal(atSplit.RETRY, 1);
+  assert.equal(cl.stores[1]!.getBlockState(0, 1), PageState.MODIFIED);
+  assert.equal(cl.stores[2]!.getBlockState(0, 2), PageState.MODIFIED);
+  // the home reads node 2's block: a forwarded read, 64 bytes
+  let c = await step(cl, () => e0.readFault(0, 2));
+  assert.deepEqual(c, { FWD_READ: 1, READ_DATA: 1 });
+  assert.equal(e0.stats().blocksReceived, 1);
+  assert.equal(e0.stats().pagesReceived, 0);
+  assert.equal(cl.stores[2]!.getBlockState(0, 2), PageState.SHARED, 'the owner of block 2 downgraded it');
+  // now each writes its own block with no message at all
+  c = await step(cl, async () => {
+    await e1.writeFault(0, 1);
+    await e2.writeFault(0, 3);
+  });
+  assert.deepEqual(c, {}, 'each node owns its blocks');
+  await cl.accessors[1]!.modify(RAM_BASE + 64, 4, () => Uint8Array.of(7, 7, 7, 7));
+  await cl.accessors[2]!.modify(RAM_BASE + 128, 4, () => Uint8Array.of(9, 9, 9, 9));
+  // node 0 writes blocks 10..15 alone: the sharing stopped, the page merges home
+  for (let b = 10; b < 16 && e0.managerInfo(0)!.split; b++) await step(cl, () => e0.writeFault(0, b));
+  assert.equal(e0.managerInfo(0)!.split, false, 'the page merged');
+  assert.equal(e0.stats().merges, 1);
+  for (const e of cl.engines) assert.equal(e.isSplit(0), false);
+  assert.equal(e0.pageInfo(0).owner, true);
+  assert.deepEqual([...(await cl.accessors[2]!.read(RAM_BASE + 64, 68))].filter((_, i) => i < 4 || i >= 64), [7, 7, 7, 7, 9, 9, 9, 9], 'both blocks kept their last writes');
+});
+
+test('granularity: writers alternating on the same block (true sharing) never split; splitting can be turned off', async () => {
+  for (const granularity of [undefined, false] as const) {
+    const cl = new Cluster({ nodes: 2, pages: 2, seed: 5, granularity });
+    const [e0, e1] = cl.engines as [typeof cl.engines[0], typeof cl.engines[0]];
+    for (let i = 0; i < 10; i++) {
+      await step(cl, () => e0.writeFault(0, 3));
+      await step(cl, () => e1.writeFault(0, granularity === false ? 4 : 3));
+    }
+    assert.equal(e0.managerInfo(0)!.split, false);
+    assert.equal(e0.stats().splits, 0);
+  }
+});
