@@ -428,6 +428,7 @@ export class DsmEngine {
     for (const page of [...this.metas.keys()]) this.frames.dropLocal(page);
     this.metas.clear();
     this.directory.clear();
+    this.granularity.reset();
   }
 
   close(): void {

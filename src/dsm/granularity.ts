@@ -211,6 +211,16 @@ export class Granularity {
     }
   }
 
+  /** System reset: no page is split and nothing is being detected, split or merged. */
+  reset(): void {
+    this.split.clear();
+    this.detectors.clear();
+    this.sole.clear();
+    this.mergeWanted.clear();
+    this.inFlight.clear();
+    this.evictWaiters.clear();
+  }
+
   /** Pages homed here that are split (for statistics). */
   splitCount(): number {
     return this.split.size;
