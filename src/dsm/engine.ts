@@ -43,6 +43,7 @@ import { OwnerRole } from './owner-role.js';
 import { RequesterRole } from './requester-role.js';
 import { DsmConfigError, DsmError, DsmProtocolError } from './errors.js';
 import { FaultDeadlines } from './fault-deadline.js';
+import { Hop, hopTrace } from '../transport/hop-trace.js';
 import { newLocalOp, type LocalOp, type PageInfo, type PageMeta } from './page-meta.js';
 
 export type { PageInfo } from './page-meta.js';
@@ -476,6 +477,8 @@ export class DsmEngine {
     }
     const buf = encode(m);
     this.counters.countSent(m.type, buf.length, m.data !== null);
+    // marked before the write: the write wakes the peer, which may take this CPU
+    if (hopTrace && (m.type === MsgType.READ_REQ || m.type === MsgType.READ_DATA)) hopTrace.mark(m.type === MsgType.READ_REQ ? Hop.RequestSent : Hop.ReplySent);
     try {
       this.router.send(to, Channel.DSM, buf);
     } catch (e) {
@@ -493,6 +496,9 @@ export class DsmEngine {
       return;
     }
     this.counters.countReceived(m.type, buf.length, m.data !== null);
+    if (hopTrace && (m.type === MsgType.READ_REQ || m.type === MsgType.READ_DATA)) {
+      hopTrace.mark(m.type === MsgType.READ_REQ ? Hop.RequestReceived : Hop.ReplyReceived, hopTrace.chunkAt);
+    }
     this.dispatch(from, m);
   }
 

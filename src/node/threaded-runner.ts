@@ -4,9 +4,11 @@ import type { GuestClock } from './clock.js';
 import type { ExitHandlers, HartActivityObserver, HartRunState } from './hart-runner.js';
 import { handleHostExit, type HartRunner } from './hart-runner.js';
 import {
-  HartMailbox, MB_CMD, MB_CMD_SEQ, MB_EXIT, MB_IDLE, MB_PAUSED, MB_QUIT, MB_RESUME, MB_STATE, MB_SUSPEND, MB_WAKE,
-  MbCommand, MbState, ST_IDLE_MS, ST_RTT_HIST, ST_WAKE_AT, ST_WAKE_HIST,
+  HartMailbox, MB_CMD, MB_CMD_SEQ, MB_EXIT, MB_IDLE, MB_PAUSED, MB_QUIT, MB_RESUME, MB_STATE, MB_SUSPEND, MB_TRACE, MB_WAKE,
+  MbCommand, MbState, ST_EXIT_AT, ST_IDLE_MS, ST_RTT_HIST, ST_RUN_AT, ST_WAKE_AT, ST_WAKE_HIST,
 } from './hart-mailbox.js';
+import { EXIT_DSM_FAULT } from '../core/abi.js';
+import { Hop, hopTrace } from '../transport/hop-trace.js';
 import { absoluteMs } from './clock.js';
 import type { LatencySummary } from './shared-histogram.js';
 import type { HartThreadData } from './hart-thread.js';
@@ -55,6 +57,8 @@ export class ThreadedHartRunner implements HartRunner {
   private readonly stopped: boolean[];
   private readonly exitAt: number[];
   private readonly idleSeen: number[];
+  /** Per hart: the exit being handled, and whether the last one was a DSM fault (hop trace). */
+  private readonly dsmExit: boolean[];
   private observer: HartActivityObserver | undefined;
   private profileTimer: ReturnType<typeof setInterval> | undefined;
   private running = false;
@@ -71,6 +75,7 @@ export class ThreadedHartRunner implements HartRunner {
     this.stopped = new Array<boolean>(opts.harts).fill(true);
     this.exitAt = new Array<number>(opts.harts).fill(0);
     this.idleSeen = new Array<number>(opts.harts).fill(0);
+    this.dsmExit = new Array<boolean>(opts.harts).fill(false);
     for (let h = 0; h < opts.harts; h++) this.mb.store(h, MB_CMD, MbCommand.Stopped);
   }
 
@@ -208,9 +213,15 @@ export class ThreadedHartRunner implements HartRunner {
     else this.watch(h);
   }
 
+  /** Hart threads stamp their exits for the hop trace while it is on (bench/dsm). */
+  traceHops(on: boolean): void {
+    this.mb.setFlag(MB_TRACE, on);
+  }
+
   private onExit(h: number): void {
     const reason = this.mb.load(h, MB_EXIT);
     this.exitAt[h] = performance.now();
+    if (hopTrace) this.traceExit(h, reason);
     this.exits.set(reason, (this.exits.get(reason) ?? 0) + 1);
     this.observer?.exit(h, reason);
     let x;
@@ -236,9 +247,21 @@ export class ThreadedHartRunner implements HartRunner {
     );
   }
 
+  private traceExit(h: number, reason: number): void {
+    const t = hopTrace!;
+    // the hart thread stamps the time it ran again after an exit at its next exit
+    if (this.dsmExit[h]) t.mark(Hop.Running, this.mb.stat(h, ST_RUN_AT));
+    this.dsmExit[h] = reason === EXIT_DSM_FAULT;
+    if (this.dsmExit[h]) {
+      t.mark(Hop.ExitPosted, this.mb.stat(h, ST_EXIT_AT));
+      t.mark(Hop.ExitSeen);
+    }
+  }
+
   /** Hands hart h back to its thread. */
   private resume(h: number): void {
     if (!this.running) return;
+    if (hopTrace && this.dsmExit[h]) hopTrace.mark(Hop.Resumed);
     this.exitTiming.count++;
     this.exitTiming.totalMs += performance.now() - this.exitAt[h]!;
     this.mb.store(h, MB_STATE, MbState.Running);
