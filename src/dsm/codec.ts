@@ -13,6 +13,7 @@
  *  16  u64 copyset         bitmap of nodes holding SHARED copies (node < 64)
  *  24  [4096] data         only with FLAG_DATA
  */
+import { Buffer } from 'node:buffer';
 import { DSM_PAGE_SIZE } from './page-store.js';
 
 export enum MsgType {
@@ -77,19 +78,21 @@ export function makeMessage(type: MsgType, page: number, txn: number, fields: Pa
   };
 }
 
-export function encode(m: DsmMessage): Uint8Array {
+/**
+ * The message's bytes. With `headroom`, they sit that many bytes into a
+ * fresh buffer of their own (uninitialized in front), so the router can put
+ * its header and the link its prefix there and send everything as one write
+ * (Router.sendOwned).
+ */
+export function encode(m: DsmMessage, headroom = 0): Uint8Array {
   const hasData = m.data !== null;
   if (hasData && m.data!.length !== DSM_PAGE_SIZE) {
     throw new DsmCodecError(`page data must be ${DSM_PAGE_SIZE} bytes, got ${m.data!.length}`);
   }
-  const buf = new Uint8Array(HEADER_BYTES + (hasData ? DSM_PAGE_SIZE : 0));
-  const dv = new DataView(buf.buffer);
-  dv.setUint8(0, m.type);
-  dv.setUint8(1, (m.flags & ~FLAG_DATA) | (hasData ? FLAG_DATA : 0));
-  dv.setUint16(2, m.node, true);
-  dv.setUint32(4, m.page, true);
-  dv.setUint32(8, m.txn >>> 0, true);
-  dv.setUint32(12, m.version >>> 0, true);
+  const size = HEADER_BYTES + (hasData ? DSM_PAGE_SIZE : 0);
+  // every byte of the message is written below: no need to zero the buffer
+  const whole = headroom > 0 ? Buffer.allocUnsafe(headroom + size) : new Uint8Array(size);
+  const buf = headroom > 0 ? new Uint8Array(whole.buffer, whole.byteOffset + headroom, size) : whole;
   let lo = 0;
   let hi = 0;
   for (const n of m.copyset) {
@@ -99,10 +102,28 @@ export function encode(m: DsmMessage): Uint8Array {
     if (n < 32) lo |= 1 << n;
     else hi |= 1 << (n - 32);
   }
-  dv.setUint32(16, lo >>> 0, true);
-  dv.setUint32(20, hi >>> 0, true);
+  buf[0] = m.type;
+  buf[1] = (m.flags & ~FLAG_DATA) | (hasData ? FLAG_DATA : 0);
+  put16(buf, 2, m.node);
+  put32(buf, 4, m.page);
+  put32(buf, 8, m.txn);
+  put32(buf, 12, m.version);
+  put32(buf, 16, lo);
+  put32(buf, 20, hi);
   if (hasData) buf.set(m.data!, HEADER_BYTES);
   return buf;
+}
+
+function put16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+}
+
+function put32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = (v >>> 16) & 0xff;
+  b[o + 3] = (v >>> 24) & 0xff;
 }
 
 export function decode(buf: Uint8Array, nodeCount: number): DsmMessage {

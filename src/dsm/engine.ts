@@ -23,7 +23,7 @@
  * Page numbers are RAM-relative page indexes (see page-store.ts).
  */
 import { ACCESS_WRITE } from '../core/abi.js';
-import { Channel, type ClusterRouter, type Router } from '../router/types.js';
+import { Channel, FRAME_HEADROOM, type ClusterRouter, type Router } from '../router/types.js';
 import { FrameBudget } from './capacity.js';
 import { FrameManager } from './frames.js';
 import {
@@ -475,12 +475,13 @@ export class DsmEngine {
       else setImmediate(() => this.dispatch(to, m));
       return;
     }
-    const buf = encode(m);
+    const buf = encode(m, FRAME_HEADROOM);
     this.counters.countSent(m.type, buf.length, m.data !== null);
     // marked before the write: the write wakes the peer, which may take this CPU
     if (hopTrace && (m.type === MsgType.READ_REQ || m.type === MsgType.READ_DATA)) hopTrace.mark(m.type === MsgType.READ_REQ ? Hop.RequestSent : Hop.ReplySent);
     try {
-      this.router.send(to, Channel.DSM, buf);
+      if (this.router.sendOwned) this.router.sendOwned(to, Channel.DSM, buf);
+      else this.router.send(to, Channel.DSM, buf);
     } catch (e) {
       setImmediate(() => this.peerLost(to, e));
     }

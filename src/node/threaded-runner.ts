@@ -7,8 +7,8 @@ import {
   HartMailbox, MB_CMD, MB_CMD_SEQ, MB_EXIT, MB_IDLE, MB_PAUSED, MB_QUIT, MB_RESUME, MB_STATE, MB_SUSPEND, MB_TRACE, MB_WAKE,
   MbCommand, MbState, ST_EXIT_AT, ST_IDLE_MS, ST_RTT_HIST, ST_RUN_AT, ST_WAKE_AT, ST_WAKE_HIST,
 } from './hart-mailbox.js';
-import { EXIT_DSM_FAULT } from '../core/abi.js';
-import { Hop, hopTrace } from '../transport/hop-trace.js';
+import { EXIT_BUDGET, EXIT_DSM_FAULT, EXIT_WFI } from '../core/abi.js';
+import { Hop, hopNow, hopTrace } from '../transport/hop-trace.js';
 import { absoluteMs } from './clock.js';
 import type { LatencySummary } from './shared-histogram.js';
 import type { HartThreadData } from './hart-thread.js';
@@ -37,6 +37,15 @@ export interface ExitTiming {
 type WaitAsync = (a: Int32Array, i: number, v: number) => { async: false; value: string } | { async: true; value: Promise<string> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
+/**
+ * A hart whose exit waited for the event loop runs on the main thread for up
+ * to this long before it goes back to its own thread (runHere), in slices of
+ * MAIN_BUDGET instructions: short enough that the router and the devices
+ * wait at most this long for the main thread.
+ */
+const MAIN_RUN_MS = 0.2;
+const MAIN_BUDGET = 2048;
+
 /** How often worker-side idle time is folded into the activity profile. */
 const PROFILE_SYNC_MS = 250;
 
@@ -57,8 +66,12 @@ export class ThreadedHartRunner implements HartRunner {
   private readonly stopped: boolean[];
   private readonly exitAt: number[];
   private readonly idleSeen: number[];
-  /** Per hart: the exit being handled, and whether the last one was a DSM fault (hop trace). */
+  /** Per hart, for the hop trace: the last exit was a DSM fault; its hart has not run since. */
   private readonly dsmExit: boolean[];
+  private readonly runPending: boolean[];
+  /** Per hart: the main thread is running it (runHere); resume() then only flags resumedHere. */
+  private readonly onMain: boolean[];
+  private readonly resumedHere: boolean[];
   private observer: HartActivityObserver | undefined;
   private profileTimer: ReturnType<typeof setInterval> | undefined;
   private running = false;
@@ -76,6 +89,9 @@ export class ThreadedHartRunner implements HartRunner {
     this.exitAt = new Array<number>(opts.harts).fill(0);
     this.idleSeen = new Array<number>(opts.harts).fill(0);
     this.dsmExit = new Array<boolean>(opts.harts).fill(false);
+    this.runPending = new Array<boolean>(opts.harts).fill(false);
+    this.onMain = new Array<boolean>(opts.harts).fill(false);
+    this.resumedHere = new Array<boolean>(opts.harts).fill(false);
     for (let h = 0; h < opts.harts; h++) this.mb.store(h, MB_CMD, MbCommand.Stopped);
   }
 
@@ -218,10 +234,16 @@ export class ThreadedHartRunner implements HartRunner {
     this.mb.setFlag(MB_TRACE, on);
   }
 
+  /** An exit the hart thread posted. */
   private onExit(h: number): void {
     const reason = this.mb.load(h, MB_EXIT);
+    if (hopTrace) this.traceExit(h, reason, this.mb.stat(h, ST_EXIT_AT), this.mb.stat(h, ST_RUN_AT));
+    this.handleExit(h, reason);
+  }
+
+  /** Runs the exit's handler; the hart goes on at once, or when the handler's promise settles. */
+  private handleExit(h: number, reason: number): void {
     this.exitAt[h] = performance.now();
-    if (hopTrace) this.traceExit(h, reason);
     this.exits.set(reason, (this.exits.get(reason) ?? 0) + 1);
     this.observer?.exit(h, reason);
     let x;
@@ -232,7 +254,7 @@ export class ThreadedHartRunner implements HartRunner {
       return;
     }
     if (!x || x.pending === undefined) {
-      this.resume(h);
+      this.resume(h, false);
       return;
     }
     this.blocked[h] = true;
@@ -241,33 +263,96 @@ export class ThreadedHartRunner implements HartRunner {
     x.pending.then(
       () => {
         this.blocked[h] = false;
-        this.resume(h);
+        this.resume(h, true);
       },
       (err) => this.handlers.fatal(err),
     );
   }
 
-  private traceExit(h: number, reason: number): void {
+  /**
+   * `posted`: when the exit left the guest; `ranAt`: when the hart thread ran
+   * again after the exit before (hop-trace clock).
+   */
+  private traceExit(h: number, reason: number, posted: number, ranAt: number): void {
     const t = hopTrace!;
-    // the hart thread stamps the time it ran again after an exit at its next exit
-    if (this.dsmExit[h]) t.mark(Hop.Running, this.mb.stat(h, ST_RUN_AT));
+    if (this.runPending[h]) t.mark(Hop.Running, ranAt);
+    this.runPending[h] = false;
     this.dsmExit[h] = reason === EXIT_DSM_FAULT;
     if (this.dsmExit[h]) {
-      t.mark(Hop.ExitPosted, this.mb.stat(h, ST_EXIT_AT));
+      t.mark(Hop.ExitPosted, posted);
       t.mark(Hop.ExitSeen);
     }
   }
 
-  /** Hands hart h back to its thread. */
-  private resume(h: number): void {
+  /**
+   * The exit is finished. One that waited for the event loop (a remote
+   * fault, an SBI or MMIO call answered later) goes on here, on the main
+   * thread (runHere): waking the hart thread would add a scheduler round
+   * trip to the guest's wait. Others go back to the hart thread at once.
+   */
+  private resume(h: number, waited: boolean): void {
     if (!this.running) return;
-    if (hopTrace && this.dsmExit[h]) hopTrace.mark(Hop.Resumed);
+    if (hopTrace && this.dsmExit[h]) {
+      hopTrace.mark(Hop.Resumed);
+      this.runPending[h] = true;
+    }
     this.exitTiming.count++;
     this.exitTiming.totalMs += performance.now() - this.exitAt[h]!;
+    if (this.onMain[h]) this.resumedHere[h] = true;
+    else if (waited) this.runHere(h);
+    else this.handBack(h);
+  }
+
+  /** Hands hart h back to its thread. */
+  private handBack(h: number): void {
+    if (!this.running) return;
     this.mb.store(h, MB_STATE, MbState.Running);
     this.note(h);
     this.mb.bump(h, MB_RESUME);
     this.watch(h);
+  }
+
+  /**
+   * Runs hart h on this thread for up to MAIN_RUN_MS while its own thread
+   * still waits for MB_RESUME (all hart state is in the shared memory, so
+   * either instance of the core can run it). Exits are handled in the loop;
+   * the next remote fault of a sequential access then costs no thread hop
+   * at all. An exit that has to wait ends the loop (its resume comes back
+   * here); the budget, WFI, a stop or a pause hand the hart back.
+   */
+  private runHere(h: number): void {
+    this.onMain[h] = true;
+    let handBack = true;
+    try {
+      const until = performance.now() + MAIN_RUN_MS;
+      this.note(h);
+      while (this.running && !this.paused && !this.stopped[h] && performance.now() < until) {
+        if (this.runPending[h]) {
+          hopTrace?.mark(Hop.Running);
+          this.runPending[h] = false;
+        }
+        const reason = this.core.run(h, MAIN_BUDGET);
+        if (reason === EXIT_BUDGET) continue;
+        if (reason === EXIT_WFI) {
+          // its thread sleeps until an interrupt, as after its own WFI
+          this.mb.store(h, MB_SUSPEND, 1);
+          break;
+        }
+        if (hopTrace) {
+          const now = hopNow();
+          this.traceExit(h, reason, now, now);
+        }
+        this.resumedHere[h] = false;
+        this.handleExit(h, reason);
+        if (!this.resumedHere[h]) {
+          handBack = false;
+          break;
+        }
+      }
+    } finally {
+      this.onMain[h] = false;
+    }
+    if (handBack) this.handBack(h);
   }
 
   private fail(h: number, cause: unknown): void {

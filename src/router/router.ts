@@ -27,8 +27,8 @@ import {
   type InFlightRequest,
 } from './errors.js';
 import { Mesh, DEFAULT_FORMATION_TIMEOUT_MS, type MeshOptions } from './mesh.js';
-import { Channel, type ClusterRouter, type MessageHandler, type PeerLostInfo, type RequestOptions, type RouterStats } from './types.js';
-import type { RecordLink, LogFn } from '../transport/record-link.js';
+import { Channel, FRAME_HEADROOM, type ClusterRouter, type MessageHandler, type PeerLostInfo, type RequestOptions, type RouterStats } from './types.js';
+import { PREFIX_SIZE, type RecordLink, type LogFn } from '../transport/record-link.js';
 
 export interface RouterOptions extends Omit<MeshOptions, 'log'> {
   /** How often links are checked and heartbeats sent (default 500 ms). */
@@ -52,6 +52,7 @@ export interface RouterOptions extends Omit<MeshOptions, 'log'> {
  * a fresh frame-sized buffer.
  */
 const COPY_LIMIT = 1024;
+if (FRAME_HEADROOM !== PREFIX_SIZE + HEADER_SIZE) throw new Error('FRAME_HEADROOM must hold a record prefix and a frame header');
 const EMPTY = new Uint8Array(0);
 const ENCODER = new TextEncoder();
 const DECODER = new TextDecoder();
@@ -286,6 +287,28 @@ export class MeshRouter implements ClusterRouter {
     }
   }
 
+  send(node: number, channel: Channel, msg: Uint8Array): void {
+    const p = this.peerFor(node, channel);
+    if (p.lost) throw new PeerLostError(node, 'already lost', []);
+    this.writeFrame(p, FrameType.MESSAGE, channel, 0, msg);
+  }
+
+  sendOwned(node: number, channel: Channel, msg: Uint8Array): void {
+    if (msg.byteOffset < FRAME_HEADROOM) throw new RangeError(`sendOwned needs ${FRAME_HEADROOM} free bytes before the message; it has ${msg.byteOffset}`);
+    const p = this.peerFor(node, channel);
+    if (p.lost) throw new PeerLostError(node, 'already lost', []);
+    const link = p.link;
+    if (!link || link.closed) return;
+    p.sent = true;
+    const n = msg.length;
+    const c = this.counters;
+    c[channel * 4]++;
+    c[channel * 4 + 1] += n;
+    const frame = new Uint8Array(msg.buffer, msg.byteOffset - HEADER_SIZE, HEADER_SIZE + n);
+    writeHeader(frame, 0, FrameType.MESSAGE, this.nodeId, p.id, channel, 0, n);
+    link.sendOwned(frame);
+  }
+
   private peerFor(node: number, channel: Channel): Peer {
     if (this.closed) throw new RouterClosedError(this.nodeId);
     if (node === this.nodeId || !(node >= 0 && node < this.nodeCount) || !Number.isInteger(node)) {
@@ -293,12 +316,6 @@ export class MeshRouter implements ClusterRouter {
     }
     if (!(channel >= 1 && channel <= 5)) throw new RangeError(`unknown channel ${channel}`);
     return this.peers[node];
-  }
-
-  send(node: number, channel: Channel, msg: Uint8Array): void {
-    const p = this.peerFor(node, channel);
-    if (p.lost) throw new PeerLostError(node, 'already lost', []);
-    this.writeFrame(p, FrameType.MESSAGE, channel, 0, msg);
   }
 
   broadcast(channel: Channel, msg: Uint8Array): void {

@@ -136,21 +136,25 @@ export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
   const out = (v: unknown) => process.stdout.write(JSON.stringify(v) + '\n');
   out({ ready: cfg.id });
 
-  async function faults(pages: number[], echo: string, echoBytes: number): Promise<{ fault: number[]; echo: number[] }> {
-    let client = echoClients.get(echo);
+  async function echoClient(address: string): Promise<EchoClient> {
+    let client = echoClients.get(address);
     if (!client) {
-      client = await EchoClient.connect(echo);
-      echoClients.set(echo, client);
+      client = await EchoClient.connect(address);
+      echoClients.set(address, client);
     }
+    return client;
+  }
+
+  async function faults(pages: number[], echo: string, echoBytes: number): Promise<{ fault: number[]; echo: number[] }> {
+    const c = echoBytes > 0 ? await echoClient(echo) : null;
     const payload = new Uint8Array(echoBytes).fill(0x5a);
     const fault: number[] = [];
     const rtt: number[] = [];
-    const c = client;
     const gpa = (i: number) => BigInt(RAM_BASE + pages[i]! * 4096 + 8);
     return new Promise((resolve) => {
       onEcall = async () => {
         fault.push(Number(core.getX(0, T3)) / TICKS_PER_US);
-        rtt.push(await c.roundTrip(payload));
+        if (c) rtt.push(await c.roundTrip(payload));
         if (fault.length < pages.length) {
           core.setX(0, X.t0, gpa(fault.length));
           return;
@@ -204,6 +208,17 @@ export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
         return { marks: hopTrace ? hopTrace.take() : [] };
       case 'stats':
         return memory.dsm.stats();
+      case 'cpu': {
+        const u = process.cpuUsage();
+        return { us: u.user + u.system };
+      }
+      case 'echoes': {
+        const client = await echoClient(c.echo as string);
+        const payload = new Uint8Array(c.echoBytes as number);
+        const us: number[] = [];
+        for (let i = 0; i < (c.count as number); i++) us.push(await client.roundTrip(payload));
+        return { us };
+      }
       case 'exit':
         return { bye: true };
       default:
