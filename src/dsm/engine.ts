@@ -395,27 +395,42 @@ export class DsmEngine {
     // another node (onReadData / onWriteData) or an invalidation.
     op.remote = home !== this.nodeId;
     op.waitingOn.add(home);
-    void (async () => {
+    const send = (): void => {
+      const deadlines = this.deadlines;
+      if (deadlines !== null) {
+        deadlines.watch(op, () => {
+          if (meta.op === op) {
+            this.failOp(page, op, new DsmError(page, home, `page ${page}: no grant after ${deadlines.timeoutMs} ms of running time (manager node ${home}); a lost message or a DSM protocol bug`));
+          }
+        });
+        op.done.then(() => deadlines.settle(op), () => deadlines.settle(op));
+      }
+      const type = need === 'read' ? MsgType.READ_REQ : MsgType.WRITE_REQ;
+      this.post(home, makeMessage(type, page, op.txn, { flags: upgrade ? FLAG_HAS_COPY : 0 }));
+    };
+    const failed = (e: unknown): void => {
+      this.failOp(page, op, new DsmError(page, home, `page ${page}: request failed: ${(e as Error).message}`, { cause: e }));
+    };
+    // With a frame at hand the request leaves now, not a few promise turns later.
+    const hasFrame = this.store.hasFrame(page);
+    if (hasFrame || this.frames.reserveNow()) {
+      op.reserved = !hasFrame;
       try {
-        if (!this.store.hasFrame(page)) {
+        send();
+      } catch (e) {
+        failed(e);
+      }
+    } else {
+      void (async () => {
+        try {
           await this.frames.reserveFrame();
           op.reserved = true;
+          send();
+        } catch (e) {
+          failed(e);
         }
-        const deadlines = this.deadlines;
-        if (deadlines !== null) {
-          deadlines.watch(op, () => {
-            if (meta.op === op) {
-              this.failOp(page, op, new DsmError(page, home, `page ${page}: no grant after ${deadlines.timeoutMs} ms of running time (manager node ${home}); a lost message or a DSM protocol bug`));
-            }
-          });
-          op.done.then(() => deadlines.settle(op), () => deadlines.settle(op));
-        }
-        const type = need === 'read' ? MsgType.READ_REQ : MsgType.WRITE_REQ;
-        this.post(home, makeMessage(type, page, op.txn, { flags: upgrade ? FLAG_HAS_COPY : 0 }));
-      } catch (e) {
-        this.failOp(page, op, new DsmError(page, home, `page ${page}: request failed: ${(e as Error).message}`, { cause: e }));
-      }
-    })();
+      })();
+    }
     return op;
   }
 

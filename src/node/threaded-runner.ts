@@ -326,12 +326,20 @@ export class ThreadedHartRunner implements HartRunner {
     try {
       const until = performance.now() + MAIN_RUN_MS;
       this.note(h);
-      while (this.running && !this.paused && !this.stopped[h] && performance.now() < until) {
+      // a stop, a pause or an SBI suspend is its thread's to carry out
+      while (this.running && !this.paused && !this.stopped[h] && this.mb.load(h, MB_SUSPEND) === 0 && performance.now() < until) {
         if (this.runPending[h]) {
           hopTrace?.mark(Hop.Running);
           this.runPending[h] = false;
         }
-        const reason = this.core.run(h, MAIN_BUDGET);
+        let reason: number;
+        try {
+          reason = this.core.run(h, MAIN_BUDGET);
+        } catch (e) {
+          handBack = false;
+          this.fail(h, e);
+          break;
+        }
         if (reason === EXIT_BUDGET) continue;
         if (reason === EXIT_WFI) {
           // its thread sleeps until an interrupt, as after its own WFI

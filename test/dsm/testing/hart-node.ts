@@ -104,7 +104,7 @@ export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
   const clock = new GuestClock();
   const core = WasmCore.create({ ramBase: RAM_BASE, ramSize: cfg.pages * 4096, harts: 1, time: () => clock.ticks() });
   clock.setFloor((t) => core.publishTime(t));
-  const memory = new DsmGuestMemory(core, router, (p) => homeOfPage(p, cfg.pages, cfg.nodeCount), null);
+  const memory = new DsmGuestMemory(core, router, (p) => homeOfPage(p, cfg.pages, cfg.nodeCount), cfg.maxFrames ?? null);
   let onEcall: (() => Promise<void>) | null = null;
   const fatal = (e: unknown) => {
     log(`fatal: ${(e as Error)?.stack ?? e}`);
@@ -154,7 +154,11 @@ export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
     return new Promise((resolve) => {
       onEcall = async () => {
         fault.push(Number(core.getX(0, T3)) / TICKS_PER_US);
-        if (c) rtt.push(await c.roundTrip(payload));
+        if (c) {
+          // the fault's trailing work (its CONFIRM, frame zeroing) settles first, off the echo
+          await new Promise((r) => setTimeout(r, 1));
+          rtt.push(await c.roundTrip(payload));
+        }
         if (fault.length < pages.length) {
           core.setX(0, X.t0, gpa(fault.length));
           return;
