@@ -3,6 +3,15 @@
  * five node processes, each one DsmEngine + MemoryPageStore (no CPU core).
  *
  *   node dist/bench/dsm.js [--samples N] [--pingpong-ms MS] [--transports unix,tcp]
+ *                          [--hart-samples N] [--only hart|engine]
+ *
+ * First, per transport, hart-timed faults (benchHartFaults): two node
+ * processes with real cores and hart threads; a guest load of a page owned
+ * by the other node, timed by the guest from the access to its retirement,
+ * against a plain node:net 4 KiB echo between the same processes, samples
+ * interleaved; bar: fault p50 <= 1.2x echo p50, one check per transport. A
+ * traced run gives the per-hop breakdown (docs/dsm.md, "Where a remote
+ * fault's time goes"). Then the engine-level figures below.
  *
  * Per transport, measured in the same run against the same peer process:
  *   raw_rtt_24B_4KiB   router request of 24 B (a DSM header) answered with 4 KiB:
