@@ -1,7 +1,7 @@
 /**
  * One host thread per hart (docs/core.md, "Threads"), measured in one run:
  *
- *   node dist/bench/smp.js [--rounds N] [--skip-guest]
+ *   node dist/bench/smp.js [--rounds N] [--skip-guest] [--guest smp-work,xz,remote-read]
  *
  * In process, on the real runner (ThreadedHartRunner, real worker threads):
  *   exit_rtt        an MMIO exit's round trip hart thread -> main -> hart thread
@@ -44,7 +44,9 @@ async function debianPackages(names: string[]): Promise<string[]> {
   return apt.download(pkgs, join(cache, 'debs'));
 }
 
-const { values } = parseArgs({ options: { rounds: { type: 'string' }, 'skip-guest': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string' }, 'skip-guest': { type: 'boolean' }, guest: { type: 'string' } } });
+/** Which guest measurements run (all by default). */
+const guest = new Set((values.guest ?? 'smp-work,xz,remote-read').split(','));
 const ROUNDS = Number(values.rounds ?? 400);
 
 const BASE = 0x8000_0000;
@@ -143,43 +145,47 @@ if (!values['skip-guest']) {
     if (!m) throw new Error(`smp-work printed ${JSON.stringify(out)}`);
     return { s: Number(m[1]), sum: m[2]! };
   };
-  const one = parse(await guestWork(['run', '--smp', '1'], initrd, work));
-  console.log(`1 node x 1 hart: ${one.s} s`);
-  const two = parse(await guestWork(['run', '--smp', '2'], initrd, work));
-  console.log(`1 node x 2 harts: ${two.s} s`);
-  if (one.sum !== two.sum) throw new Error(`checksums differ: ${one.sum} vs ${two.sum}`);
-  const speedup = Math.round((one.s / two.s) * 100) / 100;
-  results.smp_work = { one_hart_s: one.s, two_harts_s: two.s, speedup_1x2: speedup };
-  checks.push({ name: 'speedup_1node_2harts_vs_1hart', value: speedup, bar: '>= 1.8', ok: speedup >= 1.8 });
-
-  const debs = await debianPackages(['xz-utils', 'liblzma5', 'libc6', 'libgcc-s1']);
-  const xz = initrdWithPrograms(['timeit.c'], debs).initrd;
-  const xzCmd = 'seq 1 1500000 > /tmp/in; /opt/bin/timeit xz -T2 --block-size=1MiB -2 -k -f /tmp/in; xz -t /tmp/in.xz && echo xz-ok';
-  const xzTime = (out: string): number => {
-    const m = /timeit ([\d.]+) s exit 0/.exec(out);
-    if (!m || !out.includes('xz-ok')) throw new Error(`xz printed ${JSON.stringify(out)}`);
-    return Number(m[1]);
-  };
-  const xz1 = xzTime(await guestWork(['run', '--smp', '1'], xz, xzCmd));
-  const xz2 = xzTime(await guestWork(['run', '--smp', '2'], xz, xzCmd));
-  const xzSpeedup = Math.round((xz1 / xz2) * 100) / 100;
-  results.xz = { one_hart_s: xz1, two_harts_s: xz2, speedup_1x2: xzSpeedup };
-  console.log(`xz -T2: 1 hart ${xz1} s, 2 harts ${xz2} s`);
-  checks.push({ name: 'xz_T2_speedup_1node_2harts_vs_1hart', value: xzSpeedup, bar: '>= 1.8', ok: xzSpeedup >= 1.8 });
-
-  const rr = await guestWork(['run', '--nodes', '2'], initrd,
-    '/opt/bin/remote-read 1 0 1500 idle; /opt/bin/remote-read 1 0 1500 busy');
-  const p50 = (mode: string): number => {
-    const m = new RegExp(`remote-read ${mode} p50_us ([\\d.]+) p99_us ([\\d.]+)`).exec(rr);
-    if (!m) throw new Error(`remote-read printed ${JSON.stringify(rr)}`);
-    return Number(m[1]);
-  };
-  const idle = p50('idle');
-  const busy = p50('busy');
-  const ratio = Math.round((busy / idle) * 100) / 100;
-  results.remote_read = { idle_p50_us: idle, busy_p50_us: busy, ratio };
-  console.log(`remote read fault p50 (guest-timed): owner idle ${idle} us, owner computing ${busy} us`);
-  checks.push({ name: 'remote_read_p50_owner_busy_vs_idle', value: ratio, bar: '<= 1.5', ok: ratio <= 1.5 });
+  if (guest.has('smp-work')) {
+    const one = parse(await guestWork(['run', '--smp', '1'], initrd, work));
+    console.log(`1 node x 1 hart: ${one.s} s`);
+    const two = parse(await guestWork(['run', '--smp', '2'], initrd, work));
+    console.log(`1 node x 2 harts: ${two.s} s`);
+    if (one.sum !== two.sum) throw new Error(`checksums differ: ${one.sum} vs ${two.sum}`);
+    const speedup = Math.round((one.s / two.s) * 100) / 100;
+    results.smp_work = { one_hart_s: one.s, two_harts_s: two.s, speedup_1x2: speedup };
+    checks.push({ name: 'speedup_1node_2harts_vs_1hart', value: speedup, bar: '>= 1.8', ok: speedup >= 1.8 });
+  }
+  if (guest.has('xz')) {
+    const debs = await debianPackages(['xz-utils', 'liblzma5', 'libc6', 'libgcc-s1']);
+    const xz = initrdWithPrograms(['timeit.c'], debs).initrd;
+    const xzCmd = 'seq 1 1500000 > /tmp/in; /opt/bin/timeit xz -T2 --block-size=1MiB -2 -k -f /tmp/in; xz -t /tmp/in.xz && echo xz-ok';
+    const xzTime = (out: string): number => {
+      const m = /timeit ([\d.]+) s exit 0/.exec(out);
+      if (!m || !out.includes('xz-ok')) throw new Error(`xz printed ${JSON.stringify(out)}`);
+      return Number(m[1]);
+    };
+    const xz1 = xzTime(await guestWork(['run', '--smp', '1'], xz, xzCmd));
+    const xz2 = xzTime(await guestWork(['run', '--smp', '2'], xz, xzCmd));
+    const xzSpeedup = Math.round((xz1 / xz2) * 100) / 100;
+    results.xz = { one_hart_s: xz1, two_harts_s: xz2, speedup_1x2: xzSpeedup };
+    console.log(`xz -T2: 1 hart ${xz1} s, 2 harts ${xz2} s`);
+    checks.push({ name: 'xz_T2_speedup_1node_2harts_vs_1hart', value: xzSpeedup, bar: '>= 1.8', ok: xzSpeedup >= 1.8 });
+  }
+  if (guest.has('remote-read')) {
+    const rr = await guestWork(['run', '--nodes', '2'], initrd,
+      '/opt/bin/remote-read 1 0 1500 idle; /opt/bin/remote-read 1 0 1500 busy');
+    const p50 = (mode: string): number => {
+      const m = new RegExp(`remote-read ${mode} p50_us ([\\d.]+) p99_us ([\\d.]+)`).exec(rr);
+      if (!m) throw new Error(`remote-read printed ${JSON.stringify(rr)}`);
+      return Number(m[1]);
+    };
+    const idle = p50('idle');
+    const busy = p50('busy');
+    const ratio = Math.round((busy / idle) * 100) / 100;
+    results.remote_read = { idle_p50_us: idle, busy_p50_us: busy, ratio };
+    console.log(`remote read fault p50 (guest-timed): owner idle ${idle} us, owner computing ${busy} us`);
+    checks.push({ name: 'remote_read_p50_owner_busy_vs_idle', value: ratio, bar: '<= 1.5', ok: ratio <= 1.5 });
+  }
 }
 
 console.log(JSON.stringify({ bench: 'smp', results, checks }));

@@ -19,6 +19,7 @@
  * Inside the engine `page` is a coherence unit (units.ts): the codec turns
  * page + FLAG_BLOCK + block into the unit and back.
  */
+import { Buffer } from 'node:buffer';
 import { DSM_PAGE_SIZE } from './page-store.js';
 import { BLOCK_SIZE, BLOCKS_PER_PAGE, blockUnit, unitBlock, unitPage } from './units.js';
 
@@ -95,22 +96,23 @@ export function makeMessage(type: MsgType, page: number, txn: number, fields: Pa
   };
 }
 
-export function encode(m: DsmMessage): Uint8Array {
+/**
+ * The message's bytes. With `headroom`, they sit that many bytes into a
+ * fresh buffer of their own (uninitialized in front), so the router can put
+ * its header and the link its prefix there and send everything as one write
+ * (Router.sendOwned).
+ */
+export function encode(m: DsmMessage, headroom = 0): Uint8Array {
   const hasData = m.data !== null;
   const block = unitBlock(m.page);
   const size = block < 0 ? DSM_PAGE_SIZE : BLOCK_SIZE;
   if (hasData && m.data!.length !== size) {
     throw new DsmCodecError(`${block < 0 ? 'page' : 'block'} data must be ${size} bytes, got ${m.data!.length}`);
   }
-  const buf = new Uint8Array(HEADER_BYTES + (hasData ? size : 0));
-  const dv = new DataView(buf.buffer);
-  dv.setUint8(0, m.type);
-  dv.setUint8(1, (m.flags & ~(FLAG_DATA | FLAG_BLOCK)) | (hasData ? FLAG_DATA : 0) | (block < 0 ? 0 : FLAG_BLOCK));
-  dv.setUint8(2, m.node);
-  dv.setUint8(3, block < 0 ? m.hint : block);
-  dv.setUint32(4, unitPage(m.page), true);
-  dv.setUint32(8, m.txn >>> 0, true);
-  dv.setUint32(12, m.version >>> 0, true);
+  const bytes = HEADER_BYTES + (hasData ? size : 0);
+  // every byte of the message is written below: no need to zero the buffer
+  const whole = headroom > 0 ? Buffer.allocUnsafe(headroom + bytes) : new Uint8Array(bytes);
+  const buf = headroom > 0 ? new Uint8Array(whole.buffer, whole.byteOffset + headroom, bytes) : whole;
   let lo = 0;
   let hi = 0;
   for (const n of m.copyset) {
@@ -120,10 +122,24 @@ export function encode(m: DsmMessage): Uint8Array {
     if (n < 32) lo |= 1 << n;
     else hi |= 1 << (n - 32);
   }
-  dv.setUint32(16, lo >>> 0, true);
-  dv.setUint32(20, hi >>> 0, true);
+  buf[0] = m.type;
+  buf[1] = (m.flags & ~(FLAG_DATA | FLAG_BLOCK)) | (hasData ? FLAG_DATA : 0) | (block < 0 ? 0 : FLAG_BLOCK);
+  buf[2] = m.node;
+  buf[3] = block < 0 ? m.hint : block;
+  put32(buf, 4, unitPage(m.page));
+  put32(buf, 8, m.txn);
+  put32(buf, 12, m.version);
+  put32(buf, 16, lo);
+  put32(buf, 20, hi);
   if (hasData) buf.set(m.data!, HEADER_BYTES);
   return buf;
+}
+
+function put32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = (v >>> 16) & 0xff;
+  b[o + 3] = (v >>> 24) & 0xff;
 }
 
 export function decode(buf: Uint8Array, nodeCount: number): DsmMessage {

@@ -23,7 +23,7 @@
  * Page numbers are RAM-relative page indexes (see page-store.ts).
  */
 import { ACCESS_WRITE } from '../core/abi.js';
-import { Channel, type ClusterRouter, type Router } from '../router/types.js';
+import { Channel, FRAME_HEADROOM, type ClusterRouter, type Router } from '../router/types.js';
 import { FrameBudget } from './capacity.js';
 import { FrameManager } from './frames.js';
 import {
@@ -45,6 +45,7 @@ import { DsmConfigError, DsmError, DsmProtocolError } from './errors.js';
 import { FaultDeadlines } from './fault-deadline.js';
 import { DEFAULT_GRANULARITY, Granularity, type GranularityOptions } from './granularity.js';
 import { BLOCK_SIZE, BLOCKS_PER_PAGE, blockUnit, isBlockUnit, unitName, unitPage, UnitStore } from './units.js';
+import { Hop, hopTrace } from '../transport/hop-trace.js';
 import { newLocalOp, type LocalOp, type PageInfo, type PageMeta } from './page-meta.js';
 
 export type { PageInfo } from './page-meta.js';
@@ -529,27 +530,42 @@ export class DsmEngine {
     // another node (onReadData / onWriteData) or an invalidation.
     op.remote = home !== this.nodeId;
     op.waitingOn.add(home);
-    void (async () => {
+    const send = (): void => {
+      const deadlines = this.deadlines;
+      if (deadlines !== null) {
+        deadlines.watch(op, () => {
+          if (meta.op === op) {
+            this.failOp(page, op, new DsmError(page, home, `page ${page}: no grant after ${deadlines.timeoutMs} ms of running time (manager node ${home}); a lost message or a DSM protocol bug`));
+          }
+        });
+        op.done.then(() => deadlines.settle(op), () => deadlines.settle(op));
+      }
+      const type = need === 'read' ? MsgType.READ_REQ : MsgType.WRITE_REQ;
+      this.post(home, makeMessage(type, page, op.txn, { flags: upgrade ? FLAG_HAS_COPY : 0, hint }));
+    };
+    const failed = (e: unknown): void => {
+      this.failOp(page, op, new DsmError(page, home, `page ${page}: request failed: ${(e as Error).message}`, { cause: e }));
+    };
+    // With a frame at hand the request leaves now, not a few promise turns later.
+    const hasFrame = this.store.hasFrame(page);
+    if (hasFrame || this.frames.reserveNow()) {
+      op.reserved = !hasFrame;
       try {
-        if (!this.store.hasFrame(page)) {
+        send();
+      } catch (e) {
+        failed(e);
+      }
+    } else {
+      void (async () => {
+        try {
           await this.frames.reserveFrame();
           op.reserved = true;
+          send();
+        } catch (e) {
+          failed(e);
         }
-        const deadlines = this.deadlines;
-        if (deadlines !== null) {
-          deadlines.watch(op, () => {
-            if (meta.op === op) {
-              this.failOp(page, op, new DsmError(page, home, `page ${page}: no grant after ${deadlines.timeoutMs} ms of running time (manager node ${home}); a lost message or a DSM protocol bug`));
-            }
-          });
-          op.done.then(() => deadlines.settle(op), () => deadlines.settle(op));
-        }
-        const type = need === 'read' ? MsgType.READ_REQ : MsgType.WRITE_REQ;
-        this.post(home, makeMessage(type, page, op.txn, { flags: upgrade ? FLAG_HAS_COPY : 0, hint }));
-      } catch (e) {
-        this.failOp(page, op, new DsmError(page, home, `page ${page}: request failed: ${(e as Error).message}`, { cause: e }));
-      }
-    })();
+      })();
+    }
     return op;
   }
 
@@ -609,10 +625,13 @@ export class DsmEngine {
       else setImmediate(() => this.dispatch(to, m));
       return;
     }
-    const buf = encode(m);
+    const buf = encode(m, FRAME_HEADROOM);
     this.counters.countSent(m.type, buf.length, m.data !== null);
+    // marked before the write: the write wakes the peer, which may take this CPU
+    if (hopTrace && (m.type === MsgType.READ_REQ || m.type === MsgType.READ_DATA)) hopTrace.mark(m.type === MsgType.READ_REQ ? Hop.RequestSent : Hop.ReplySent);
     try {
-      this.router.send(to, Channel.DSM, buf);
+      if (this.router.sendOwned) this.router.sendOwned(to, Channel.DSM, buf);
+      else this.router.send(to, Channel.DSM, buf);
     } catch (e) {
       setImmediate(() => this.peerLost(to, e));
     }
@@ -628,6 +647,9 @@ export class DsmEngine {
       return;
     }
     this.counters.countReceived(m.type, buf.length, m.data !== null);
+    if (hopTrace && (m.type === MsgType.READ_REQ || m.type === MsgType.READ_DATA)) {
+      hopTrace.mark(m.type === MsgType.READ_REQ ? Hop.RequestReceived : Hop.ReplyReceived, hopTrace.chunkAt);
+    }
     this.dispatch(from, m);
   }
 

@@ -80,6 +80,13 @@ export class FrameManager {
     return false;
   }
 
+  /** Promises one frame at once if there is room (no eviction needed); false otherwise. */
+  reserveNow(): boolean {
+    if (!this.budget.hasRoom()) return false;
+    this.budget.reserve();
+    return true;
+  }
+
   /** Promises one frame to a coming install (FrameBudget.reserve), evicting first if at the cap. */
   async reserveFrame(): Promise<void> {
     for (;;) {

@@ -8,6 +8,7 @@ import type { EngineHost } from './engine-host.js';
 import { DsmError, DsmProtocolError } from './errors.js';
 import type { LocalOp } from './page-meta.js';
 import { PageState } from './page-store.js';
+import { Hop, hopTrace } from '../transport/hop-trace.js';
 
 export class RequesterRole {
   constructor(private readonly h: EngineHost) {}
@@ -31,6 +32,7 @@ export class RequesterRole {
     meta.rights = PageState.SHARED;
     meta.version = m.version;
     this.h.store.setState(m.page, PageState.SHARED);
+    hopTrace?.mark(Hop.Installed);
     this.h.completeOp(m.page, op);
     this.h.confirmSoon(m.page, op.txn);
   }

@@ -19,11 +19,17 @@ import { PageStoreError, type PageState } from '../dsm/page-store.js';
 import type { WasmCore } from './wasm-core.js';
 
 const FRAME_BATCH = 256;
+/** Frames kept zeroed ahead of need (prepareSoon), and how many are zeroed per event-loop turn. */
+const READY_FRAMES = 64;
+const PREPARE_PER_TURN = 16;
 /** The frame index that means "none". */
 const NO_FRAME = 0;
 
 export class CorePageTable {
   private readonly free: number[] = [];
+  /** Zeroed frames, already written once: attachFrame takes these first. */
+  private readonly ready: number[] = [];
+  private prepareScheduled = false;
   private held = 0;
   readonly pageCount: number;
 
@@ -103,6 +109,15 @@ export class CorePageTable {
   attachFrame(page: number, state: PageState = PAGE_INVALID): number {
     this.check(page);
     if (this.frame(page) !== undefined) throw new PageStoreError(`page ${page} already has a frame`);
+    const frame = this.ready.pop() ?? this.takeFrame();
+    if (this.ready.length < READY_FRAMES / 2) this.prepareSoon();
+    this.held++;
+    this.set(page, state, frame);
+    return frame;
+  }
+
+  /** A zeroed frame from the pool, growing the memory when the pool is empty. */
+  private takeFrame(): number {
     let frame = this.free.pop();
     if (frame === undefined) {
       const left = this.pageCount + 1 - this.core.frameCount();
@@ -122,9 +137,30 @@ export class CorePageTable {
     } else {
       this.core.frameBytes(frame).fill(0);
     }
-    this.held++;
-    this.set(page, state, frame);
     return frame;
+  }
+
+  /**
+   * Keeps READY_FRAMES frames zeroed ahead of need, a few per event-loop
+   * turn. Zeroing is also the first write to memory the memory just grew by,
+   * where the host pays a page fault per 4 KiB (tens of us on a virtual
+   * machine): done here, it stays off the path of a remote fault, whose
+   * frame would otherwise take it while the hart waits.
+   */
+  private prepareSoon(): void {
+    if (this.prepareScheduled) return;
+    this.prepareScheduled = true;
+    setImmediate(() => {
+      this.prepareScheduled = false;
+      for (let i = 0; i < PREPARE_PER_TURN && this.ready.length < READY_FRAMES; i++) {
+        // never grow past one frame per RAM page (held + ready stay within the pool's limit)
+        if (this.free.length === 0 && this.core.frameCount() > this.pageCount) return;
+        const f = this.takeFrame();
+        this.core.frameBytes(f).fill(0);
+        this.ready.push(f);
+      }
+      if (this.ready.length < READY_FRAMES) this.prepareSoon();
+    });
   }
 
   /** Takes the page's frame back into the pool and sets the page INVALID. */

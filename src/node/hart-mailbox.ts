@@ -38,6 +38,8 @@ export const MB_SUSPEND = 7;
 /** Node-wide words, after the harts' blocks. */
 export const MB_PAUSED = 0;
 export const MB_QUIT = 1;
+/** 1 while the hart threads stamp their exits for the hop trace (src/transport/hop-trace.ts). */
+export const MB_TRACE = 2;
 const MB_GLOBALS = 4;
 
 export const enum MbState {
@@ -55,14 +57,18 @@ export const enum MbCommand {
  * Per-hart Float64 cells: milliseconds asleep in WFI and run() calls (kept
  * by the hart thread), the absolute time of the last wake() (written by the
  * main thread), and two histograms the hart thread records: exit round trips
- * (posted -> resumed) and wake latency (wake() -> running again).
+ * (posted -> resumed) and wake latency (wake() -> running again). With
+ * MB_TRACE set, the hart thread also stamps (hop-trace clock) when it posted
+ * its last exit and when it ran again after the one before.
  */
 export const ST_IDLE_MS = 0;
 export const ST_RUNS = 1;
 export const ST_WAKE_AT = 2;
+export const ST_EXIT_AT = 3;
 export const ST_RTT_HIST = 4;
 export const ST_WAKE_HIST = ST_RTT_HIST + HIST_BUCKETS;
-export const ST_STRIDE = ST_WAKE_HIST + HIST_BUCKETS;
+export const ST_RUN_AT = ST_WAKE_HIST + HIST_BUCKETS;
+export const ST_STRIDE = ST_RUN_AT + 1;
 
 export interface MailboxShare {
   words: SharedArrayBuffer;

@@ -11,9 +11,10 @@ import { exitCode } from './vcpu.js';
 import { WasmCore, type CoreShare } from './wasm-core.js';
 import { GuestClock, absoluteMs, type ClockShare } from './clock.js';
 import {
-  HartMailbox, MB_CMD, MB_CMD_SEQ, MB_EXIT, MB_IDLE, MB_PAUSED, MB_QUIT, MB_RESUME, MB_STATE, MB_SUSPEND, MB_WAKE,
-  MbCommand, MbState, ST_IDLE_MS, ST_RUNS, ST_RTT_HIST, ST_WAKE_AT, ST_WAKE_HIST, type MailboxShare,
+  HartMailbox, MB_CMD, MB_CMD_SEQ, MB_EXIT, MB_IDLE, MB_PAUSED, MB_QUIT, MB_RESUME, MB_STATE, MB_SUSPEND, MB_TRACE, MB_WAKE,
+  MbCommand, MbState, ST_EXIT_AT, ST_IDLE_MS, ST_RUN_AT, ST_RUNS, ST_RTT_HIST, ST_WAKE_AT, ST_WAKE_HIST, type MailboxShare,
 } from './hart-mailbox.js';
+import { hopNow } from '../transport/hop-trace.js';
 import type { SharedHistogram } from './shared-histogram.js';
 
 export interface HartThreadData {
@@ -71,12 +72,15 @@ class HartThread {
       }
       // the host must finish this exit: hand the hart over and wait
       const resume = mb.load(h, MB_RESUME);
+      const traced = mb.flag(MB_TRACE);
+      if (traced) mb.setStat(h, ST_EXIT_AT, hopNow());
       const t0 = performance.now();
       mb.store(h, MB_EXIT, exitCode(exit));
       mb.store(h, MB_STATE, MbState.Exited);
       Atomics.notify(this.w, mb.at(h, MB_STATE));
       while (mb.load(h, MB_RESUME) === resume) Atomics.wait(this.w, mb.at(h, MB_RESUME), resume);
       this.rtt.record((performance.now() - t0) * 1000);
+      if (traced) mb.setStat(h, ST_RUN_AT, hopNow());
     }
   }
 

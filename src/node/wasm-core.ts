@@ -191,6 +191,7 @@ export class WasmCore implements Vcpu {
   private readonly exitRecords: ExitRecord[];
   private dv: DataView;
   private i32: Int32Array;
+  private frameBuf: ArrayBufferLike;
   private readonly timeSource: () => number;
   private readonly module: WebAssembly.Module;
   private readonly mem: WebAssembly.Memory;
@@ -216,6 +217,7 @@ export class WasmCore implements Vcpu {
     this.harts = opts.harts;
     this.dv = new DataView(memory.buffer);
     this.i32 = new Int32Array(memory.buffer);
+    this.frameBuf = memory.buffer;
     this.hartBases = [];
     for (let i = 0; i < opts.harts; i++) this.hartBases.push(ex.hartBase(i) >>> 0);
     this.exitRecords = this.hartBases.map((_, h) => ({
@@ -529,7 +531,11 @@ export class WasmCore implements Vcpu {
   /** A live view of one frame's 4096 bytes (invalid after the next growFrames). */
   frameBytes(frame: number): Uint8Array {
     // wasm returns addresses as i32: above 2 GiB they come back negative
-    return new Uint8Array(this.mem.buffer, this.ex.frameAddr(frame) >>> 0, 4096);
+    const addr = this.ex.frameAddr(frame) >>> 0;
+    // reading mem.buffer costs a new SharedArrayBuffer object; an older one
+    // stays valid for the bytes it covers (shared memory never moves)
+    if (addr + 4096 > this.frameBuf.byteLength) this.frameBuf = this.mem.buffer;
+    return new Uint8Array(this.frameBuf, addr, 4096);
   }
   /** Drops every cached view of the page on every hart; returns once they are gone. */
   flushPage(page: number): void {

@@ -25,10 +25,23 @@ export interface RequestOptions {
  */
 export type MessageHandler = (from: number, msg: Uint8Array, reply: ((resp: Uint8Array) => void) | null) => void;
 
+/**
+ * Bytes a message built for sendOwned() leaves free in front of itself: the
+ * link's length prefix (4) and the router's frame header (20).
+ */
+export const FRAME_HEADROOM = 24;
+
 export interface Router {
   readonly nodeId: number;
   readonly nodeCount: number;
   send(node: number, channel: Channel, msg: Uint8Array): void;
+  /**
+   * send() for a message built with FRAME_HEADROOM free bytes in front of it
+   * in the same buffer (msg.byteOffset >= FRAME_HEADROOM), which the router
+   * may overwrite and must be the only user of: prefix, header and message
+   * then leave as one write, with no copy. Optional: callers fall back to send().
+   */
+  sendOwned?(node: number, channel: Channel, msg: Uint8Array): void;
   request(node: number, channel: Channel, msg: Uint8Array, opts?: RequestOptions): Promise<Uint8Array>;
   /** Sends to every node but this one. */
   broadcast(channel: Channel, msg: Uint8Array): void;

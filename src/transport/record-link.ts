@@ -128,6 +128,26 @@ export class RecordLink {
     }
   }
 
+  /**
+   * Sends one record whose body is `body`, which has PREFIX_SIZE free bytes
+   * in front of it in its buffer (the caller gives them up): a plaintext
+   * record then leaves as one write of the caller's buffer, no copy.
+   */
+  sendOwned(body: Uint8Array): void {
+    if (this.sealer || body.byteOffset < PREFIX_SIZE) {
+      this.send(body);
+      return;
+    }
+    if (this.closeReason !== null || this.conn.closed) return;
+    const n = body.length;
+    const rec = new Uint8Array(body.buffer, body.byteOffset - PREFIX_SIZE, PREFIX_SIZE + n);
+    rec[0] = n & 0xff;
+    rec[1] = (n >>> 8) & 0xff;
+    rec[2] = (n >>> 16) & 0xff;
+    rec[3] = n >>> 24;
+    this.conn.write(rec);
+  }
+
   /** Routes records to `sink` (directly: no extra hop), replaying any that arrived earlier. */
   attach(sink: RecordSink): void {
     const q = this.queued;

@@ -8,6 +8,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Connection, ConnectionHandlers } from './types.js';
+import { hopNow, hopTrace } from './hop-trace.js';
 
 function endTick(conn: SocketConnection): void {
   conn.flush();
@@ -28,6 +29,7 @@ export class SocketConnection implements Connection {
   ) {
     socket.on('data', (chunk: Buffer) => {
       if (this.closed) return;
+      if (hopTrace) hopTrace.chunkAt = hopNow();
       if (this.handlers) this.handlers.data(chunk);
       else this.early.push(chunk);
     });

@@ -1,7 +1,7 @@
 /** Router behaviour over every transport: in-process, unix socket, tcp. */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Channel } from '../../src/router/types.js';
+import { Channel, FRAME_HEADROOM } from '../../src/router/types.js';
 import { PeerLostError, RemoteError, RequestAbortedError, RouterTimeoutError, ClusterFormationError } from '../../src/router/errors.js';
 import { createRouter } from '../../src/router/router.js';
 import { TRANSPORTS, SECRET, startCluster, bytes, waitFor, addressesFor, transportFor } from './router-helpers.js';
@@ -48,6 +48,32 @@ for (const kind of TRANSPORTS) {
         assert.equal(st.channels.DSM.sentMessages, 2000);
         assert.equal(st.channels.DSM.sentBytes, 8000);
         assert.equal(c.routers[2].stats().channels.DSM.receivedMessages, 2000);
+      } finally {
+        await c.close();
+      }
+    });
+
+    test('sendOwned: messages built behind FRAME_HEADROOM arrive intact and in order with send(); one without headroom is refused', async () => {
+      const c = await startCluster(kind, 2);
+      try {
+        const seen: Uint8Array[] = [];
+        c.routers[1].on(Channel.DSM, (_from, msg) => seen.push(msg.slice()));
+        const sent: Uint8Array[] = [];
+        for (let i = 0; i < 300; i++) {
+          const n = i % 3 === 0 ? 4120 : 24;
+          const payload = bytes(n, i + 1);
+          sent.push(payload);
+          if (i % 2 === 0) {
+            const whole = new Uint8Array(FRAME_HEADROOM + n).fill(0xee);
+            whole.set(payload, FRAME_HEADROOM);
+            c.routers[0].sendOwned(1, Channel.DSM, whole.subarray(FRAME_HEADROOM));
+          } else {
+            c.routers[0].send(1, Channel.DSM, payload);
+          }
+        }
+        await waitFor(() => seen.length === 300, 5000, '300 messages');
+        seen.forEach((m, i) => assert.deepEqual(m, sent[i], `message ${i}`));
+        assert.throws(() => c.routers[0].sendOwned(1, Channel.DSM, new Uint8Array(24)), RangeError);
       } finally {
         await c.close();
       }

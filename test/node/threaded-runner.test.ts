@@ -2,7 +2,8 @@
  * The threaded runner on real worker threads, without Linux: AMOs from two
  * hart threads, pause/resume, WFI wakes, HSM stop, a dead worker, and a
  * stress test where the main thread downgrades a page that a hart thread
- * writes in a tight loop while an oracle checks that no store is lost.
+ * writes in a tight loop while an oracle checks that no store is lost, and a
+ * streak of asynchronously answered faults that the main thread runs on.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,8 @@ import { GuestClock } from '../../src/node/clock.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
 import { ThreadedHartRunner, HartThreadError } from '../../src/node/threaded-runner.js';
 import type { ExitHandlers } from '../../src/node/hart-scheduler.js';
-import { MIP_MSIP } from '../../src/core/abi.js';
+import type { DsmFaultExit } from '../../src/node/vcpu.js';
+import { EXIT_DSM_FAULT, MIP_MSIP, PAGE_INVALID, PAGE_MODIFIED, PAGE_SHARED, PAGE_STATE_MASK } from '../../src/core/abi.js';
 import { X, addi, auipc, lui, load, store, j, WFI, words } from '../core/encode.js';
 import { downgradeRace, tick, until } from './downgrade-race.js';
 
@@ -30,7 +32,7 @@ interface Rig {
   mem: LocalGuestMemory;
   runner: ThreadedHartRunner;
   fatal: unknown[];
-  dsm: ((h: number) => void) | undefined;
+  dsm: ((h: number, exit: DsmFaultExit) => void | Promise<void>) | undefined;
   mmio: ((h: number) => void) | undefined;
 }
 
@@ -41,7 +43,7 @@ function rig(harts: number): Rig {
   const handlers: ExitHandlers = {
     sbiCall: () => undefined,
     mmio: (h) => r.mmio?.(h),
-    dsmFault: (h) => r.dsm?.(h),
+    dsmFault: (h, exit) => r.dsm?.(h, exit),
     halt: () => undefined,
     fatal: (e) => r.fatal.push(e),
   };
@@ -124,6 +126,50 @@ test('downgrades racing a hart thread that stores in a tight loop never lose a s
     assert.deepEqual(errors, []);
     assert.ok(faults >= 300, `only ${faults} faults`);
     assert.ok(r.core.shootdowns.waited > 0, 'some shootdowns had to wait for the running hart');
+  } finally {
+    r.runner.stop();
+  }
+});
+
+test('an exit answered later lets the main thread run the hart on: a streak of remote faults takes no thread hop, WFI hands it back', async () => {
+  const r = rig(1);
+  const N = 64;
+  const P = 0x10;
+  const [T2, T3, A1, A2] = [7, 28, 11, 12];
+  const add = (rd: number, rs1: number, rs2: number): number => ((rs2 << 20) | (rs1 << 15) | (rd << 7) | 0x33) >>> 0;
+  // t0 = page P; for a0 = N..1 { a2 += ld 0(t0); t0 += 4096 }; one MMIO store; then WFI forever (nothing enabled)
+  r.mem.writeSync(BASE, words(auipc(X.t0, P), lui(T3, 1), addi(X.a0, X.zero, N), lui(A1, 0x10000),
+    load('d', T2, X.t0, 0), add(A2, A2, T2), add(X.t0, X.t0, T3), addi(X.a0, X.a0, -1), bnezBack(X.a0, 16),
+    store('d', X.zero, A1, 0), WFI, j(-4)));
+  const entries: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const v = new Uint8Array(8);
+    new DataView(v.buffer).setBigUint64(0, BigInt(i + 1), true);
+    r.mem.writeSync(BASE + (P + i) * 4096, v);
+    entries.push(r.core.getPage(P + i));
+    r.core.setPage(P + i, (entries[i]! & ~PAGE_STATE_MASK) | PAGE_INVALID);
+  }
+  // every fault is answered one event-loop turn later, as a remote one is
+  r.dsm = (_h, exit) => new Promise<void>((resolve) => setImmediate(() => {
+    const page = Math.floor((exit.addr - BASE) / 4096);
+    r.core.setPage(page, (entries[page - P]! & ~PAGE_STATE_MASK) | PAGE_SHARED);
+    resolve();
+  }));
+  let mmio = 0;
+  r.mmio = () => {
+    mmio++;
+  };
+  r.core.resetHart(0, BigInt(BASE), 3);
+  r.runner.start();
+  r.runner.setState(0, 'running');
+  try {
+    await until(() => r.runner.state[0] === 'idle', 'the hart asleep in WFI on its own thread');
+    assert.equal(r.core.getX(0, A2), BigInt((N * (N + 1)) / 2), 'every load returned its page');
+    assert.equal(r.runner.exits.get(EXIT_DSM_FAULT), N);
+    assert.equal(mmio, 1);
+    // the hart thread posted the first fault and got the hart back only at the WFI
+    assert.equal(r.runner.latencies()[0]!.exitRoundTrip.count, 1, 'the streak ran on the main thread');
+    assert.deepEqual(r.fatal, []);
   } finally {
     r.runner.stop();
   }

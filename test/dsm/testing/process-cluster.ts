@@ -40,7 +40,11 @@ export class DsmProcessCluster {
     private readonly dir: string,
   ) {}
 
-  static async start(opts: { nodes: number; transport: 'unix' | 'tcp'; pages: number; maxFrames?: number | null }): Promise<DsmProcessCluster> {
+  /**
+   * `script` runs another node host (hart-node.js: a real core and hart
+   * threads) with the same config and command protocol.
+   */
+  static async start(opts: { nodes: number; transport: 'unix' | 'tcp'; pages: number; maxFrames?: number | null; script?: string }): Promise<DsmProcessCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'hvdsm-'));
     const addresses =
       opts.transport === 'unix'
@@ -57,7 +61,7 @@ export class DsmProcessCluster {
         maxFrames: opts.maxFrames ?? null,
         secret: 'dsm-process-cluster-secret-0123456789',
       };
-      const proc = spawn(process.execPath, [NODE_SCRIPT, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const proc = spawn(process.execPath, [opts.script ?? NODE_SCRIPT, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });
       const child: Child = { proc, waiters: [], lines: [], stderr: [] };
       createInterface({ input: proc.stdout! }).on('line', (line) => {
         const w = child.waiters.shift();
@@ -99,7 +103,7 @@ export class DsmProcessCluster {
   }
 
   /** Sends one command to node i and returns its result (throws its error). */
-  async command<T = unknown>(i: number, cmd: RemoteCommand, timeoutMs = 60_000): Promise<T> {
+  async command<T = unknown>(i: number, cmd: RemoteCommand | { cmd: string; [field: string]: unknown }, timeoutMs = 60_000): Promise<T> {
     const answer = this.nextLine(i, timeoutMs);
     this.children[i]!.proc.stdin!.write(JSON.stringify(cmd) + '\n');
     const parsed = JSON.parse(await answer) as { result?: T; error?: string };

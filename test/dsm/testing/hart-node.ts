@@ -1,0 +1,256 @@
+/**
+ * One cluster node with a real core, in its own OS process, for bench/dsm's
+ * hart-timed remote faults. It has the node runtime's pieces: WasmCore, the
+ * ThreadedHartRunner (one hart thread), DsmGuestMemory (the DSM engine over
+ * the core's page-state table) and a MeshRouter over unix sockets or TCP.
+ * Driven like remote-node.ts: JSON commands on stdin, one JSON line back.
+ *
+ *   node dist/test/dsm/testing/hart-node.js '<RemoteNodeConfig JSON>'
+ *
+ * Commands:
+ *   fill {pages}            writes a pattern into each page: this node owns them
+ *   echoServer              starts a plain node:net echo server (no router, no
+ *                           framing, unencrypted) next to the node; returns its address
+ *   faults {pages, echo, echoBytes}
+ *                           the hart loads one word of each page in turn; the
+ *                           guest times each load with the time CSR, from the
+ *                           access to its retirement. Between two loads the
+ *                           main thread takes one raw round trip of echoBytes
+ *                           to the echo server at `echo`, so both series see
+ *                           the same conditions. Returns both series in us.
+ *   trace {on}              turns the hop trace (src/transport/hop-trace.ts) on or off
+ *   hops                    this process's hop marks since the last call
+ *   stats                   the DSM engine's statistics
+ */
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import { MeshRouter } from '../../../src/router/router.js';
+import { TcpTransport, UnixTransport } from '../../../src/transport/socket-transports.js';
+import { enableHopTrace, hopTrace } from '../../../src/transport/hop-trace.js';
+import { WasmCore } from '../../../src/node/wasm-core.js';
+import { GuestClock } from '../../../src/node/clock.js';
+import { DsmGuestMemory } from '../../../src/node/dsm-memory.js';
+import { ThreadedHartRunner } from '../../../src/node/threaded-runner.js';
+import { ECALL, X, j, load, words } from '../../core/encode.js';
+import { homeOfPage, RAM_BASE, type RemoteNodeConfig } from './remote-node.js';
+
+const TICKS_PER_US = 10;
+const T3 = 28;
+const CSR_TIME = 0xc01;
+const CSR_MCOUNTEREN = 0x306;
+const csrr = (rd: number, csr: number): number => ((csr << 20) | (2 << 12) | (rd << 7) | 0x73) >>> 0;
+const sub = (rd: number, rs1: number, rs2: number): number => ((0x20 << 25) | (rs2 << 20) | (rs1 << 15) | (rd << 7) | 0x33) >>> 0;
+
+/**
+ * The guest: t0 holds the address to load (the host sets it at each ECALL).
+ *   loop: csrr t1, time; ld t2, 0(t0); csrr t3, time; sub t3, t3, t1; ecall; j loop
+ */
+const PROGRAM = words(csrr(X.t1, CSR_TIME), load('d', 7, X.t0, 0), csrr(T3, CSR_TIME), sub(T3, T3, X.t1), ECALL, j(-20));
+
+/** A plain echo client: one outstanding round trip at a time. */
+class EchoClient {
+  private want = 0;
+  private done: (() => void) | null = null;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (c: Buffer) => {
+      this.want -= c.length;
+      if (this.want <= 0 && this.done) {
+        const d = this.done;
+        this.done = null;
+        d();
+      }
+    });
+  }
+
+  static connect(address: string): Promise<EchoClient> {
+    const tcp = /^127\.0\.0\.1:(\d+)$/.exec(address);
+    const s = tcp ? createConnection({ host: '127.0.0.1', port: Number(tcp[1]) }) : createConnection({ path: address });
+    return new Promise((resolve, reject) => {
+      s.once('error', reject);
+      s.once('connect', () => {
+        if (tcp) s.setNoDelay(true);
+        resolve(new EchoClient(s));
+      });
+    });
+  }
+
+  roundTrip(payload: Uint8Array): Promise<number> {
+    const t0 = performance.now();
+    this.want = payload.length;
+    return new Promise((resolve) => {
+      this.done = () => resolve((performance.now() - t0) * 1000);
+      this.socket.write(payload);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
+  const log = (line: string) => process.stderr.write(`hart node ${cfg.id}: ${line}\n`);
+  const router = new MeshRouter({
+    nodeId: cfg.id,
+    nodeCount: cfg.nodeCount,
+    clusterId: 'dsm-test',
+    secret: new TextEncoder().encode(cfg.secret),
+    transport: cfg.transport === 'unix' ? new UnixTransport() : new TcpTransport(),
+    addresses: cfg.addresses,
+    log,
+  });
+  const clock = new GuestClock();
+  const core = WasmCore.create({ ramBase: RAM_BASE, ramSize: cfg.pages * 4096, harts: 1, time: () => clock.ticks() });
+  clock.setFloor((t) => core.publishTime(t));
+  const memory = new DsmGuestMemory(core, router, (p) => homeOfPage(p, cfg.pages, cfg.nodeCount), cfg.maxFrames ?? null);
+  let onEcall: (() => Promise<void>) | null = null;
+  const fatal = (e: unknown) => {
+    log(`fatal: ${(e as Error)?.stack ?? e}`);
+    process.exit(1);
+  };
+  const runner = new ThreadedHartRunner(core, clock, {
+    sbiCall: () => (onEcall ? onEcall() : fatal(new Error('ECALL with no load loop running'))),
+    mmio: (_h, exit) => fatal(new Error(`MMIO exit at 0x${exit.addr.toString(16)}`)),
+    dsmFault: (_h, exit) => {
+      const r = memory.resolveFault(exit);
+      const check = (ok: boolean) => {
+        if (!ok) throw new Error(`DSM fault outside guest RAM at 0x${exit.addr.toString(16)}`);
+      };
+      if (r instanceof Promise) return r.then(check);
+      check(r);
+    },
+    halt: () => undefined,
+    fatal,
+  }, { harts: 1 });
+  await router.start(20_000);
+  runner.start();
+
+  const perNode = Math.ceil(cfg.pages / cfg.nodeCount);
+  const codeGpa = RAM_BASE + cfg.id * perNode * 4096; // the first page homed here
+  await memory.write(codeGpa, PROGRAM);
+  let echoServer: Server | null = null;
+  const echoClients = new Map<string, EchoClient>();
+
+  const out = (v: unknown) => process.stdout.write(JSON.stringify(v) + '\n');
+  out({ ready: cfg.id });
+
+  async function echoClient(address: string): Promise<EchoClient> {
+    let client = echoClients.get(address);
+    if (!client) {
+      client = await EchoClient.connect(address);
+      echoClients.set(address, client);
+    }
+    return client;
+  }
+
+  async function faults(pages: number[], echo: string, echoBytes: number): Promise<{ fault: number[]; echo: number[] }> {
+    const c = echoBytes > 0 ? await echoClient(echo) : null;
+    const payload = new Uint8Array(echoBytes).fill(0x5a);
+    const fault: number[] = [];
+    const rtt: number[] = [];
+    const gpa = (i: number) => BigInt(RAM_BASE + pages[i]! * 4096 + 8);
+    return new Promise((resolve) => {
+      onEcall = async () => {
+        fault.push(Number(core.getX(0, T3)) / TICKS_PER_US);
+        if (c) {
+          // the fault's trailing work (its CONFIRM, frame zeroing) settles first, off the echo
+          await new Promise((r) => setTimeout(r, 1));
+          rtt.push(await c.roundTrip(payload));
+        }
+        if (fault.length < pages.length) {
+          core.setX(0, X.t0, gpa(fault.length));
+          return;
+        }
+        onEcall = null;
+        runner.setState(0, 'stopped');
+        resolve({ fault, echo: rtt });
+      };
+      core.resetHart(0, BigInt(codeGpa), 1);
+      core.setSbiEnabled(0, true);
+      core.writeCsr(0, CSR_MCOUNTEREN, 7n);
+      core.setX(0, X.t0, gpa(0));
+      runner.setState(0, 'running');
+    });
+  }
+
+  async function handle(c: { cmd: string; [k: string]: unknown }): Promise<unknown> {
+    switch (c.cmd) {
+      case 'fill': {
+        const page = new Uint8Array(4096);
+        for (const p of c.pages as number[]) {
+          new DataView(page.buffer).setUint32(8, p ^ 0x5a5a5a5a, true);
+          await memory.write(RAM_BASE + p * 4096, page);
+        }
+        return { ok: true };
+      }
+      case 'echoServer': {
+        const tcp = cfg.transport === 'tcp';
+        const server = createServer((s) => {
+          if (tcp) s.setNoDelay(true);
+          s.on('data', (chunk) => s.write(chunk));
+        });
+        const address = await new Promise<string>((resolve) => {
+          if (tcp) server.listen(0, '127.0.0.1', () => resolve(`127.0.0.1:${(server.address() as { port: number }).port}`));
+          else server.listen(`${cfg.addresses[cfg.id]}.echo`, () => resolve(`${cfg.addresses[cfg.id]}.echo`));
+        });
+        echoServer = server;
+        return { address };
+      }
+      case 'faults': {
+        const r = await faults(c.pages as number[], c.echo as string, c.echoBytes as number);
+        const expect = (c.pages as number[]).length;
+        if (r.fault.length !== expect) throw new Error(`${r.fault.length} samples for ${expect} pages`);
+        return r;
+      }
+      case 'trace':
+        enableHopTrace(c.on as boolean);
+        runner.traceHops(c.on as boolean);
+        return { ok: true };
+      case 'hops':
+        return { marks: hopTrace ? hopTrace.take() : [] };
+      case 'stats':
+        return memory.dsm.stats();
+      case 'cpu': {
+        const u = process.cpuUsage();
+        return { us: u.user + u.system };
+      }
+      case 'echoes': {
+        const client = await echoClient(c.echo as string);
+        const payload = new Uint8Array(c.echoBytes as number);
+        const us: number[] = [];
+        for (let i = 0; i < (c.count as number); i++) us.push(await client.roundTrip(payload));
+        return { us };
+      }
+      case 'exit':
+        return { bye: true };
+      default:
+        throw new Error(`unknown command ${c.cmd}`);
+    }
+  }
+
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    const c = JSON.parse(line) as { cmd: string };
+    try {
+      out({ result: await handle(c) });
+    } catch (e) {
+      out({ error: (e as Error).message });
+    }
+    if (c.cmd === 'exit') break;
+  }
+  runner.stop();
+  for (const e of echoClients.values()) e.close();
+  (echoServer as Server | null)?.close();
+  await router.close();
+  process.exit(0);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runHartNode(JSON.parse(process.argv[2]!) as RemoteNodeConfig).catch((e) => {
+    process.stderr.write(`hart node failed: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  });
+}
