@@ -419,6 +419,16 @@ export class DsmEngine {
   }
 
   /**
+   * Starts merging every split page this node manages, and returns how many
+   * are still split. A paused cluster calls this until it returns 0 on every
+   * node, so snapshots, resets and hart migrations see whole pages only.
+   */
+  mergeSplitPages(): number {
+    this.granularity.mergeAll();
+    return this.granularity.splitCount();
+  }
+
+  /**
    * System reset: every page zero again, owned by its home, without a frame
    * anywhere. Every node calls this while the whole cluster is quiescent
    * (busyPages() is 0 everywhere), so no message about the old state is left.

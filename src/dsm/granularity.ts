@@ -211,6 +211,11 @@ export class Granularity {
     }
   }
 
+  /** Snapshot, reset and migration want whole pages only: every page split here starts merging (idempotent). */
+  mergeAll(): void {
+    for (const page of [...this.split]) this.wantMerge(page);
+  }
+
   /** System reset: no page is split and nothing is being detected, split or merged. */
   reset(): void {
     this.split.clear();

@@ -56,10 +56,14 @@ export async function quiesce(n: SnapshotNode, timeoutMs = 10_000): Promise<void
   const t0 = performance.now();
   for (;;) {
     await Promise.all(n.devices.map((d) => d.device.idle()));
+    // the snapshot format, reset and migration know whole pages only: split pages merge first
+    const split = sched.quiescent ? n.memory.dsm.mergeSplitPages() : 0;
     const busy = n.memory.dsm.busyPages();
-    if (sched.quiescent && busy === 0) return;
+    if (sched.quiescent && busy === 0 && split === 0) return;
     if (performance.now() - t0 > timeoutMs) {
-      const why = sched.quiescent ? `${busy} page(s) still have DSM transactions in flight` : 'a hart has not parked';
+      const why = !sched.quiescent
+        ? 'a hart has not parked'
+        : busy > 0 ? `${busy} page(s) still have DSM transactions in flight` : `${split} split page(s) did not merge`;
       throw new SnapshotStateError(`node ${n.nodeId} did not quiesce within ${timeoutMs} ms: ${why}; the VM keeps running, try again`);
     }
     await new Promise((r) => setTimeout(r, 2));

@@ -125,7 +125,7 @@ test('engine: a writer lost before its CONFIRM takes the page with it; the read 
     net.lose(1);
     await assert.rejects(read, (e: unknown) => e instanceof DsmError && e.page === 0 && e.peer === 1 && /its owner, node 1, was lost/.test(e.message));
     assert.deepEqual(errors.map((e) => e.message), [], 'losing a peer is no protocol error');
-    assert.deepEqual(e0.managerInfo(0), { owner: 1, busy: false, queued: 0, lost: true });
+    assert.deepEqual(e0.managerInfo(0), { owner: 1, busy: false, queued: 0, lost: true, split: false });
   } finally {
     e0.close();
   }

@@ -58,10 +58,13 @@ function rig(harts: number): Rig {
  */
 async function start(r: Rig, harts: number): Promise<void> {
   for (let h = 0; h < harts; h++) r.core.resetHart(h, BigInt(BASE), 3);
+  // hart threads start on first use: start them paused, so every one listens for posted modules before any compiles
+  r.runner.setPaused(true);
   r.runner.start();
+  for (let h = 0; h < harts; h++) r.runner.setState(h, 'running');
   const mb = (r.runner as unknown as { mb: HartMailbox }).mb;
   await until(() => [...Array(harts).keys()].every((h) => mb.load(h, MB_STATE) === MbState.Parked), 'the hart threads attached');
-  for (let h = 0; h < harts; h++) r.runner.setState(h, 'running');
+  r.runner.setPaused(false);
 }
 
 for (const jit of [['--jit', 'on', '--jit-threshold', '0'], ['--jit', 'on']]) {
