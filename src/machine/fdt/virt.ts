@@ -54,6 +54,20 @@ export function isaExtensions(isa: string): { base: string; extensions: string[]
   return { base, extensions: [...letters, ...exts.filter((e) => e.length > 1)] };
 }
 
+/**
+ * Extensions left out of the deprecated riscv,isa string and named only in
+ * riscv,isa-extensions. Debian bookworm's U-Boot (2023.01, S-mode) takes a
+ * load access fault at "Starting kernel" when riscv,isa ends in _sstc on this
+ * machine (test/guest/uboot-disk.test.ts); Linux has read
+ * riscv,isa-extensions first since 6.5, so it still sees Sstc.
+ */
+const ISA_EXTENSIONS_ONLY = new Set(['sstc']);
+
+/** The riscv,isa string: the ISA without the extensions only riscv,isa-extensions names. */
+export function legacyIsaString(isa: string): string {
+  return isa.split('_').filter((e) => !ISA_EXTENSIONS_ONLY.has(e.toLowerCase())).join('_');
+}
+
 function reg(node: FdtNode, r: MemRegion): void {
   node.propU64('reg', r.base, r.size);
 }
@@ -73,7 +87,7 @@ function addCpus(root: FdtNode, d: MachineDesc, ph: PhandleAllocator, numa: bool
     handles.cpu.push(ph.assign(cpu));
     cpu.propString('device_type', 'cpu').propCells('reg', h).propString('status', 'okay');
     cpu.propString('compatible', 'riscv');
-    cpu.propString('riscv,isa', d.isa);
+    cpu.propString('riscv,isa', legacyIsaString(d.isa));
     cpu.propString('riscv,isa-base', base);
     cpu.propStrings('riscv,isa-extensions', extensions);
     cpu.propString('mmu-type', `riscv,${d.mmu}`);
