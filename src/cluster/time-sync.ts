@@ -1,4 +1,4 @@
-import { Channel, type ClusterRouter } from '../router/types.js';
+import { Channel, type ClusterRouter, type MessageHandler } from '../router/types.js';
 import { encodeF64, decodeF64 } from './forward-codec.js';
 
 export interface TimeSyncSample {
@@ -39,9 +39,15 @@ export class TimeSync {
     private readonly router: ClusterRouter,
     private readonly clock: SyncedClock,
   ) {
-    if (router.nodeId === 0) {
-      router.on(Channel.TIME, (_from, _msg, reply) => reply?.(encodeF64(this.clock.localTicks())));
-    }
+    if (router.nodeId === 0) router.on(Channel.TIME, TimeSync.serve(clock));
+  }
+
+  /**
+   * Node 0's answer to TIME requests. A node registers it with its router
+   * from the start: a peer may ask before this node has built its VM.
+   */
+  static serve(clock: SyncedClock): MessageHandler {
+    return (_from, _msg, reply) => reply?.(encodeF64(clock.localTicks()));
   }
 
   async sample(): Promise<TimeSyncSample> {

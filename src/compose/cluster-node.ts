@@ -95,6 +95,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   const controlReady = deferred<ControlMessages>();
   const bootInfo = deferred<{ entry: number; fdtAddr: number }>();
 
+  const clock = new GuestClock();
   const router: ClusterRouter = await createRouter(
     routerOptionsForCluster(desc, o.id, o.secret, {
       log,
@@ -104,6 +105,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
           void controlReady.promise.then((control) => control.receive(from, msg, reply));
         },
         [Channel.DSM]: () => log('DSM message arrived before the engine; dropped (protocol bug)'),
+        ...(o.id === 0 ? { [Channel.TIME]: TimeSync.serve(clock) } : {}),
       },
     }),
   );
@@ -118,7 +120,6 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     checkRestoreShape(manifest, { smp: desc.smp, ramBase: desc.memory.base, ramSize: desc.memory.size, virtio: virtioSpecs });
     await restoreDisks(virtioSpecs.filter((v) => v.node === o.id), manifest.disks, o.restore);
   }
-  const clock = new GuestClock();
   // cluster time is node 0's: the others follow it through time sync
   if (manifest && o.id === 0) clock.resumeAt(manifest.clockTicks);
   const time = new TimeSync(router, clock);

@@ -1,7 +1,9 @@
-/* Every hart adds 1 to two shared counters 20000 times each: one with
-   amoadd.d, one with an lr.d/sc.d loop. Harts then count themselves done;
-   hart 0 waits for all (HARTS, from the count of harts that checked in
-   within a while) and passes if both counters hold 20000 x harts.
+/* Every hart counts itself started, then adds 1 to two shared counters
+   20000 times each: one with amoadd.d, one with an lr.d/sc.d loop, and
+   counts itself done. Hart 0, after its own work, waits until the started
+   count stops growing (hart threads start on first use, so a late one is
+   still counted), then until every started hart is done, and passes if
+   both counters hold 20000 x harts.
    Run with --smp N; exercises harts that run in parallel on host threads. */
   .section .text.init, "ax", @progbits
   .globl _start
@@ -11,6 +13,8 @@ _start:
   addi s3, s0, 16
   li s1, 20000
   li t2, 1
+  addi s4, s0, 24
+  amoadd.d zero, t2, (s4)
 1: amoadd.d zero, t2, (s0)
 2: lr.d t3, (s2)
    addi t3, t3, 1
@@ -20,14 +24,15 @@ _start:
   bnez s1, 1b
   amoadd.d zero, t2, (s3)
   bnez a0, park
-  /* hart 0: wait until the number of finished harts stops growing */
-  li t5, 0
-3: ld t0, 16(s0)
+  /* hart 0: wait until the number of started harts stops growing, then for all of them to finish */
+3: ld t0, 24(s0)
   li t6, 2000000
 4: addi t6, t6, -1
   bnez t6, 4b
-  ld t1, 16(s0)
+  ld t1, 24(s0)
   bne t0, t1, 3b
+6: ld t0, 16(s0)
+  bne t0, t1, 6b
   li t2, 20000
   mul t2, t2, t1
   ld t3, 0(s0)
@@ -48,7 +53,7 @@ park:
 
   .data
   .align 6
-counters: .dword 0, 0, 0
+counters: .dword 0, 0, 0, 0
 
   .section .tohost, "aw", @progbits
   .align 6
