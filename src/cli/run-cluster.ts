@@ -60,7 +60,7 @@ export async function runLocalCluster(o: VmOptions): Promise<number> {
     nodeCommand: [process.execPath, BIN, 'node'],
     nodeArgs: (id) => [
       ...nodeArgsFor(o, files.kernel, files.initrd),
-      ...(o.qmp ? ['--qmp', qmpAddressFor(o.qmp, id)] : []),
+      ...(o.qmp ? ['--qmp', o.nodes === 1 ? o.qmp : qmpAddressFor(o.qmp, id)] : []),
       ...(id === 0 ? webArgsFor(o) : []),
     ],
   });

@@ -1,6 +1,7 @@
 import { parseVmOptions, RUN_USAGE, type VmOptions } from './run-options.js';
 import { exitCodeOf } from '../node/vm-exit.js';
-import { UsageError } from './errors.js';
+import type { VmExit } from '../node/node-vm.js';
+import { LocalReboot } from '../node/local-reboot.js';
 import { HartPlacement } from '../node/local-harts.js';
 import { LocalGuestMemory } from '../node/local-memory.js';
 import { TerminalConsole } from '../node/console-io.js';
@@ -11,15 +12,21 @@ import { statsOnExitRequested } from './tuning.js';
 
 /** `hydravm run` on one node: every hart and device in this process. */
 export async function runSingleNode(o: VmOptions): Promise<number> {
-  for (const [flag, v] of [['--qmp', o.qmp], ['--metrics', o.metrics], ['--dashboard', o.dashboard]] as const) {
-    if (v !== undefined) throw new UsageError(`${flag} is served by cluster nodes; use --nodes 2 or more (not implemented for a single-node run yet)`);
-  }
   const files = await resolveBootFiles(o);
   let machine: Machine<LocalGuestMemory> | undefined;
   const term = new TerminalConsole(
     (b) => machine?.vm.uart.input(b),
     () => machine?.vm.stop({ kind: 'quit' }),
   );
+  let reboot: LocalReboot | undefined;
+  /** A guest reboot starts the VM over in this process; other guest stops end it. */
+  const onGuestStop = (e: VmExit): void => {
+    if (e.kind !== 'reset' || !reboot) {
+      machine?.vm.stop(e);
+      return;
+    }
+    reboot.request().catch((err: unknown) => machine?.vm.stop({ kind: 'error', error: new Error(`guest reboot failed: ${(err as Error).message}`) }));
+  };
   const m = await Machine.build({
     placement: HartPlacement.single(o.smp),
     ramBase: RAM_BASE,
@@ -32,11 +39,13 @@ export async function runSingleNode(o: VmOptions): Promise<number> {
     jitThreshold: o.jitThreshold,
     nodeId: 0,
     nodes: 1,
+    onGuestStop,
     virtio: o.virtio,
     virtioConsoleOut: (b) => term.write(b),
     boot: { firmware: o.firmware, kernel: files.kernel, initrd: files.initrd, append: o.append },
   });
   machine = m;
+  reboot = new LocalReboot(m);
   const { entry, fdtAddr } = await m.load();
   m.start(entry, fdtAddr);
   term.attach();
@@ -61,7 +70,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(RUN_USAGE + '\n');
     return 0;
   }
-  if (o.nodes > 1 || o.restore !== undefined) {
+  // QMP, metrics and the dashboard are served by a cluster node process: a
+  // single-node VM that asks for them runs as a cluster of one
+  if (o.nodes > 1 || o.restore !== undefined || o.qmp !== undefined || o.metrics !== undefined || o.dashboard !== undefined) {
     const { runLocalCluster } = await import('./run-cluster.js');
     return runLocalCluster(o);
   }

@@ -31,7 +31,7 @@ export class ClusterReset {
   async step(s: SnapshotStep): Promise<unknown> {
     switch (s.step) {
       case 'reset':
-        this.resetLocal();
+        this.machine.reset();
         return null;
       case 'restart':
         this.machine.start(s.entry, s.fdt);
@@ -66,19 +66,5 @@ export class ClusterReset {
     })();
     this.running = run.finally(() => (this.running = null));
     return this.running;
-  }
-
-  /** Power-on state of this node's share: harts stopped at reset, devices reset, RAM zero. */
-  private resetLocal(): void {
-    const vm = this.machine.vm;
-    const p = vm.opts.placement;
-    for (let i = 0; i < p.count; i++) {
-      vm.sched.setState(i, 'stopped');
-      vm.core.resetHart(i, BigInt(vm.opts.ramBase), 3);
-      vm.core.setHartId(i, i);
-    }
-    vm.sbiMachine.hsm.reset(p.isLocal(0) ? [0] : []);
-    vm.bus.resetAll();
-    this.machine.memory.dsm.resetAll();
   }
 }

@@ -40,6 +40,11 @@ export class DsmGuestMemory extends DsmAccessor {
     this.table = table;
   }
 
+  /** Every page zero and home-owned again; every node of the cluster does this while all are quiescent. */
+  reset(): void {
+    this.dsm.resetAll();
+  }
+
   resolveFault(exit: DsmFaultExit): boolean | Promise<boolean> {
     const gpa = exit.addr;
     const page = Math.floor((gpa - this.ramBase) / PAGE);

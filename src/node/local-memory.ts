@@ -39,6 +39,13 @@ export class LocalGuestMemory implements GuestMemory {
     return true;
   }
 
+  /** Every page back to zero: frames return to the pool and fault in zero-filled on next use. */
+  reset(): void {
+    for (let page = 0; page < this.core.ramPages; page++) {
+      if (this.table.frame(page) !== undefined) this.table.detachFrame(page);
+    }
+  }
+
   private check(gpa: number, length: number): void {
     if (!Number.isInteger(gpa) || length < 0 || gpa < this.ramBase || gpa + length > this.ramBase + this.ramSize) {
       throw new GuestMemoryRangeError(gpa, length, this.ramBase, this.ramSize);

@@ -62,6 +62,23 @@ export class Machine<M extends NodeMemory> {
     startBootHarts(this.vm, this.bootRequest, entry, fdtAddr);
   }
 
+  /**
+   * Power-on state of this node's share, with every local hart parked:
+   * harts stopped at reset, devices reset, RAM zero. load() and start() boot it again.
+   */
+  reset(): void {
+    const vm = this.vm;
+    const p = vm.opts.placement;
+    for (let i = 0; i < p.count; i++) {
+      vm.sched.setState(i, 'stopped');
+      vm.core.resetHart(i, BigInt(vm.opts.ramBase), 3);
+      vm.core.setHartId(i, p.first + i);
+    }
+    vm.sbiMachine.hsm.reset(p.isLocal(0) ? [0] : []);
+    vm.bus.resetAll();
+    this.memory.reset();
+  }
+
   /** Flushes and closes the virtio backends. */
   close(): Promise<void> {
     return closeVirtio(this.devices);

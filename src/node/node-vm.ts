@@ -35,7 +35,12 @@ export type VmExit =
  * Guest RAM as a node uses it: host-side accesses, the core's DSM faults
  * resolved, and the page-state table (state, frame, code flag of each page).
  */
-export type NodeMemory = GuestMemory & { resolveFault(exit: DsmFaultExit): boolean | Promise<boolean>; readonly table: CorePageTable };
+export type NodeMemory = GuestMemory & {
+  resolveFault(exit: DsmFaultExit): boolean | Promise<boolean>;
+  readonly table: CorePageTable;
+  /** Power-on state: every page zero again (harts parked; a cluster node's peers reset theirs too). */
+  reset(): void;
+};
 
 export interface NodeVmOptions {
   placement: HartPlacement;

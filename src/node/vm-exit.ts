@@ -11,7 +11,7 @@ export function exitCodeOf(e: VmExit): number {
     case 'quit':
       return 0;
     case 'reset':
-      process.stderr.write('hydravm: the guest asked for a reboot; exiting (reboot is not supported yet)\n');
+      process.stderr.write('hydravm: the guest asked for a reboot before the VM could restart in place; exiting\n');
       return 0;
     case 'error':
       process.stderr.write(`hydravm: ${e.error.message}\n`);

@@ -1,9 +1,11 @@
 /**
- * Distributed reset on a 2-node VM through the real CLI: a guest that asks
- * the sifive,test device for a reset boots again, over and over, with RAM
- * starting over each time (test/programs/reboot.S); QMP system_reset on
- * node 1 restarts a workload mid-run, which then finishes with the checksum
- * of an undisturbed run, and both nodes report the RESET event.
+ * Reset through the real CLI, on one node (a single-node `hydravm run`) and
+ * on two (a distributed reset): a guest that asks the sifive,test device for
+ * a reset boots again, over and over, with RAM starting over each time
+ * (test/programs/reboot.S); QMP system_reset on the last node restarts a
+ * workload mid-run, which then finishes with the checksum of an undisturbed
+ * run, and every node reports the RESET event. On one node, --qmp listens on
+ * the path given.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,54 +19,55 @@ import { QmpClient } from '../../src/control/qmp-client.js';
 
 const reboot = programPath('reboot');
 const work = programPath('smp-checksum');
+const nodesArgs = (nodes: number): string[] => (nodes === 1 ? [] : ['--nodes', String(nodes)]);
 
-test('a guest reboot on a 2-node VM boots it again, RAM cleared', { timeout: 120_000 }, async () => {
-  assert.ok(reboot, 'test/programs/reboot.elf could not be built');
-  const vm = new GuestSession(['run', '--firmware', 'none', '--kernel', reboot, '--smp', '2', '--nodes', '2']);
-  try {
-    for (let i = 0; i < 4; i++) {
-      const seen = await vm.waitFor('\n', 60_000);
-      const m = /boot (\d+)$/.exec(seen.trim());
-      assert.ok(m, `expected "boot N", got ${JSON.stringify(seen)}`);
-      // both harts pass the counter once per boot: more means RAM survived a reset
-      assert.ok(Number(m[1]) <= 2, `boot counter ${m[1]} after ${i} resets: guest RAM was not cleared`);
-    }
-  } finally {
-    vm.kill();
-    await vm.exited;
-  }
-});
-
-test('QMP system_reset on node 1 restarts a 2-node VM mid-run; it finishes with the right checksum', { timeout: 120_000 }, async () => {
-  assert.ok(work, 'test/programs/smp-checksum.elf could not be built');
-  const ref = spawnSync(process.execPath, [HYDRAVM_BIN, 'run', '--firmware', 'none', '--kernel', work, '--smp', '2'], { encoding: 'utf8', timeout: 60_000 });
-  const want = /checksum ([0-9a-f]{16})/.exec(ref.stdout)?.[1];
-  assert.ok(want, ref.stdout + ref.stderr);
-  const dir = mkdtempSync(join(tmpdir(), 'hreset-'));
-  const qmp = join(dir, 'qmp');
-  const vm = new GuestSession(['run', '--firmware', 'none', '--kernel', work, '--smp', '2', '--nodes', '2', '--qmp', qmp]);
-  try {
-    await vm.waitFor('round 8\n', 60_000);
-    const c0 = await QmpClient.connect(`${qmp}.0`);
-    const c1 = await QmpClient.connect(`${qmp}.1`);
+for (const nodes of [1, 2]) {
+  test(`a guest reboot on a ${nodes}-node VM boots it again, RAM cleared`, { timeout: 120_000 }, async () => {
+    assert.ok(reboot, 'test/programs/reboot.elf could not be built');
+    const vm = new GuestSession(['run', '--firmware', 'none', '--kernel', reboot, '--smp', '2', ...nodesArgs(nodes)]);
     try {
-      const events = [c0.waitForEvent('RESET', 30_000), c1.waitForEvent('RESET', 30_000)];
-      assert.deepEqual(await c1.execute('system_reset'), {});
-      for (const e of await Promise.all(events)) assert.deepEqual(e.data, { guest: false, reason: 'host-qmp-system-reset' });
-      assert.deepEqual(await c0.execute('query-status'), { running: true, singlestep: false, status: 'running' });
+      for (let i = 0; i < 4; i++) {
+        const seen = await vm.waitFor('\n', 60_000);
+        const m = /boot (\d+)$/.exec(seen.trim());
+        assert.ok(m, `expected "boot N", got ${JSON.stringify(seen)}`);
+        // both harts pass the counter once per boot: more means RAM survived a reset
+        assert.ok(Number(m[1]) <= 2, `boot counter ${m[1]} after ${i} resets: guest RAM was not cleared`);
+      }
     } finally {
-      await c0.close();
-      await c1.close();
+      vm.kill();
+      await vm.exited;
     }
-    // the workload starts over: its first report comes again
-    await vm.waitFor('round 4\n', 60_000);
-    const rest = await vm.waitFor('\n', 60_000).then(async () => vm.waitFor('checksum ', 60_000));
-    assert.doesNotMatch(rest, /checksum/);
-    const sum = (await vm.waitFor('\n', 10_000)).trim();
-    assert.equal(sum, want);
-  } finally {
-    vm.kill();
-    await vm.exited;
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  });
+
+  test(`QMP system_reset restarts a ${nodes}-node VM mid-run; it finishes with the right checksum`, { timeout: 120_000 }, async () => {
+    assert.ok(work, 'test/programs/smp-checksum.elf could not be built');
+    const ref = spawnSync(process.execPath, [HYDRAVM_BIN, 'run', '--firmware', 'none', '--kernel', work, '--smp', '2'], { encoding: 'utf8', timeout: 60_000 });
+    const want = /checksum ([0-9a-f]{16})/.exec(ref.stdout)?.[1];
+    assert.ok(want, ref.stdout + ref.stderr);
+    const dir = mkdtempSync(join(tmpdir(), 'hreset-'));
+    const qmp = join(dir, 'qmp');
+    const vm = new GuestSession(['run', '--firmware', 'none', '--kernel', work, '--smp', '2', ...nodesArgs(nodes), '--qmp', qmp]);
+    try {
+      await vm.waitFor('round 8\n', 60_000);
+      const clients = await Promise.all(nodes === 1 ? [QmpClient.connect(qmp)] : [...Array(nodes).keys()].map((i) => QmpClient.connect(`${qmp}.${i}`)));
+      try {
+        const events = clients.map((c) => c.waitForEvent('RESET', 30_000));
+        assert.deepEqual(await clients[nodes - 1]!.execute('system_reset'), {});
+        for (const e of await Promise.all(events)) assert.deepEqual(e.data, { guest: false, reason: 'host-qmp-system-reset' });
+        assert.deepEqual(await clients[0]!.execute('query-status'), { running: true, singlestep: false, status: 'running' });
+      } finally {
+        for (const c of clients) await c.close();
+      }
+      // the workload starts over: its first report comes again
+      await vm.waitFor('round 4\n', 60_000);
+      const rest = await vm.waitFor('\n', 60_000).then(async () => vm.waitFor('checksum ', 60_000));
+      assert.doesNotMatch(rest, /checksum/);
+      const sum = (await vm.waitFor('\n', 10_000)).trim();
+      assert.equal(sum, want);
+    } finally {
+      vm.kill();
+      await vm.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
