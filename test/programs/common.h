@@ -87,13 +87,7 @@ halt:
   sw t1, 0(t0)
   j .
 
-  .section .tohost, "aw", @progbits
-  .align 6
-  .globl tohost
-tohost: .dword 0
-  .align 6
-  .globl fromhost
-fromhost: .dword 0
+#include "tohost.h"
 
   .text
 

@@ -41,7 +41,4 @@ msg: .asciz "boot "
   .align 3
 boots: .dword 0
 
-  .section .tohost, "aw", @progbits
-  .align 6
-  .globl tohost
-tohost: .dword 0
+#include "tohost.h"

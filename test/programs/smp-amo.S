@@ -55,10 +55,4 @@ park:
   .align 6
 counters: .dword 0, 0, 0, 0
 
-  .section .tohost, "aw", @progbits
-  .align 6
-  .globl tohost
-tohost: .dword 0
-  .align 6
-  .globl fromhost
-fromhost: .dword 0
+#include "tohost.h"

@@ -78,10 +78,4 @@ patchfn:
   .align 6
 shared: .dword 0, 0
 
-  .section .tohost, "aw", @progbits
-  .align 6
-  .globl tohost
-tohost: .dword 0
-  .align 6
-  .globl fromhost
-fromhost: .dword 0
+#include "tohost.h"
