@@ -35,7 +35,7 @@ export type VmExit =
  * Guest RAM as a node uses it: host-side accesses, the core's DSM faults
  * resolved, and the page-state table (state, frame, code flag of each page).
  */
-export type NodeMemory = GuestMemory & { resolveFault(exit: DsmFaultExit): boolean | Promise<boolean>; readonly table: CorePageTable };
+export type NodeMemory = GuestMemory & { resolveFault(exit: DsmFaultExit): boolean | PromiseLike<boolean>; readonly table: CorePageTable };
 
 export interface NodeVmOptions {
   placement: HartPlacement;
@@ -243,7 +243,7 @@ export class NodeVm {
     else this.core.completeMmioLoad(h, this.bus.read(addr, size));
   }
 
-  private onDsmFault(exit: DsmFaultExit): void | Promise<void> {
+  private onDsmFault(exit: DsmFaultExit): void | PromiseLike<void> {
     const r = this.memory.resolveFault(exit);
     const check = (ok: boolean): void => {
       if (!ok) {
@@ -251,7 +251,7 @@ export class NodeVm {
         throw new Error(`core reported a ${access} DSM fault outside guest RAM at 0x${exit.addr.toString(16)}`);
       }
     };
-    if (r instanceof Promise) return r.then(check);
+    if (typeof r !== 'boolean') return r.then(check);
     check(r);
   }
 
