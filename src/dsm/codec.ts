@@ -19,7 +19,7 @@
  * Inside the engine `page` is a coherence unit (units.ts): the codec turns
  * page + FLAG_BLOCK + block into the unit and back.
  */
-import { Buffer } from 'node:buffer';
+import { carve } from '../transport/slab.js';
 import { DSM_PAGE_SIZE } from './page-store.js';
 import { BLOCK_SIZE, BLOCKS_PER_PAGE, blockUnit, unitBlock, unitPage } from './units.js';
 
@@ -98,7 +98,7 @@ export function makeMessage(type: MsgType, page: number, txn: number, fields: Pa
 
 /**
  * The message's bytes. With `headroom`, they sit that many bytes into a
- * fresh buffer of their own (uninitialized in front), so the router can put
+ * buffer of their own (transport/slab.ts; uninitialized in front), so the router can put
  * its header and the link its prefix there and send everything as one write
  * (Router.sendOwned).
  */
@@ -111,7 +111,7 @@ export function encode(m: DsmMessage, headroom = 0): Uint8Array {
   }
   const bytes = HEADER_BYTES + (hasData ? size : 0);
   // every byte of the message is written below: no need to zero the buffer
-  const whole = headroom > 0 ? Buffer.allocUnsafe(headroom + bytes) : new Uint8Array(bytes);
+  const whole = headroom > 0 ? carve(headroom + bytes) : new Uint8Array(bytes);
   const buf = headroom > 0 ? new Uint8Array(whole.buffer, whole.byteOffset + headroom, bytes) : whole;
   let lo = 0;
   let hi = 0;
@@ -135,6 +135,10 @@ export function encode(m: DsmMessage, headroom = 0): Uint8Array {
   return buf;
 }
 
+function get32(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+
 function put32(b: Uint8Array, o: number, v: number): void {
   b[o] = v & 0xff;
   b[o + 1] = (v >>> 8) & 0xff;
@@ -146,40 +150,39 @@ export function decode(buf: Uint8Array, nodeCount: number): DsmMessage {
   if (buf.length !== HEADER_BYTES && buf.length !== HEADER_BYTES + DSM_PAGE_SIZE && buf.length !== HEADER_BYTES + BLOCK_SIZE) {
     throw new DsmCodecError(`DSM frame of ${buf.length} bytes; expected ${HEADER_BYTES}, ${HEADER_BYTES + BLOCK_SIZE} or ${HEADER_BYTES + DSM_PAGE_SIZE}`);
   }
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const type = dv.getUint8(0);
+  const type = buf[0]!;
   if (type < 1 || type >= MSG_TYPE_COUNT) throw new DsmCodecError(`unknown DSM message type ${type}`);
-  const flags = dv.getUint8(1);
+  const flags = buf[1]!;
   const hasData = (flags & FLAG_DATA) !== 0;
   const isBlock = (flags & FLAG_BLOCK) !== 0;
   const dataBytes = isBlock ? BLOCK_SIZE : DSM_PAGE_SIZE;
   if (buf.length !== HEADER_BYTES + (hasData ? dataBytes : 0)) {
     throw new DsmCodecError(`DSM ${msgTypeName(type)} frame length ${buf.length} disagrees with its data and block flags`);
   }
-  const node = dv.getUint8(2);
+  const node = buf[2]!;
   if (node >= nodeCount) throw new DsmCodecError(`DSM ${msgTypeName(type)} names node ${node}; the cluster has ${nodeCount}`);
-  const block = dv.getUint8(3);
+  const block = buf[3]!;
   if (block >= BLOCKS_PER_PAGE) throw new DsmCodecError(`DSM ${msgTypeName(type)} names block ${block}; a page has ${BLOCKS_PER_PAGE}`);
-  const lo = dv.getUint32(16, true);
-  const hi = dv.getUint32(20, true);
+  const lo = get32(buf, 16);
+  const hi = get32(buf, 20);
   const copyset: number[] = [];
-  for (let i = 0; i < 32; i++) if ((lo >>> i) & 1) copyset.push(i);
-  for (let i = 0; i < 32; i++) if ((hi >>> i) & 1) copyset.push(32 + i);
+  for (let i = 0; lo >>> i !== 0 && i < 32; i++) if ((lo >>> i) & 1) copyset.push(i);
+  for (let i = 0; hi >>> i !== 0 && i < 32; i++) if ((hi >>> i) & 1) copyset.push(32 + i);
   // MERGE_DATA's bitmap names blocks, not nodes
   if (type !== MsgType.MERGE_DATA) {
     for (const n of copyset) {
       if (n >= nodeCount) throw new DsmCodecError(`DSM ${msgTypeName(type)} copyset names node ${n}; the cluster has ${nodeCount}`);
     }
   }
-  const page = dv.getUint32(4, true);
+  const page = get32(buf, 4);
   return {
     type,
     flags: flags & ~FLAG_BLOCK,
     node,
     page: isBlock ? blockUnit(page, block) : page,
     hint: isBlock ? 0 : block,
-    txn: dv.getUint32(8, true),
-    version: dv.getUint32(12, true),
+    txn: get32(buf, 8),
+    version: get32(buf, 12),
     copyset,
     // A view, not a copy: receivers copy it into a frame before they return.
     data: hasData ? buf.subarray(HEADER_BYTES) : null,

@@ -34,6 +34,8 @@ export interface LocalOp {
   reject: (e: Error) => void;
   /** Waiters were already rejected (timeout, lost peer); the protocol still runs to completion. */
   failed: boolean;
+  /** The waiting hart's resume (DsmEngine.hartFault), run once the message that completed the op is handled. */
+  onComplete: (() => void) | null;
 }
 
 export interface PageMeta {
@@ -74,6 +76,7 @@ export function newLocalOp(kind: LocalOpKind, txn: number): LocalOp {
     resolve,
     reject,
     failed: false,
+    onComplete: null,
   };
 }
 

@@ -140,10 +140,11 @@ export class DsmStats {
     else if (hasData) this.pagesReceived++;
   }
 
+  /** One fault; `us` < 0: not timed (the latency histogram samples the hart path, DsmEngine.hartFault). */
   fault(kind: FaultKind, remote: boolean, us: number, block = false): void {
     this.faults[kind][remote ? 'remote' : 'local']++;
     if (block) this.blockFaults[kind]++;
-    this.latency[kind].record(us);
+    if (us >= 0) this.latency[kind].record(us);
   }
 
   messagesSentTotal(): number {

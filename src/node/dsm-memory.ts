@@ -6,6 +6,7 @@ import { CorePageStore } from './core-page-store.js';
 import { CorePageTable } from './core-page-table.js';
 import type { WasmCore } from './wasm-core.js';
 import type { DsmFaultExit } from './vcpu.js';
+import type { Completion } from '../dsm/completion.js';
 
 const PAGE = 4096;
 
@@ -45,7 +46,8 @@ export class DsmGuestMemory extends DsmAccessor {
     this.dsm.resetAll();
   }
 
-  resolveFault(exit: DsmFaultExit): boolean | Promise<boolean> {
+  /** true at once, or a completion that settles synchronously when the page arrives (DsmEngine.hartFault). */
+  resolveFault(exit: DsmFaultExit): boolean | Completion<boolean> {
     const gpa = exit.addr;
     const page = Math.floor((gpa - this.ramBase) / PAGE);
     if (page < 0 || page >= this.core.ramPages) return false;
@@ -53,7 +55,7 @@ export class DsmGuestMemory extends DsmAccessor {
     // the block of a split page, or the block a page fault hit (false-sharing detection)
     const block = Math.floor(((gpa - this.ramBase) % PAGE) / BLOCK_SIZE);
     this.onFault?.(page);
-    if (this.dsm.tryFaultSync(page, access, block)) return true;
-    return this.dsm.handleFault(page, access, block).then(() => true);
+    const c = this.dsm.hartFault(page, access, block);
+    return c.settled ? true : c.then(() => true);
   }
 }

@@ -18,8 +18,11 @@ export interface ExitHandlers {
   sbiCall(hart: number): void | Promise<void>;
   /** The handler completes loads through the core. */
   mmio(hart: number, exit: MmioExit): void | Promise<void>;
-  /** Resolves once the page is present with the needed rights. */
-  dsmFault(hart: number, exit: DsmFaultExit): void | Promise<void>;
+  /**
+   * Resolves once the page is present with the needed rights; a thenable
+   * that calls back synchronously (DsmEngine.hartFault) resumes the hart sooner.
+   */
+  dsmFault(hart: number, exit: DsmFaultExit): void | PromiseLike<void>;
   /** A tohost (HTIF) write. */
   halt(hart: number, value: bigint): void;
   /** A handler promise rejected: the VM cannot continue. */
@@ -54,8 +57,8 @@ export interface HartRunner {
 /** An exit the host must finish, and what the hart waits for meanwhile. */
 export interface HostExit {
   activity: HartActivity;
-  /** undefined: finished already; a promise: the hart waits for it. */
-  pending: void | Promise<void>;
+  /** undefined: finished already; a promise (or thenable): the hart waits for it. */
+  pending: void | PromiseLike<void>;
 }
 
 /**

@@ -237,7 +237,7 @@ export class HartScheduler implements HartRunner {
     }
   }
 
-  private await(h: number, r: void | Promise<void>): void {
+  private await(h: number, r: void | PromiseLike<void>): void {
     if (r === undefined) return;
     const before = this.state[h];
     this.state[h] = 'blocked';

@@ -36,7 +36,7 @@ export type VmExit =
  * resolved, and the page-state table (state, frame, code flag of each page).
  */
 export type NodeMemory = GuestMemory & {
-  resolveFault(exit: DsmFaultExit): boolean | Promise<boolean>;
+  resolveFault(exit: DsmFaultExit): boolean | PromiseLike<boolean>;
   readonly table: CorePageTable;
   /** Power-on state: every page zero again (harts parked; a cluster node's peers reset theirs too). */
   reset(): void;
@@ -248,7 +248,7 @@ export class NodeVm {
     else this.core.completeMmioLoad(h, this.bus.read(addr, size));
   }
 
-  private onDsmFault(exit: DsmFaultExit): void | Promise<void> {
+  private onDsmFault(exit: DsmFaultExit): void | PromiseLike<void> {
     const r = this.memory.resolveFault(exit);
     const check = (ok: boolean): void => {
       if (!ok) {
@@ -256,7 +256,7 @@ export class NodeVm {
         throw new Error(`core reported a ${access} DSM fault outside guest RAM at 0x${exit.addr.toString(16)}`);
       }
     };
-    if (r instanceof Promise) return r.then(check);
+    if (typeof r !== 'boolean') return r.then(check);
     check(r);
   }
 

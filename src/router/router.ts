@@ -29,6 +29,7 @@ import {
 import { Mesh, DEFAULT_FORMATION_TIMEOUT_MS, type MeshOptions } from './mesh.js';
 import { Channel, FRAME_HEADROOM, type ClusterRouter, type MessageHandler, type PeerLostInfo, type RequestOptions, type RouterStats } from './types.js';
 import { PREFIX_SIZE, type RecordLink, type LogFn } from '../transport/record-link.js';
+import { carve } from '../transport/slab.js';
 
 export interface RouterOptions extends Omit<MeshOptions, 'log'> {
   /** How often links are checked and heartbeats sent (default 500 ms). */
@@ -53,6 +54,8 @@ export interface RouterOptions extends Omit<MeshOptions, 'log'> {
  * Node's stream layer.
  */
 const COPY_LIMIT = 8192;
+/** Frames up to this size come from Buffer's pool; larger ones from a slab (transport/slab.ts). */
+const SMALL_FRAME = 1024;
 if (FRAME_HEADROOM !== PREFIX_SIZE + HEADER_SIZE) throw new Error('FRAME_HEADROOM must hold a record prefix and a frame header');
 const EMPTY = new Uint8Array(0);
 const ENCODER = new TextEncoder();
@@ -278,7 +281,7 @@ export class MeshRouter implements ClusterRouter {
     }
     if (n <= COPY_LIMIT) {
       // prefix, header and payload in one buffer: one write, no copy below
-      const buf = Buffer.allocUnsafe(FRAME_HEADROOM + n);
+      const buf = n <= SMALL_FRAME ? Buffer.allocUnsafe(FRAME_HEADROOM + n) : carve(FRAME_HEADROOM + n);
       writeHeader(buf, PREFIX_SIZE, type, this.nodeId, p.id, channel, requestId, n);
       if (n > 0) buf.set(msg, FRAME_HEADROOM);
       link.sendOwned(new Uint8Array(buf.buffer, buf.byteOffset + PREFIX_SIZE, HEADER_SIZE + n));

@@ -24,11 +24,14 @@
  */
 import { createCipheriv, createDecipheriv, hkdfSync, type CipherGCM, type DecipherGCM } from 'node:crypto';
 import { LinkError } from './link-error.js';
+import { carve } from './slab.js';
+
+const asBuffer = (v: Uint8Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
 export const AEAD_ALGORITHM = 'aes-256-gcm';
 export const TAG_SIZE = 16;
 export const SEQ_SIZE = 8;
-/** Plaintexts up to this size are sealed into one buffer (Buffer's pool serves it; larger joins cost a fresh allocation). */
+/** Sealed records up to this size are joined in Buffer's pool; larger ones in a slab (slab.ts). */
 const JOIN_LIMIT = 1024;
 /** Plaintexts in two parts up to this size are joined in a per-link scratch buffer before sealing. */
 const SCRATCH_LIMIT = 64 * 1024;
@@ -101,9 +104,9 @@ export class RecordSealer {
   }
 
   /**
-   * Returns the wire chunks of one record whose plaintext is a||b: prefix
-   * and sequence, ciphertext, tag; records of at most JOIN_LIMIT bytes come
-   * back joined in one (pooled) buffer.
+   * Returns the wire chunks of one record whose plaintext is a||b: one
+   * buffer, or prefix and sequence, ciphertext, tag for a record over
+   * SCRATCH_LIMIT.
    */
   seal(a: Uint8Array, b: Uint8Array | null): Uint8Array[] {
     if (this.seq >= Number.MAX_SAFE_INTEGER) throw new Error('record counter exhausted on this link; reconnect to get fresh keys');
@@ -128,13 +131,15 @@ export class RecordSealer {
     }
     c.final();
     const tag = c.getAuthTag();
-    if (plain > JOIN_LIMIT) {
+    if (ct2) {
       const head = Buffer.allocUnsafe(4 + SEQ_SIZE);
       head.writeUInt32LE(SEQ_SIZE + plain + TAG_SIZE, 0);
       writeSeq(head, 4, seq);
-      return ct2 ? [head, ct, ct2, tag] : [head, ct, tag];
+      return [head, ct, ct2, tag];
     }
-    const rec = Buffer.allocUnsafe(4 + SEQ_SIZE + plain + TAG_SIZE);
+    // joined: one write costs less than a writev through Node's stream layer
+    const n = 4 + SEQ_SIZE + plain + TAG_SIZE;
+    const rec = plain <= JOIN_LIMIT ? Buffer.allocUnsafe(n) : asBuffer(carve(n));
     rec.writeUInt32LE(SEQ_SIZE + plain + TAG_SIZE, 0);
     writeSeq(rec, 4, seq);
     rec.set(ct, 4 + SEQ_SIZE);

@@ -105,9 +105,7 @@ export class RecordLink {
   send(a: Uint8Array, b: Uint8Array | null = null): void {
     if (this.closeReason !== null || this.conn.closed) return;
     if (this.sealer) {
-      // Large records go out as one writev of their parts, unjoined: a join
-      // past 4 KiB allocates a fresh ArrayBuffer (~2.5 µs, more than the
-      // extra iovecs cost).
+      // one buffer (joined in a slab), or the parts of a record over 64 KiB
       const chunks = this.sealer.seal(a, b);
       if (chunks.length === 1) this.conn.write(chunks[0]!);
       else this.conn.writev(chunks);

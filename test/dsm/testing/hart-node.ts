@@ -118,7 +118,7 @@ export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
       const check = (ok: boolean) => {
         if (!ok) throw new Error(`DSM fault outside guest RAM at 0x${exit.addr.toString(16)}`);
       };
-      if (r instanceof Promise) return r.then(check);
+      if (typeof r !== 'boolean') return r.then(check);
       check(r);
     },
     halt: () => undefined,
