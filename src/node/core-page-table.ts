@@ -121,7 +121,9 @@ export class CorePageTable {
     let frame = this.free.pop();
     if (frame === undefined) {
       const left = this.pageCount + 1 - this.core.frameCount();
-      const n = Math.max(1, Math.min(FRAME_BATCH, left));
+      let n = Math.max(1, Math.min(FRAME_BATCH, left));
+      // near the top of the wasm memory a whole batch may not fit where one frame still does
+      if (!this.core.canGrowFrames(n)) n = 1;
       let first = this.core.growFrames(n);
       let count = n;
       if (first === NO_FRAME) {
@@ -153,8 +155,9 @@ export class CorePageTable {
     setImmediate(() => {
       this.prepareScheduled = false;
       for (let i = 0; i < PREPARE_PER_TURN && this.ready.length < READY_FRAMES; i++) {
-        // never grow past one frame per RAM page (held + ready stay within the pool's limit)
-        if (this.free.length === 0 && this.core.frameCount() > this.pageCount) return;
+        // never grow past one frame per RAM page (held + ready stay within the pool's limit), nor past
+        // the wasm memory: this runs outside any fault, and a throw here would be uncaught
+        if (this.free.length === 0 && (this.core.frameCount() > this.pageCount || !this.core.canGrowFrames(1))) return;
         const f = this.takeFrame();
         this.core.frameBytes(f).fill(0);
         this.ready.push(f);

@@ -57,6 +57,8 @@ export interface CoreShare {
 const WASM_PAGE = 65536;
 /** The most a wasm32 memory can hold (64 Ki pages of 64 KiB). */
 const MAX_WASM_PAGES = 65536;
+/** The core's pool ends below 4 GiB - 64 KiB: memory.size() << 16 must stay a u32 (growFrames in src/core/index.ts). */
+const FRAME_POOL_END = 0xffff_0000;
 const SHOOTDOWN_TIMEOUT_MS = 10_000;
 /** Architectural state of one hart: the first bytes of its area (HART_STATE_BYTES in src/core/hart-state.ts). */
 export const HART_STATE_BYTES = 4096;
@@ -186,6 +188,8 @@ export class WasmCore implements Vcpu {
   readonly ramSize: number;
   readonly ramPages: number;
   readonly harts: number;
+  /** The wasm memory's maximum in 64 KiB pages (a hart thread's instance does not grow it and keeps the wasm32 limit). */
+  private maxPages = MAX_WASM_PAGES;
   private readonly ex: CoreExports;
   private readonly hartBases: number[];
   private readonly exitRecords: ExitRecord[];
@@ -295,7 +299,9 @@ export class WasmCore implements Vcpu {
       jitShare = createJitShare({ threshold, maxRegion: opts.jitMaxRegion, maxBlocks: opts.jitMaxBlocks, memoryMaximum: maximum });
       jitRef.jit = new CodeCache(ex, jitShare, opts.harts, false);
     }
-    return new WasmCore(ex, module, memory, opts, time, jitRef.jit, jitShare);
+    const core = new WasmCore(ex, module, memory, opts, time, jitRef.jit, jitShare);
+    core.maxPages = maximum;
+    return core;
   }
 
   private view(): DataView {
@@ -518,6 +524,11 @@ export class WasmCore implements Vcpu {
   frameCount(): number {
     return this.ex.frameCount();
   }
+  /** Whether n more frames fit below the wasm memory's limit (the core keeps the pool under 4 GiB - 64 KiB). */
+  canGrowFrames(n: number): boolean {
+    const end = this.frameAddress(this.ex.frameCount()) + n * 4096;
+    return end <= FRAME_POOL_END && end <= this.maxPages * WASM_PAGE;
+  }
   /** Add n zeroed frames; returns the first index. */
   growFrames(n: number): number {
     const first = this.ex.growFrames(n);
@@ -528,10 +539,13 @@ export class WasmCore implements Vcpu {
     }
     return first;
   }
+  /** Byte address of a frame in the wasm memory: unsigned, up to 4 GiB (wasm returns an i32, negative above 2 GiB). */
+  frameAddress(frame: number): number {
+    return this.ex.frameAddr(frame) >>> 0;
+  }
   /** A live view of one frame's 4096 bytes (invalid after the next growFrames). */
   frameBytes(frame: number): Uint8Array {
-    // wasm returns addresses as i32: above 2 GiB they come back negative
-    const addr = this.ex.frameAddr(frame) >>> 0;
+    const addr = this.frameAddress(frame);
     // reading mem.buffer costs a new SharedArrayBuffer object; an older one
     // stays valid for the bytes it covers (shared memory never moves)
     if (addr + 4096 > this.frameBuf.byteLength) this.frameBuf = this.mem.buffer;
