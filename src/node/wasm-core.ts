@@ -14,7 +14,7 @@ import { dirname, resolve } from 'node:path';
 import {
   HART_X, HART_F, HART_PC, HART_PRIV, HART_MSTATUS, HART_MIP, HART_MIE, HART_STIMECMP, HART_MTIMECMP,
   HART_INSTRET, HART_EXIT_ADDR, HART_EXIT_DATA, HART_EXIT_SIZE, HART_EXIT_WRITE, HART_EXIT_ACCESS,
-  HART_FFLAGS, HART_FRM, HART_HARTID, HART_IN_GUEST, HART_SD_ACK,
+  HART_FFLAGS, HART_FRM, HART_HARTID, HART_IN_GUEST, HART_SD_ACK, PAGE_FLAG_REF,
 } from '../core/abi.js';
 import { CodeCache, createJitShare, type JitShare, type JitStats } from '../jit/code-cache.js';
 
@@ -84,6 +84,7 @@ interface CoreExports {
   setPriv(hart: number, priv: number): void;
   setMstatus(hart: number, v: bigint): void;
   getPage(page: number): number;
+  pageTable(): number;
   setPage(page: number, entry: number): number;
   getBlock(page: number, block: number): number;
   setBlock(page: number, block: number, state: number): number;
@@ -500,6 +501,11 @@ export class WasmCore implements Vcpu {
   // ---- page-state table and frames ----
   getPage(page: number): number {
     return this.ex.getPage(page) >>> 0;
+  }
+  /** Reads and clears the page's access bit (PAGE_FLAG_REF): whether the core mapped it since the last call. */
+  takePageRef(page: number): boolean {
+    const at = ((this.ex.pageTable() >>> 0) >> 2) + page;
+    return (Atomics.and(this.ints(), at, ~PAGE_FLAG_REF) & PAGE_FLAG_REF) !== 0;
   }
   /**
    * state | frame << PAGE_FRAME_SHIFT. Losing rights or changing frame flushes
