@@ -44,8 +44,10 @@ const TIER_STATE_SHIFT = 6;
 export type PagePlace = 'window' | 'tier' | 'none';
 
 export interface PageTableOptions {
-  /** Frames the wasm memory may hold (the window); the rest of a node's pages go to the tier. Default: no limit. */
+  /** Frames the wasm memory may hold (the window); the rest of a node's pages go to the tier. Default: the core's window. */
   windowFrames?: number;
+  /** Pages the tier may hold, a cap on the host memory it takes. Default: every RAM page the window cannot hold. */
+  tierFrames?: number;
 }
 
 /** Nothing in a full window may move out to the tier (every frame is split or mid-move). */
@@ -78,11 +80,11 @@ export class CorePageTable {
     opts: PageTableOptions = {},
   ) {
     this.pageCount = core.ramPages;
-    const w = opts.windowFrames ?? this.pageCount;
+    const w = opts.windowFrames ?? core.windowFrames;
     if (!Number.isInteger(w) || w < 2) throw new PageStoreError(`a window of ${w} frames is too small; give at least 2 frames`);
     this.windowFrames = Math.min(w, this.pageCount);
     // the tier takes whatever the window cannot: at most one slot per RAM page, allocated as pages arrive
-    this.tier = new FrameTier(this.pageCount - this.windowFrames);
+    this.tier = new FrameTier(Math.min(opts.tierFrames ?? Infinity, this.pageCount - this.windowFrames));
   }
 
   private check(page: number): void {

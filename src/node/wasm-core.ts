@@ -19,6 +19,7 @@ import {
 import { CodeCache, createJitShare, type JitShare, type JitStats } from '../jit/code-cache.js';
 
 import { HIST_BUCKETS, SharedHistogram } from './shared-histogram.js';
+import { CapacityError } from './memory-plan.js';
 import { decodeExit, type ExitRecord, type Vcpu, type VcpuExit } from './vcpu.js';
 
 export class CoreLoadError extends Error {
@@ -120,6 +121,11 @@ export interface WasmCoreOptions {
   ramBase: number;
   /** Guest RAM size in bytes (multiple of 4096). */
   ramSize: number;
+  /**
+   * Frames the wasm memory holds at most (the window, docs/memory.md); the node's other pages go to the
+   * local tier. Default: every RAM page, or as many as fit under 4 GiB. More than fits is a CapacityError.
+   */
+  windowFrames?: number;
   /** Number of harts this core instance runs. */
   harts: number;
   /** Decoded-code slots (16 KiB each); default 1024 (16 MiB, 4 MiB of hot code). */
@@ -157,10 +163,14 @@ export function coreModule(path?: string): WebAssembly.Module {
   return m;
 }
 
-/** Wasm pages a configuration needs at most: layout plus one frame per RAM page, and room for spare frames. */
-function maxPagesFor(ramSize: number, harts: number, codeSlots: number): number {
-  const ramPages = ramSize / 4096;
-  const bytes = 2 * WASM_PAGE + harts * WASM_PAGE + ramPages * 8 + codeSlots * (16384 + 4) + ramSize * 1.25 + 64 * WASM_PAGE;
+/**
+ * Wasm pages a configuration needs at most: the layout (src/core/index.ts configure: hart areas, 24 bytes of
+ * tables per RAM page, decode slots), then the window's frames with frame 0 and the zero-ahead frames, and slack
+ * for alignment. The rest of a node's pages live in the local tier, outside wasm.
+ */
+function maxPagesFor(ramPages: number, windowFrames: number, harts: number, codeSlots: number): number {
+  const layout = 2 * WASM_PAGE + harts * WASM_PAGE + ramPages * 24 + codeSlots * (16384 + 4) + 8 * WASM_PAGE;
+  const bytes = layout + (Math.min(ramPages, windowFrames) + 1 + 64) * 4096 + 4 * WASM_PAGE;
   return Math.min(MAX_WASM_PAGES, Math.ceil(bytes / WASM_PAGE));
 }
 
@@ -191,6 +201,8 @@ export class WasmCore implements Vcpu {
   readonly harts: number;
   /** The wasm memory's maximum in 64 KiB pages (a hart thread's instance does not grow it and keeps the wasm32 limit). */
   private maxPages = MAX_WASM_PAGES;
+  /** Frames the window holds (CorePageTable's default): what was asked for, or all RAM pages that fit. */
+  windowFrames = 0;
   private readonly ex: CoreExports;
   private readonly hartBases: number[];
   private readonly exitRecords: ExitRecord[];
@@ -281,7 +293,8 @@ export class WasmCore implements Vcpu {
     const time = opts.time ?? uptimeTicks;
     const codeSlots = opts.codeSlots ?? 1024;
     let memory: WebAssembly.Memory;
-    const maximum = maxPagesFor(opts.ramSize, opts.harts, codeSlots);
+    const ramPages = opts.ramSize / 4096;
+    const maximum = maxPagesFor(ramPages, opts.windowFrames ?? ramPages, opts.harts, codeSlots);
     try {
       memory = new WebAssembly.Memory({ initial: 64, maximum, shared: true });
     } catch (e) {
@@ -302,6 +315,15 @@ export class WasmCore implements Vcpu {
     }
     const core = new WasmCore(ex, module, memory, opts, time, jitRef.jit, jitShare);
     core.maxPages = maximum;
+    const fits = core.maxWindowFrames();
+    if (opts.windowFrames !== undefined && opts.windowFrames > fits) {
+      throw new CapacityError(
+        `a window of ${opts.windowFrames} frames (${Math.floor(opts.windowFrames / 256)} MiB) does not fit this core's wasm memory: ` +
+          `at most ${fits} frames (${Math.floor(fits / 256)} MiB) with ${opts.harts} harts and ${Math.floor(opts.ramSize / 2 ** 20)} MiB of RAM; ` +
+          'lower --node-window (the rest of the node\'s pages go to the local tier)',
+      );
+    }
+    core.windowFrames = Math.max(2, Math.min(opts.windowFrames ?? ramPages, fits, ramPages));
     return core;
   }
 
@@ -534,6 +556,11 @@ export class WasmCore implements Vcpu {
   canGrowFrames(n: number): boolean {
     const end = this.frameAddress(this.ex.frameCount()) + n * 4096;
     return end <= FRAME_POOL_END && end <= this.maxPages * WASM_PAGE;
+  }
+  /** The most frames the pool can ever hold, frame 0 aside: up to the memory's maximum, below 4 GiB. */
+  maxWindowFrames(): number {
+    const end = Math.min(FRAME_POOL_END, this.maxPages * WASM_PAGE);
+    return Math.max(0, Math.floor((end - this.frameAddress(0)) / 4096) - 1);
   }
   /** Add n zeroed frames; returns the first index. */
   growFrames(n: number): number {
