@@ -359,4 +359,11 @@ export class CorePageTable {
   tierPages(): number {
     return this.tier.size;
   }
+
+  /** Pages by place (window, tier, not here) and moves between window and tier, for stats and the dashboard. */
+  placeStats(): { window: number; resident: number; tier: number; remote: number; pageIns: number; pageOuts: number } {
+    const resident = this.resident;
+    const tier = this.tier.size;
+    return { window: this.windowFrames, resident, tier, remote: this.pageCount - resident - tier, pageIns: this.moves.in, pageOuts: this.moves.out };
+  }
 }
