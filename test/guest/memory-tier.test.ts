@@ -1,0 +1,64 @@
+/**
+ * The local tier in a Linux guest (issue 17, docs/memory.md): with a 128 MiB
+ * wasm window a node holds four times that and more, and the guest writes a
+ * pattern over all of it and reads it back intact: on one node, and on two
+ * nodes where the node the program runs on holds its whole home range and
+ * pages homed on the other node.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GuestSession, PROMPT } from './session.js';
+import { initrdWithPrograms } from './guest-programs.js';
+import type { NodeMemoryStats } from '../../src/control/stats-source.js';
+
+const BOOT_MS = 240_000;
+const WINDOW_PAGES = (128 << 20) / 4096;
+const { initrd } = initrdWithPrograms(['memfill.c']);
+const env = { ...process.env, HYDRAVM_STATS_ON_EXIT: '1' };
+
+type Places = NodeMemoryStats;
+
+/** The pages line each node prints at exit, in the order printed. */
+function places(transcript: string): Places[] {
+  return [...transcript.matchAll(/pages (\{[^}]*\})/g)].map((m) => JSON.parse(m[1]!) as Places);
+}
+
+async function fill(s: GuestSession, mib: number, cpu?: number): Promise<void> {
+  const out = await s.run(`/opt/bin/memfill ${mib}${cpu === undefined ? '' : ` ${cpu}`}`, 600_000);
+  assert.match(out, new RegExp(`^memfill ${mib} MiB errors 0 write \\d+ ms read \\d+ ms$`), out);
+}
+
+test('1 node, 128 MiB window: the guest fills and verifies 560 MiB', { timeout: BOOT_MS + 600_000 }, async () => {
+  const s = new GuestSession(['run', '-m', '768M', '--node-window', '128M', '--initrd', initrd], env);
+  try {
+    await s.waitFor(PROMPT, BOOT_MS);
+    await fill(s, 560);
+    s.send('poweroff -f\n');
+    assert.equal(await s.exited, 0);
+    const [p] = places(s.transcript);
+    assert.ok(p, `no pages line in the stats:\n${s.transcript.slice(-2000)}`);
+    assert.equal(p.window, WINDOW_PAGES);
+    assert.ok(p.resident <= WINDOW_PAGES, `resident ${p.resident} within the window`);
+    assert.ok(p.resident + p.tier >= 4 * WINDOW_PAGES, `the node held ${p.resident + p.tier} pages, 4x the window is ${4 * WINDOW_PAGES}`);
+    assert.ok(p.pageIns > 0, 'the verify pass read pages back from the tier');
+  } finally {
+    s.kill();
+  }
+});
+
+test('2 nodes, 128 MiB windows: a program on node 0 fills and verifies 600 MiB, past its home range', { timeout: BOOT_MS + 600_000 }, async () => {
+  const s = new GuestSession(['run', '--nodes', '2', '-m', '1G', '--node-window', '128M', '--initrd', initrd], env);
+  try {
+    await s.waitFor(PROMPT, BOOT_MS);
+    await fill(s, 600, 0);
+    s.send('poweroff -f\n');
+    assert.equal(await s.exited, 0);
+    const all = places(s.transcript);
+    assert.equal(all.length, 2, `a pages line from each node:\n${s.transcript.slice(-2000)}`);
+    const held = all.map((p) => p.resident + p.tier);
+    assert.ok(all.every((p) => p.window === WINDOW_PAGES && p.resident <= WINDOW_PAGES));
+    assert.ok(Math.max(...held) >= 4 * WINDOW_PAGES, `one node holds 4x its window: ${held.join(', ')} pages`);
+  } finally {
+    s.kill();
+  }
+});
