@@ -201,6 +201,7 @@ export class WasmCore implements Vcpu {
   readonly harts: number;
   /** The wasm memory's maximum in 64 KiB pages (a hart thread's instance does not grow it and keeps the wasm32 limit). */
   private maxPages = MAX_WASM_PAGES;
+  private pageEntries: Int32Array | undefined;
   /** Frames the window holds (CorePageTable's default): what was asked for, or all RAM pages that fit. */
   windowFrames = 0;
   private readonly ex: CoreExports;
@@ -526,8 +527,10 @@ export class WasmCore implements Vcpu {
   }
   /** Reads and clears the page's access bit (PAGE_FLAG_REF): whether the core mapped it since the last call. */
   takePageRef(page: number): boolean {
-    const at = ((this.ex.pageTable() >>> 0) >> 2) + page;
-    return (Atomics.and(this.ints(), at, ~PAGE_FLAG_REF) & PAGE_FLAG_REF) !== 0;
+    // the window clock calls this thousands of times per sweep: one view of the table, made once (the table
+    // never moves, and reading memory.buffer of a shared memory allocates a new object every time)
+    this.pageEntries ??= new Int32Array(this.mem.buffer, this.ex.pageTable() >>> 0, this.ramPages);
+    return (Atomics.and(this.pageEntries, page, ~PAGE_FLAG_REF) & PAGE_FLAG_REF) !== 0;
   }
   /**
    * state | frame << PAGE_FRAME_SHIFT. Losing rights or changing frame flushes
