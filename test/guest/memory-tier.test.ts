@@ -1,5 +1,5 @@
 /**
- * The local tier in a Linux guest (issue 17, docs/memory.md): with a 64 MiB
+ * The local tier in a Linux guest (issue 17, docs/memory.md): with a 32 MiB
  * wasm window a node holds four times that and more, and the guest writes a
  * pattern over all of it and reads it back intact: on one node, and on two
  * nodes where the node the program runs on holds its whole home range and
@@ -12,7 +12,7 @@ import { initrdWithPrograms } from './guest-programs.js';
 import type { NodeMemoryStats } from '../../src/control/stats-source.js';
 
 const BOOT_MS = 240_000;
-const WINDOW_PAGES = (64 << 20) / 4096;
+const WINDOW_PAGES = (32 << 20) / 4096;
 const { initrd } = initrdWithPrograms(['memfill.c']);
 const env = { ...process.env, HYDRAVM_STATS_ON_EXIT: '1' };
 
@@ -28,11 +28,11 @@ async function fill(s: GuestSession, mib: number, cpu?: number): Promise<void> {
   assert.match(out, new RegExp(`^memfill ${mib} MiB errors 0 write \\d+ ms read \\d+ ms$`), out);
 }
 
-test('1 node, 64 MiB window: the guest fills and verifies 300 MiB', { timeout: BOOT_MS + 600_000 }, async () => {
-  const s = new GuestSession(['run', '-m', '512M', '--node-window', '64M', '--initrd', initrd], env);
+test('1 node, 32 MiB window: the guest fills and verifies 160 MiB', { timeout: BOOT_MS + 600_000 }, async () => {
+  const s = new GuestSession(['run', '-m', '384M', '--node-window', '32M', '--initrd', initrd], env);
   try {
     await s.waitFor(PROMPT, BOOT_MS);
-    await fill(s, 300);
+    await fill(s, 160);
     s.send('poweroff -f\n');
     assert.equal(await s.exited, 0);
     const [p] = places(s.transcript);
@@ -46,11 +46,11 @@ test('1 node, 64 MiB window: the guest fills and verifies 300 MiB', { timeout: B
   }
 });
 
-test('2 nodes, 64 MiB windows: a program on node 0 fills and verifies 320 MiB', { timeout: BOOT_MS + 600_000 }, async () => {
-  const s = new GuestSession(['run', '--nodes', '2', '-m', '768M', '--node-window', '64M', '--initrd', initrd], env);
+test('2 nodes, 32 MiB windows: a program on node 0 fills and verifies 200 MiB', { timeout: BOOT_MS + 600_000 }, async () => {
+  const s = new GuestSession(['run', '--nodes', '2', '-m', '512M', '--node-window', '32M', '--initrd', initrd], env);
   try {
     await s.waitFor(PROMPT, BOOT_MS);
-    await fill(s, 320, 0);
+    await fill(s, 200, 0);
     s.send('poweroff -f\n');
     assert.equal(await s.exited, 0);
     const all = places(s.transcript);
