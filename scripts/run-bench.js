@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
 const [name, ...rest] = process.argv.slice(2);
-const names = ['cpu', 'boot', 'router', 'dsm', 'cluster', 'io', 'snapshot', 'smp'];
+const names = ['cpu', 'boot', 'router', 'dsm', 'cluster', 'io', 'snapshot', 'smp', 'memory'];
 if (!name || !names.includes(name)) {
   console.error(`usage: npm run bench -- NAME   (NAME is one of ${names.join(', ')})`);
   process.exit(2);

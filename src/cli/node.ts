@@ -11,7 +11,7 @@ import { clusterTuning, statsOnExitRequested } from './tuning.js';
 import { extractVirtioArgs, parseVirtioOptions } from '../devices/virtio/options.js';
 
 const USAGE = `usage: hydravm node --id I --cluster FILE --secret-file KEY [--kernel PATH] [--initrd PATH]
-                    [--append STRING] [--firmware PATH|none] [--node-memory SIZE] [--qmp ADDR] [--trace] [--single-thread]
+                    [--append STRING] [--firmware PATH|none] [--node-memory SIZE] [--node-window SIZE] [--qmp ADDR] [--trace] [--single-thread]
                     [--jit on|off] [--jit-threshold N]
                     [--metrics ADDR:PORT] [--dashboard ADDR:PORT] [--metrics-allow-remote] [--dashboard-allow-remote]
                     [--drive ...] [--netdev ...] [--device ...]   (as for hydravm run; node=K places a device)
@@ -36,6 +36,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
         append: { type: 'string' },
         firmware: { type: 'string' },
         'node-memory': { type: 'string' },
+        'node-window': { type: 'string' },
         qmp: { type: 'string' },
         metrics: { type: 'string' },
         dashboard: { type: 'string' },
@@ -75,6 +76,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
     secret,
     boot: { firmware, kernel: files.kernel, initrd: files.initrd, append: v.append },
     nodeMemory: v['node-memory'] === undefined ? undefined : parseSize('--node-memory', v['node-memory']),
+    nodeWindow: v['node-window'] === undefined ? undefined : parseSize('--node-window', v['node-window']),
     trace: v.trace ?? false,
     singleThread: v['single-thread'] ?? false,
     ...parseJitOptions(v.jit, v['jit-threshold']),

@@ -17,6 +17,7 @@ export function nodeArgsFor(o: VmOptions, kernel: string, initrd: string | undef
   if (initrd) a.push('--initrd', initrd);
   if (o.append !== undefined) a.push('--append', o.append);
   if (o.nodeMemory !== undefined) a.push('--node-memory', `${o.nodeMemory}B`);
+  if (o.nodeWindow !== undefined) a.push('--node-window', `${o.nodeWindow}B`);
   if (o.trace) a.push('--trace');
   if (o.singleThread) a.push('--single-thread');
   a.push(...jitArgsFor(o));

@@ -19,6 +19,8 @@ export interface VmOptions extends JitCliOptions {
   nodes: number;
   transport: 'unix' | 'tcp';
   nodeMemory: number | undefined;
+  /** --node-window: the part of a node's pages kept in its wasm memory (the rest in its local tier). */
+  nodeWindow: number | undefined;
   qmp: string | undefined;
   /** Prometheus endpoint and web dashboard addresses (served by node 0). */
   metrics: string | undefined;
@@ -45,6 +47,7 @@ export const RUN_OPTIONS = {
   nodes: { type: 'string' },
   transport: { type: 'string' },
   'node-memory': { type: 'string' },
+  'node-window': { type: 'string' },
   qmp: { type: 'string' },
   metrics: { type: 'string' },
   dashboard: { type: 'string' },
@@ -66,7 +69,8 @@ export const RUN_USAGE = `usage: hydravm run [options]
   --firmware PATH|none M-mode firmware (e.g. OpenSBI fw_jump.bin); none = the kernel runs in M-mode;
                        default: the built-in SBI
   --transport unix|tcp how local nodes talk (default unix)
-  --node-memory SIZE   cap on guest frames one node holds
+  --node-memory SIZE   guest pages one node holds in all (wasm window and local tier)
+  --node-window SIZE   the part of them in the node's wasm memory (default: as much as fits, under 4G)
   --qmp PATH           QMP control socket (node i listens on PATH.i when --nodes > 1)
   --metrics ADDR:PORT  Prometheus endpoint for the whole cluster, served by node 0 (loopback only
                        unless --metrics-allow-remote)
@@ -136,6 +140,7 @@ export function parseVmOptions(argv: string[]): VmOptions | 'help' {
     nodes,
     transport,
     nodeMemory: v['node-memory'] === undefined ? undefined : parseSize('--node-memory', v['node-memory']),
+    nodeWindow: v['node-window'] === undefined ? undefined : parseSize('--node-window', v['node-window']),
     qmp: v.qmp,
     metrics: v.metrics,
     dashboard: v.dashboard,

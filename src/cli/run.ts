@@ -9,6 +9,7 @@ import { RAM_BASE } from '../node/boot.js';
 import { Machine } from '../node/machine-builder.js';
 import { resolveBootFiles } from './boot-files.js';
 import { statsOnExitRequested } from './tuning.js';
+import { checkCapacity } from '../node/memory-plan.js';
 
 /** `hydravm run` on one node: every hart and device in this process. */
 export async function runSingleNode(o: VmOptions): Promise<number> {
@@ -31,6 +32,7 @@ export async function runSingleNode(o: VmOptions): Promise<number> {
     placement: HartPlacement.single(o.smp),
     ramBase: RAM_BASE,
     ramSize: o.memory,
+    ...(o.nodeWindow !== undefined ? { windowBytes: o.nodeWindow } : {}),
     memory: (core) => new LocalGuestMemory(core),
     consoleOut: (b) => term.write(b),
     trace: o.trace,
@@ -69,6 +71,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (o === 'help') {
     process.stdout.write(RUN_USAGE + '\n');
     return 0;
+  }
+  if (o.restore === undefined) {
+    // refused before any node starts: the largest home range is the first one (ranges are split evenly, rounding up)
+    const pages = o.memory / 4096;
+    checkCapacity({ ramSize: o.memory, nodes: o.nodes, homeBytes: Math.ceil(pages / o.nodes) * 4096, nodeMemory: o.nodeMemory, nodeWindow: o.nodeWindow });
   }
   // QMP, metrics and the dashboard are served by a cluster node process: a
   // single-node VM that asks for them runs as a cluster of one

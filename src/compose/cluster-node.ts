@@ -13,6 +13,7 @@ import type { VmExit } from '../node/node-vm.js';
 import { HartPlacement } from '../node/local-harts.js';
 import { GuestClock } from '../node/clock.js';
 import { DsmGuestMemory } from '../node/dsm-memory.js';
+import { checkCapacity } from '../node/memory-plan.js';
 import { Machine, type BootFiles } from '../node/machine-builder.js';
 import { TerminalConsole } from '../node/console-io.js';
 import { ControlMessages } from './control-messages.js';
@@ -36,6 +37,8 @@ export interface ClusterNodeOptions {
   secret: Uint8Array;
   boot: BootFiles;
   nodeMemory?: number | undefined;
+  /** The part of this node's pages kept in its wasm memory (docs/memory.md). */
+  nodeWindow?: number | undefined;
   /** QMP listen address (unix path or host:port) for this node. */
   qmp?: string | undefined;
   /** Prometheus endpoint (HOST:PORT) serving the whole cluster's counters. */
@@ -164,10 +167,14 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     const what = info.inFlight.length ? `; in flight: ${info.inFlight.map((r) => `${channelName(r.channel)} request #${r.requestId}`).join(', ')}` : '';
     machine?.vm.stop({ kind: 'error', error: new Error(`lost contact with node ${info.node} (${info.reason})${what}; stopping the VM`) });
   });
+  checkCapacity({
+    ramSize: desc.memory.size, nodes: desc.nodes.length, homeBytes: topo.memoryOf(o.id).size, nodeMemory: o.nodeMemory, nodeWindow: o.nodeWindow,
+  });
   const m = await Machine.build({
     placement,
     ramBase,
     ramSize: desc.memory.size,
+    ...(o.nodeWindow !== undefined ? { windowBytes: o.nodeWindow } : {}),
     clock,
     memory: (core) =>
       new DsmGuestMemory(core, router, homeOf, o.nodeMemory ? Math.floor(o.nodeMemory / 4096) : null, {
@@ -323,6 +330,6 @@ function statsLine(m: Machine<DsmGuestMemory>, forwarding: ClusterForwarding): s
   return (
     `stats: exits ${JSON.stringify([...vm.sched.exits])} exec ${vm.sched.timeMs.exec.toFixed(0)} ms; dsm faults ${JSON.stringify(st.faults)} ` +
     `p50/p99 us read ${st.latency.read.p50Us}/${st.latency.read.p99Us} write ${st.latency.write.p50Us}/${st.latency.write.p99Us} upgrade ${st.latency.upgrade.p50Us}/${st.latency.upgrade.p99Us}; ` +
-    `frames ${st.framesHeld}; forwarding ${JSON.stringify(forwarding.snapshot().sent)}; instret ${instret.join(',')}`
+    `frames ${st.framesHeld}; pages ${JSON.stringify(m.memory.table.placeStats())}; forwarding ${JSON.stringify(forwarding.snapshot().sent)}; instret ${instret.join(',')}`
   );
 }

@@ -8,7 +8,7 @@
  */
 import { HartProfiler } from '../control/stats-hart-profiler.js';
 import { HotPageCounter } from '../control/stats-hot-pages.js';
-import { exitsByName, type NodeStats, type NodeStatsSource } from '../control/stats-source.js';
+import { exitsByName, type NodeMemoryStats, type NodeStats, type NodeStatsSource } from '../control/stats-source.js';
 import { encodeOwnerRuns, NO_OWNER } from '../control/dashboard/page-map.js';
 import type { ClusterForwarding } from '../cluster/forwarding.js';
 import type { TimeSync } from '../cluster/time-sync.js';
@@ -70,6 +70,7 @@ export class NodeStatsCollector implements NodeStatsSource {
       // node 0 is the time reference: it has no offset of its own
       timeSync: this.nodeId === 0 ? null : this.time.snapshot(),
       hotPages: this.hotPages.top(HOT_PAGES),
+      memory: this.vm.memory.table.placeStats() satisfies NodeMemoryStats,
     };
   }
 

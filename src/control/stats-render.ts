@@ -147,6 +147,18 @@ function framesSection(nodes: NodeStats[]): string {
   return section('FRAMES (held vs cap)', table(['node', 'held', 'cap', 'use', 'peak', 'pages out/in', 'evict drop/back/home/over'], rows));
 }
 
+/** Where each node holds guest pages: wasm window, local tier, not here (docs/memory.md). */
+function memorySection(nodes: NodeStats[]): string {
+  const rows = nodes
+    .filter((n) => n.memory)
+    .map((n) => {
+      const m = n.memory!;
+      return [`node${n.node}`, fmtCount(m.window), fmtCount(m.resident), fmtCount(m.tier), fmtCount(m.remote), `${fmtCount(m.pageIns)}/${fmtCount(m.pageOuts)}`];
+    });
+  if (rows.length === 0) return '';
+  return section('MEMORY (pages)', table(['node', 'window', 'resident', 'tier', 'remote', 'tier in/out'], rows));
+}
+
 /** Adaptive granularity (docs/dsm.md): pages split into 64-byte blocks and the faults on their blocks. */
 function splitSection(nodes: NodeStats[]): string {
   const rows = nodes
@@ -220,9 +232,10 @@ export function renderStats(nodes: NodeStats[], opts: RenderOptions = {}): strin
     faultsSection(alive, prev),
     channelsSection(alive, prev),
     framesSection(alive),
+    memorySection(alive),
     splitSection(alive),
     forwardingSection(alive),
     clockSection(alive),
     hotSection(alive, opts.hotPages ?? 10),
-  ].join('\n\n') + '\n';
+  ].filter((s) => s !== '').join('\n\n') + '\n';
 }

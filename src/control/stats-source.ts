@@ -73,6 +73,20 @@ export interface NodeStats {
   timeSync: TimeSyncSnapshot | null;
   /** Top pages by DSM fault count on this node, most faults first. */
   hotPages: HotPage[];
+  /** Where this node holds guest pages (docs/memory.md); absent from nodes that do not report it. */
+  memory?: NodeMemoryStats;
+}
+
+/** Guest pages by place on one node: its wasm window, its local tier, or not here (remote or never touched). */
+export interface NodeMemoryStats {
+  /** Frames the window holds at most. */
+  window: number;
+  resident: number;
+  tier: number;
+  remote: number;
+  /** Pages brought back from the tier (tier faults and DSM uses of a tier page) and pages moved out to it. */
+  pageIns: number;
+  pageOuts: number;
 }
 
 /** One node's producer, kept by the node runtime. */

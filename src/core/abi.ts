@@ -26,6 +26,10 @@ export const PAGE_MODIFIED = 2;
 export const PAGE_STATE_MASK = 3;
 export const PAGE_FLAG_CODE = 4;
 export const PAGE_FLAG_SPLIT = 8;
+// bit 4: set by the core when it maps the page for an access (a TLB fill or
+// a slow-path access); the host's window clock reads and clears it (docs/memory.md).
+// Bits 5..7 are the host's (the local tier's marks); the core ignores them.
+export const PAGE_FLAG_REF = 16;
 export const PAGE_FRAME_SHIFT = 8;
 
 // ---- blocks of a split page (docs/dsm.md, "Adaptive granularity") ----

@@ -3,7 +3,7 @@
 // decoded-code slots keyed by physical page.
 import {
   ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH, HART_EXIT_ADDR, HART_EXIT_ACCESS, HART_PRIV, HART_MSTATUS,
-  PAGE_STATE_MASK, PAGE_MODIFIED, PAGE_SHARED, PAGE_FLAG_CODE, PAGE_FLAG_SPLIT, PAGE_FRAME_SHIFT, HART_EXIT_SIZE,
+  PAGE_STATE_MASK, PAGE_MODIFIED, PAGE_SHARED, PAGE_FLAG_CODE, PAGE_FLAG_SPLIT, PAGE_FLAG_REF, PAGE_FRAME_SHIFT, HART_EXIT_SIZE,
   BLOCK_SHIFT, BLOCK_SIZE,
 } from './abi';
 import {
@@ -100,7 +100,8 @@ export function ramHost(h: usize, pa: u64, acc: u32, span: u32 = 1): usize {
     store<u32>(h + H_STATUS, (pa >> 56) != 0 ? accessFaultCause(acc) : ST_MMIO);
     return 0;
   }
-  const e = load<u32>(gPages + (<usize>idx << 2));
+  const entry = gPages + (<usize>idx << 2);
+  const e = load<u32>(entry);
   if (e & PAGE_FLAG_SPLIT) {
     if (!splitAllows(h, idx, pa, acc, span)) return 0;
   } else {
@@ -111,6 +112,8 @@ export function ramHost(h: usize, pa: u64, acc: u32, span: u32 = 1): usize {
       return 0;
     }
   }
+  // access information for the host's window clock: set once, the host clears it
+  if ((e & PAGE_FLAG_REF) == 0) atomic.or<u32>(entry, PAGE_FLAG_REF);
   return frameAddr(e >> PAGE_FRAME_SHIFT) + <usize>(pa & 0xfff);
 }
 

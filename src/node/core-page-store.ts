@@ -1,5 +1,4 @@
 import type { PageState, PageStore } from '../dsm/page-store.js';
-import { PageStoreError } from '../dsm/page-store.js';
 import type { CorePageTable } from './core-page-table.js';
 import type { WasmCore } from './wasm-core.js';
 
@@ -8,7 +7,9 @@ import type { WasmCore } from './wasm-core.js';
  * core's page-state table (CorePageTable), which is the only record of each
  * page's state and frame. Frames freed by eviction or invalidation go back to
  * the table's pool and are reused before the wasm memory grows, so a node's
- * footprint follows its working set, not guest RAM.
+ * footprint follows its working set, not guest RAM. A page in the local tier
+ * (outside the wasm window) is held like any other: the engine reads and
+ * writes it in place and changes its state without paging it in.
  */
 export class CorePageStore implements PageStore {
   constructor(
@@ -21,29 +22,24 @@ export class CorePageStore implements PageStore {
   }
 
   setState(page: number, state: PageState): void {
-    this.table.set(page, state, this.table.frame(page));
+    this.table.setState(page, state);
   }
 
+  /** In the window or in the local tier: the DSM does not see the difference. */
   hasFrame(page: number): boolean {
-    return this.table.frame(page) !== undefined;
-  }
-
-  private frame(page: number): number {
-    const f = this.table.frame(page);
-    if (f === undefined) throw new PageStoreError(`page ${page} has no frame`);
-    return f;
+    return this.table.place(page) !== 'none';
   }
 
   readFrame(page: number): Uint8Array {
-    return this.table.bytes(this.frame(page)).slice();
+    return this.table.pageBytes(page).slice();
   }
 
   frameView(page: number): Uint8Array {
-    return this.table.bytes(this.frame(page));
+    return this.table.pageBytes(page);
   }
 
   writeFrame(page: number, data: Uint8Array, offset = 0): void {
-    this.table.bytes(this.frame(page)).set(data, offset);
+    this.table.pageBytes(page).set(data, offset);
     this.core.invalidateCode(page);
   }
 

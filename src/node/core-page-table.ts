@@ -13,9 +13,22 @@
  *
  * Frames come from a pool: freed frames are reused (zeroed) before the wasm
  * memory grows, and growth is in batches so memory.grow stays rare.
+ *
+ * The wasm memory is a window: it holds at most `windowFrames` frames. A node
+ * that holds more pages keeps the rest in its local tier (frame-tier.ts),
+ * outside wasm. The entry of a page in the tier has state INVALID for the
+ * core (any access faults), PAGE_FLAG_TIER, the page's DSM state in bits 6-7
+ * and the tier slot in the frame field. So the entry says whether a page is
+ * in the window, in the tier, or not here at all (remote or never touched),
+ * and the DSM state of a page does not change when it moves between window
+ * and tier. A fault on a tier page copies it back into a window frame
+ * (pageIn); a full window moves a page out first, chosen by the clock over
+ * the core's access bits (window-clock.ts), after the shootdown of setPage.
  */
 import { PAGE_FLAG_CODE, PAGE_FLAG_SPLIT, PAGE_FRAME_SHIFT, PAGE_INVALID, PAGE_STATE_MASK } from '../core/abi.js';
 import { PageStoreError, type PageState } from '../dsm/page-store.js';
+import { FrameTier } from './frame-tier.js';
+import { WindowClock } from './window-clock.js';
 import type { WasmCore } from './wasm-core.js';
 
 const FRAME_BATCH = 256;
@@ -24,17 +37,54 @@ const READY_FRAMES = 64;
 const PREPARE_PER_TURN = 16;
 /** The frame index that means "none". */
 const NO_FRAME = 0;
+/** Host-only bits of the entry (the core ignores bits 5-7): the page is in the local tier, and its DSM state there. */
+export const PAGE_FLAG_TIER = 32;
+const TIER_STATE_SHIFT = 6;
+
+export type PagePlace = 'window' | 'tier' | 'none';
+
+export interface PageTableOptions {
+  /** Frames the wasm memory may hold (the window); the rest of a node's pages go to the tier. Default: the core's window. */
+  windowFrames?: number;
+  /** Pages the tier may hold, a cap on the host memory it takes. Default: every RAM page the window cannot hold. */
+  tierFrames?: number;
+}
+
+/** Nothing in a full window may move out to the tier (every frame is split or mid-move). */
+export class WindowFullError extends Error {
+  constructor(readonly windowFrames: number) {
+    super(`all ${windowFrames} frames of the node's wasm window are in use and none can move to the local tier; raise --node-window`);
+    this.name = 'WindowFullError';
+  }
+}
 
 export class CorePageTable {
   private readonly free: number[] = [];
   /** Zeroed frames, already written once: attachFrame takes these first. */
   private readonly ready: number[] = [];
   private prepareScheduled = false;
-  private held = 0;
+  /** Pages with a window frame. */
+  private resident = 0;
   readonly pageCount: number;
+  /** Frames the window holds at most (never more than one per RAM page). */
+  readonly windowFrames: number;
+  readonly tier: FrameTier;
+  private readonly clock = new WindowClock();
+  /** A page being paged in keeps its place in the tier until its copy is done: the clock must not pick it. */
+  private moving = -1;
+  /** Moves between window and tier since creation. */
+  readonly moves = { out: 0, in: 0 };
 
-  constructor(private readonly core: WasmCore) {
+  constructor(
+    private readonly core: WasmCore,
+    opts: PageTableOptions = {},
+  ) {
     this.pageCount = core.ramPages;
+    const w = opts.windowFrames ?? core.windowFrames;
+    if (!Number.isInteger(w) || w < 2) throw new PageStoreError(`a window of ${w} frames is too small; give at least 2 frames`);
+    this.windowFrames = Math.min(w, this.pageCount);
+    // the tier takes whatever the window cannot: at most one slot per RAM page, allocated as pages arrive
+    this.tier = new FrameTier(Math.min(opts.tierFrames ?? Infinity, this.pageCount - this.windowFrames));
   }
 
   private check(page: number): void {
@@ -43,15 +93,52 @@ export class CorePageTable {
     }
   }
 
-  /** The access state the core enforces for the page. */
+  /** The page's DSM state on this node: what the core enforces, or, for a page in the tier, what it will enforce once paged in. */
   state(page: number): PageState {
-    return (this.core.getPage(page) & PAGE_STATE_MASK) as PageState;
+    const e = this.core.getPage(page);
+    return ((e & PAGE_FLAG_TIER ? e >>> TIER_STATE_SHIFT : e) & PAGE_STATE_MASK) as PageState;
   }
 
-  /** The frame holding the page on this node, or undefined. */
+  /** The window frame holding the page, or undefined (not here, or in the tier). */
   frame(page: number): number | undefined {
-    const f = this.core.getPage(page) >>> PAGE_FRAME_SHIFT;
-    return f === NO_FRAME ? undefined : f;
+    const e = this.core.getPage(page);
+    const f = e >>> PAGE_FRAME_SHIFT;
+    return f === NO_FRAME || e & PAGE_FLAG_TIER ? undefined : f;
+  }
+
+  /** Where this node holds the page: in a window frame, in the tier, or nowhere (remote or never touched). */
+  place(page: number): PagePlace {
+    const e = this.core.getPage(page);
+    if (e >>> PAGE_FRAME_SHIFT === NO_FRAME) return 'none';
+    return e & PAGE_FLAG_TIER ? 'tier' : 'window';
+  }
+
+  inTier(page: number): boolean {
+    return (this.core.getPage(page) & PAGE_FLAG_TIER) !== 0;
+  }
+
+  /** The page's 4096 bytes wherever this node holds them (window frame or tier slot), no copy; valid until the next frame allocation. */
+  pageBytes(page: number): Uint8Array {
+    const e = this.core.getPage(page);
+    const f = e >>> PAGE_FRAME_SHIFT;
+    if (f === NO_FRAME) throw new PageStoreError(`page ${page} has no frame`);
+    return e & PAGE_FLAG_TIER ? this.tier.bytes(f) : this.core.frameBytes(f);
+  }
+
+  /**
+   * Sets the DSM state of a page this node holds (or INVALID for one it does
+   * not). A page in the tier keeps its place: the core cannot reach it, so
+   * no shootdown is needed, and a fault brings it in with the new state.
+   */
+  setState(page: number, state: PageState): void {
+    this.check(page);
+    const e = this.core.getPage(page);
+    if (e & PAGE_FLAG_TIER) {
+      const keep = e & ~(PAGE_STATE_MASK << TIER_STATE_SHIFT);
+      this.core.setPage(page, (keep | (state << TIER_STATE_SHIFT)) >>> 0);
+      return;
+    }
+    this.set(page, state, this.frame(page));
   }
 
   /** The core holds decoded instructions of this page (host writes must invalidate them). */
@@ -71,6 +158,7 @@ export class CorePageTable {
   /** Lowering returns once no hart can still use the block's old rights (the core's shootdown). */
   setBlockState(page: number, block: number, state: PageState): void {
     this.check(page);
+    if (this.inTier(page)) this.pageIn(page);
     if (state !== PAGE_INVALID && this.frame(page) === undefined) throw new PageStoreError(`page ${page} has no frame; cannot set block ${block} to state ${state}`);
     this.core.setBlock(page, block, state);
   }
@@ -78,6 +166,8 @@ export class CorePageTable {
   /** Every block takes the page's state, then the core checks blocks instead of the page. */
   split(page: number): void {
     this.check(page);
+    // a split page's blocks are checked by the core: it lives in the window
+    if (this.inTier(page)) this.pageIn(page);
     const e = this.core.getPage(page);
     if (e & PAGE_FLAG_SPLIT) return;
     this.core.fillBlocks(page, e & PAGE_STATE_MASK);
@@ -87,6 +177,7 @@ export class CorePageTable {
   /** Back to one state for the whole page; every block's cached view is dropped first. */
   merge(page: number, state: PageState): void {
     this.check(page);
+    if (this.inTier(page)) this.pageIn(page);
     const frame = this.frame(page);
     if (frame === undefined && state !== PAGE_INVALID) throw new PageStoreError(`page ${page} has no frame; cannot merge it to state ${state}`);
     this.core.setPage(page, (state | ((frame ?? NO_FRAME) << PAGE_FRAME_SHIFT)) >>> 0);
@@ -95,6 +186,7 @@ export class CorePageTable {
   /** Sets state and frame together; the core keeps its code flag and flushes what the change invalidates. */
   set(page: number, state: PageState, frame: number | undefined): void {
     this.check(page);
+    if (this.inTier(page)) throw new PageStoreError(`page ${page} is in the local tier; use setState, or pageIn first`);
     if (frame === undefined && state !== PAGE_INVALID) throw new PageStoreError(`page ${page} has no frame; cannot set state ${state}`);
     const split = this.core.getPage(page) & PAGE_FLAG_SPLIT;
     this.core.setPage(page, (state | ((frame ?? NO_FRAME) << PAGE_FRAME_SHIFT) | split) >>> 0);
@@ -105,14 +197,81 @@ export class CorePageTable {
     return this.core.frameBytes(frame);
   }
 
-  /** Gives the page a zero-filled frame, state INVALID until the caller sets one; returns the frame. */
+  /** Gives the page a zero-filled window frame, state INVALID until the caller sets one; returns the frame. */
   attachFrame(page: number, state: PageState = PAGE_INVALID): number {
     this.check(page);
-    if (this.frame(page) !== undefined) throw new PageStoreError(`page ${page} already has a frame`);
-    const frame = this.ready.pop() ?? this.takeFrame();
-    if (this.ready.length < READY_FRAMES / 2) this.prepareSoon();
-    this.held++;
+    if (this.place(page) !== 'none') throw new PageStoreError(`page ${page} already has a frame`);
+    const frame = this.windowFrame(true);
+    this.resident++;
     this.set(page, state, frame);
+    this.clock.placed(frame, page);
+    return frame;
+  }
+
+  /**
+   * Brings a page from the tier into a window frame with its DSM state (a
+   * fault on it then retries and succeeds, or faults again for rights the
+   * DSM must get). No network; the tier slot is freed. Returns the frame.
+   */
+  pageIn(page: number): number {
+    this.check(page);
+    const e = this.core.getPage(page);
+    if (!(e & PAGE_FLAG_TIER)) throw new PageStoreError(`page ${page} is not in the tier`);
+    const slot = e >>> PAGE_FRAME_SHIFT;
+    this.moving = page;
+    let frame: number;
+    try {
+      frame = this.windowFrame(false);
+    } finally {
+      this.moving = -1;
+    }
+    this.core.frameBytes(frame).set(this.tier.bytes(slot));
+    this.tier.release(slot);
+    const state = (e >>> TIER_STATE_SHIFT) & PAGE_STATE_MASK;
+    // raising rights (or staying INVALID) needs no shootdown
+    this.core.setPage(page, (state | (frame << PAGE_FRAME_SHIFT)) >>> 0);
+    this.resident++;
+    this.clock.placed(frame, page);
+    this.moves.in++;
+    return frame;
+  }
+
+  /** A window frame: from the pool while the window has room, else the frame of a page moved out to the tier. */
+  private windowFrame(zeroed: boolean): number {
+    if (this.resident < this.windowFrames) {
+      const frame = this.ready.pop() ?? this.takeFrame();
+      if (this.ready.length < READY_FRAMES / 2) this.prepareSoon();
+      return frame;
+    }
+    const victim = this.clock.pick({
+      takeRef: (p) => this.core.takePageRef(p),
+      movable: (p) => p !== this.moving && !this.isSplit(p),
+    });
+    if (victim === undefined) throw new WindowFullError(this.windowFrames);
+    const frame = this.pageOut(victim);
+    if (zeroed) this.core.frameBytes(frame).fill(0);
+    return frame;
+  }
+
+  /**
+   * Moves a window page to the tier and returns its frame, not zeroed. The
+   * entry changes first and setPage returns only after every hart dropped
+   * the page (the core's shootdown), so the copy below is the page's final
+   * content; a hart that touches the page meanwhile faults and waits for
+   * this thread.
+   */
+  private pageOut(page: number): number {
+    const e = this.core.getPage(page);
+    const frame = e >>> PAGE_FRAME_SHIFT;
+    const slot = this.tier.alloc();
+    const state = e & PAGE_STATE_MASK;
+    this.core.setPage(page, (PAGE_INVALID | PAGE_FLAG_TIER | (state << TIER_STATE_SHIFT) | (slot << PAGE_FRAME_SHIFT)) >>> 0);
+    // an INVALID page with a frame was never mapped, so setPage queued no shootdown; its decoded code may still be there
+    this.core.invalidateCode(page);
+    this.tier.bytes(slot).set(this.core.frameBytes(frame));
+    this.resident--;
+    this.clock.cleared(frame);
+    this.moves.out++;
     return frame;
   }
 
@@ -120,8 +279,10 @@ export class CorePageTable {
   private takeFrame(): number {
     let frame = this.free.pop();
     if (frame === undefined) {
-      const left = this.pageCount + 1 - this.core.frameCount();
-      const n = Math.max(1, Math.min(FRAME_BATCH, left));
+      const left = this.windowFrames + 1 - this.core.frameCount();
+      let n = Math.max(1, Math.min(FRAME_BATCH, left));
+      // near the top of the wasm memory a whole batch may not fit where one frame still does
+      if (!this.core.canGrowFrames(n)) n = 1;
       let first = this.core.growFrames(n);
       let count = n;
       if (first === NO_FRAME) {
@@ -153,8 +314,9 @@ export class CorePageTable {
     setImmediate(() => {
       this.prepareScheduled = false;
       for (let i = 0; i < PREPARE_PER_TURN && this.ready.length < READY_FRAMES; i++) {
-        // never grow past one frame per RAM page (held + ready stay within the pool's limit)
-        if (this.free.length === 0 && this.core.frameCount() > this.pageCount) return;
+        // never grow past the window (held + ready stay within the pool's limit), nor past
+        // the wasm memory: this runs outside any fault, and a throw here would be uncaught
+        if (this.free.length === 0 && (this.core.frameCount() > this.windowFrames || !this.core.canGrowFrames(1))) return;
         const f = this.takeFrame();
         this.core.frameBytes(f).fill(0);
         this.ready.push(f);
@@ -163,19 +325,45 @@ export class CorePageTable {
     });
   }
 
-  /** Takes the page's frame back into the pool and sets the page INVALID. */
+  /** Takes the page's frame (window or tier) back and sets the page INVALID. */
   detachFrame(page: number): void {
+    const e = this.core.getPage(page);
+    if (e & PAGE_FLAG_TIER) {
+      // the core never had it mapped: no shootdown
+      this.core.setPage(page, PAGE_INVALID);
+      this.tier.release(e >>> PAGE_FRAME_SHIFT);
+      return;
+    }
     const frame = this.frame(page);
     if (frame === undefined) throw new PageStoreError(`page ${page} has no frame`);
     // a split page stays split without its frame: every block is INVALID
-    const split = this.core.getPage(page) & PAGE_FLAG_SPLIT;
+    const split = e & PAGE_FLAG_SPLIT;
     if (split) this.core.fillBlocks(page, PAGE_INVALID);
     this.core.setPage(page, (PAGE_INVALID | split) >>> 0);
     this.free.push(frame);
-    this.held--;
+    this.clock.cleared(frame);
+    this.resident--;
   }
 
+  /** Pages this node holds: window and tier. */
   framesHeld(): number {
-    return this.held;
+    return this.resident + this.tier.size;
+  }
+
+  /** Pages in window frames. */
+  residentPages(): number {
+    return this.resident;
+  }
+
+  /** Pages in the local tier. */
+  tierPages(): number {
+    return this.tier.size;
+  }
+
+  /** Pages by place (window, tier, not here) and moves between window and tier, for stats and the dashboard. */
+  placeStats(): { window: number; resident: number; tier: number; remote: number; pageIns: number; pageOuts: number } {
+    const resident = this.resident;
+    const tier = this.tier.size;
+    return { window: this.windowFrames, resident, tier, remote: this.pageCount - resident - tier, pageIns: this.moves.in, pageOuts: this.moves.out };
   }
 }

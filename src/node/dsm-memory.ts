@@ -3,7 +3,7 @@ import { BLOCK_SIZE } from '../core/abi.js';
 import { DsmEngine, type DsmEngineOptions } from '../dsm/engine.js';
 import type { Router } from '../router/types.js';
 import { CorePageStore } from './core-page-store.js';
-import { CorePageTable } from './core-page-table.js';
+import { CorePageTable, type PageTableOptions } from './core-page-table.js';
 import type { WasmCore } from './wasm-core.js';
 import type { DsmFaultExit } from './vcpu.js';
 import type { Completion } from '../dsm/completion.js';
@@ -31,8 +31,10 @@ export class DsmGuestMemory extends DsmAccessor {
     failure: Pick<DsmEngineOptions, 'faultTimeoutMs' | 'isPaused' | 'onProtocolError'> = {},
     /** Adaptive granularity (on by default); false keeps every page whole. */
     granularity?: DsmEngineOptions['granularity'],
+    /** The wasm window (frames beyond it live in the local tier). */
+    window: PageTableOptions = {},
   ) {
-    const table = new CorePageTable(core);
+    const table = new CorePageTable(core, window);
     const store = new CorePageStore(core, table);
     const engine = new DsmEngine({ router, store, pageCount: core.ramPages, homeOf, maxFrames, granularity, ...failure });
     super(engine, store, core.ramBase, core.ramSize);
@@ -54,6 +56,11 @@ export class DsmGuestMemory extends DsmAccessor {
     const access = exit.access;
     // the block of a split page, or the block a page fault hit (false-sharing detection)
     const block = Math.floor(((gpa - this.ramBase) % PAGE) / BLOCK_SIZE);
+    // a page in the local tier is here already: copy it into the window, no DSM, no network
+    if (this.table.inTier(page)) {
+      this.table.pageIn(page);
+      return true;
+    }
     this.onFault?.(page);
     const c = this.dsm.hartFault(page, access, block);
     return c.settled ? true : c.then(() => true);

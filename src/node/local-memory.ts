@@ -5,7 +5,7 @@
  */
 import { PAGE_MODIFIED } from '../core/abi.js';
 import { GuestMemoryRangeError, type GuestMemory } from '../machine/guest-memory.js';
-import { CorePageTable } from './core-page-table.js';
+import { CorePageTable, type PageTableOptions } from './core-page-table.js';
 import type { WasmCore } from './wasm-core.js';
 import type { DsmFaultExit } from './vcpu.js';
 
@@ -16,33 +16,39 @@ export class LocalGuestMemory implements GuestMemory {
   readonly ramSize: number;
   readonly table: CorePageTable;
 
-  constructor(private readonly core: WasmCore) {
+  constructor(
+    private readonly core: WasmCore,
+    opts: PageTableOptions = {},
+  ) {
     this.ramBase = core.ramBase;
     this.ramSize = core.ramSize;
-    this.table = new CorePageTable(core);
+    this.table = new CorePageTable(core, opts);
   }
 
-  /** Frame index of RAM page `page`, allocating it (MODIFIED) on first touch. */
-  frameOf(page: number): number {
-    return this.table.frame(page) ?? this.table.attachFrame(page, PAGE_MODIFIED);
+  /** The bytes of RAM page `page` (window frame or tier slot), allocating a frame (MODIFIED) on first touch. */
+  private bytesOf(page: number): Uint8Array {
+    if (this.table.place(page) === 'none') this.table.attachFrame(page, PAGE_MODIFIED);
+    return this.table.pageBytes(page);
   }
 
   /**
-   * Resolve an EXIT_DSM_FAULT for `hart`: give the faulting page a frame.
-   * Returns false if the address is not guest RAM (a core bug, never a guest one).
+   * Resolve an EXIT_DSM_FAULT for `hart`: give the faulting page a frame, or
+   * bring it back from the local tier. Returns false if the address is not
+   * guest RAM (a core bug, never a guest one).
    */
   resolveFault(exit: DsmFaultExit): boolean {
     const gpa = exit.addr;
     const page = Math.floor((gpa - this.ramBase) / PAGE);
     if (page < 0 || page >= this.core.ramPages) return false;
-    this.frameOf(page);
+    if (this.table.inTier(page)) this.table.pageIn(page);
+    else if (this.table.place(page) === 'none') this.table.attachFrame(page, PAGE_MODIFIED);
     return true;
   }
 
-  /** Every page back to zero: frames return to the pool and fault in zero-filled on next use. */
+  /** Every page back to zero: window frames and tier slots return to their pools; pages fault in zero-filled on next use. */
   reset(): void {
     for (let page = 0; page < this.core.ramPages; page++) {
-      if (this.table.frame(page) !== undefined) this.table.detachFrame(page);
+      if (this.table.place(page) !== 'none') this.table.detachFrame(page);
     }
   }
 
@@ -61,7 +67,7 @@ export class LocalGuestMemory implements GuestMemory {
       const page = Math.floor(off / PAGE);
       const inPage = off % PAGE;
       const n = Math.min(PAGE - inPage, length - done);
-      out.set(this.table.bytes(this.frameOf(page)).subarray(inPage, inPage + n), done);
+      out.set(this.bytesOf(page).subarray(inPage, inPage + n), done);
       done += n;
     }
     return out;
@@ -75,8 +81,7 @@ export class LocalGuestMemory implements GuestMemory {
       const page = Math.floor(off / PAGE);
       const inPage = off % PAGE;
       const n = Math.min(PAGE - inPage, data.length - done);
-      const frame = this.frameOf(page);
-      this.table.bytes(frame).set(data.subarray(done, done + n), inPage);
+      this.bytesOf(page).set(data.subarray(done, done + n), inPage);
       this.core.invalidateCode(page);
       done += n;
     }

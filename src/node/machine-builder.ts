@@ -92,6 +92,8 @@ export class Machine<M extends NodeMemory> {
     // bench/boot reads the JIT's figures from here too
     const jit = j === null ? '' : ` jit ${JSON.stringify({ compiled: j.compiled, installed: j.installed, misses: j.installMisses,
       failures: j.failures, evicted: j.evicted, liveBlocks: j.liveBlocks, codeBytes: j.codeBytes, compileMs: Math.round(j.compileMs) })}`;
-    return `instret ${instret} exits ${JSON.stringify([...sched.exits])} exec ${sched.timeMs.exec.toFixed(0)} ms${jit}`;
+    const pages = ` pages ${JSON.stringify(this.memory.table.placeStats())}`;
+    // bench/boot reads a trailing jit {...}: the pages go before it
+    return `instret ${instret} exits ${JSON.stringify([...sched.exits])} exec ${sched.timeMs.exec.toFixed(0)} ms${pages}${jit}`;
   }
 }

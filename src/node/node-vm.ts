@@ -46,6 +46,8 @@ export interface NodeVmOptions {
   placement: HartPlacement;
   ramBase: number;
   ramSize: number;
+  /** Bytes of this node's pages kept in the wasm memory; the rest go to the local tier. Default: as many as fit. */
+  windowBytes?: number;
   /** Memory for the core's frames and for host-side accesses; built from the core. */
   memory: (core: WasmCore) => NodeMemory;
   /** Guest serial output (node 0's UART). */
@@ -109,6 +111,7 @@ export class NodeVm {
       ramBase: opts.ramBase,
       ramSize: opts.ramSize,
       harts: p.count,
+      ...(opts.windowBytes !== undefined ? { windowFrames: Math.floor(opts.windowBytes / 4096) } : {}),
       time: () => this.clock.ticks(),
       ...(opts.jit ? { jit: opts.jit } : {}),
       ...(opts.jitThreshold !== undefined ? { jitThreshold: opts.jitThreshold } : {}),

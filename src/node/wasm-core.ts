@@ -14,11 +14,12 @@ import { dirname, resolve } from 'node:path';
 import {
   HART_X, HART_F, HART_PC, HART_PRIV, HART_MSTATUS, HART_MIP, HART_MIE, HART_STIMECMP, HART_MTIMECMP,
   HART_INSTRET, HART_EXIT_ADDR, HART_EXIT_DATA, HART_EXIT_SIZE, HART_EXIT_WRITE, HART_EXIT_ACCESS,
-  HART_FFLAGS, HART_FRM, HART_HARTID, HART_IN_GUEST, HART_SD_ACK,
+  HART_FFLAGS, HART_FRM, HART_HARTID, HART_IN_GUEST, HART_SD_ACK, PAGE_FLAG_REF,
 } from '../core/abi.js';
 import { CodeCache, createJitShare, type JitShare, type JitStats } from '../jit/code-cache.js';
 
 import { HIST_BUCKETS, SharedHistogram } from './shared-histogram.js';
+import { CapacityError } from './memory-plan.js';
 import { decodeExit, type ExitRecord, type Vcpu, type VcpuExit } from './vcpu.js';
 
 export class CoreLoadError extends Error {
@@ -57,6 +58,8 @@ export interface CoreShare {
 const WASM_PAGE = 65536;
 /** The most a wasm32 memory can hold (64 Ki pages of 64 KiB). */
 const MAX_WASM_PAGES = 65536;
+/** The core's pool ends below 4 GiB - 64 KiB: memory.size() << 16 must stay a u32 (growFrames in src/core/index.ts). */
+const FRAME_POOL_END = 0xffff_0000;
 const SHOOTDOWN_TIMEOUT_MS = 10_000;
 /** Architectural state of one hart: the first bytes of its area (HART_STATE_BYTES in src/core/hart-state.ts). */
 export const HART_STATE_BYTES = 4096;
@@ -82,6 +85,7 @@ interface CoreExports {
   setPriv(hart: number, priv: number): void;
   setMstatus(hart: number, v: bigint): void;
   getPage(page: number): number;
+  pageTable(): number;
   setPage(page: number, entry: number): number;
   getBlock(page: number, block: number): number;
   setBlock(page: number, block: number, state: number): number;
@@ -117,6 +121,11 @@ export interface WasmCoreOptions {
   ramBase: number;
   /** Guest RAM size in bytes (multiple of 4096). */
   ramSize: number;
+  /**
+   * Frames the wasm memory holds at most (the window, docs/memory.md); the node's other pages go to the
+   * local tier. Default: every RAM page, or as many as fit under 4 GiB. More than fits is a CapacityError.
+   */
+  windowFrames?: number;
   /** Number of harts this core instance runs. */
   harts: number;
   /** Decoded-code slots (16 KiB each); default 1024 (16 MiB, 4 MiB of hot code). */
@@ -154,10 +163,14 @@ export function coreModule(path?: string): WebAssembly.Module {
   return m;
 }
 
-/** Wasm pages a configuration needs at most: layout plus one frame per RAM page, and room for spare frames. */
-function maxPagesFor(ramSize: number, harts: number, codeSlots: number): number {
-  const ramPages = ramSize / 4096;
-  const bytes = 2 * WASM_PAGE + harts * WASM_PAGE + ramPages * 8 + codeSlots * (16384 + 4) + ramSize * 1.25 + 64 * WASM_PAGE;
+/**
+ * Wasm pages a configuration needs at most: the layout (src/core/index.ts configure: hart areas, 24 bytes of
+ * tables per RAM page, decode slots), then the window's frames with frame 0 and the zero-ahead frames, and slack
+ * for alignment. The rest of a node's pages live in the local tier, outside wasm.
+ */
+function maxPagesFor(ramPages: number, windowFrames: number, harts: number, codeSlots: number): number {
+  const layout = 2 * WASM_PAGE + harts * WASM_PAGE + ramPages * 24 + codeSlots * (16384 + 4) + 8 * WASM_PAGE;
+  const bytes = layout + (Math.min(ramPages, windowFrames) + 1 + 64) * 4096 + 4 * WASM_PAGE;
   return Math.min(MAX_WASM_PAGES, Math.ceil(bytes / WASM_PAGE));
 }
 
@@ -186,6 +199,11 @@ export class WasmCore implements Vcpu {
   readonly ramSize: number;
   readonly ramPages: number;
   readonly harts: number;
+  /** The wasm memory's maximum in 64 KiB pages (a hart thread's instance does not grow it and keeps the wasm32 limit). */
+  private maxPages = MAX_WASM_PAGES;
+  private pageEntries: Int32Array | undefined;
+  /** Frames the window holds (CorePageTable's default): what was asked for, or all RAM pages that fit. */
+  windowFrames = 0;
   private readonly ex: CoreExports;
   private readonly hartBases: number[];
   private readonly exitRecords: ExitRecord[];
@@ -276,7 +294,8 @@ export class WasmCore implements Vcpu {
     const time = opts.time ?? uptimeTicks;
     const codeSlots = opts.codeSlots ?? 1024;
     let memory: WebAssembly.Memory;
-    const maximum = maxPagesFor(opts.ramSize, opts.harts, codeSlots);
+    const ramPages = opts.ramSize / 4096;
+    const maximum = maxPagesFor(ramPages, opts.windowFrames ?? ramPages, opts.harts, codeSlots);
     try {
       memory = new WebAssembly.Memory({ initial: 64, maximum, shared: true });
     } catch (e) {
@@ -295,7 +314,18 @@ export class WasmCore implements Vcpu {
       jitShare = createJitShare({ threshold, maxRegion: opts.jitMaxRegion, maxBlocks: opts.jitMaxBlocks, memoryMaximum: maximum });
       jitRef.jit = new CodeCache(ex, jitShare, opts.harts, false);
     }
-    return new WasmCore(ex, module, memory, opts, time, jitRef.jit, jitShare);
+    const core = new WasmCore(ex, module, memory, opts, time, jitRef.jit, jitShare);
+    core.maxPages = maximum;
+    const fits = core.maxWindowFrames();
+    if (opts.windowFrames !== undefined && opts.windowFrames > fits) {
+      throw new CapacityError(
+        `a window of ${opts.windowFrames} frames (${Math.floor(opts.windowFrames / 256)} MiB) does not fit this core's wasm memory: ` +
+          `at most ${fits} frames (${Math.floor(fits / 256)} MiB) with ${opts.harts} harts and ${Math.floor(opts.ramSize / 2 ** 20)} MiB of RAM; ` +
+          'lower --node-window (the rest of the node\'s pages go to the local tier)',
+      );
+    }
+    core.windowFrames = Math.max(2, Math.min(opts.windowFrames ?? ramPages, fits, ramPages));
+    return core;
   }
 
   /*
@@ -498,6 +528,13 @@ export class WasmCore implements Vcpu {
   getPage(page: number): number {
     return this.ex.getPage(page) >>> 0;
   }
+  /** Reads and clears the page's access bit (PAGE_FLAG_REF): whether the core mapped it since the last call. */
+  takePageRef(page: number): boolean {
+    // the window clock calls this thousands of times per sweep: one view of the table, made once (the table
+    // never moves, and reading memory.buffer of a shared memory allocates a new object every time)
+    this.pageEntries ??= new Int32Array(this.mem.buffer, this.ex.pageTable() >>> 0, this.ramPages);
+    return (Atomics.and(this.pageEntries, page, ~PAGE_FLAG_REF) & PAGE_FLAG_REF) !== 0;
+  }
   /**
    * state | frame << PAGE_FRAME_SHIFT. Losing rights or changing frame flushes
    * the page everywhere: this returns once no hart can still use the old
@@ -521,6 +558,16 @@ export class WasmCore implements Vcpu {
   frameCount(): number {
     return this.ex.frameCount();
   }
+  /** Whether n more frames fit below the wasm memory's limit (the core keeps the pool under 4 GiB - 64 KiB). */
+  canGrowFrames(n: number): boolean {
+    const end = this.frameAddress(this.ex.frameCount()) + n * 4096;
+    return end <= FRAME_POOL_END && end <= this.maxPages * WASM_PAGE;
+  }
+  /** The most frames the pool can ever hold, frame 0 aside: up to the memory's maximum, below 4 GiB. */
+  maxWindowFrames(): number {
+    const end = Math.min(FRAME_POOL_END, this.maxPages * WASM_PAGE);
+    return Math.max(0, Math.floor((end - this.frameAddress(0)) / 4096) - 1);
+  }
   /** Add n zeroed frames; returns the first index. */
   growFrames(n: number): number {
     const first = this.ex.growFrames(n);
@@ -531,10 +578,13 @@ export class WasmCore implements Vcpu {
     }
     return first;
   }
+  /** Byte address of a frame in the wasm memory: unsigned, up to 4 GiB (wasm returns an i32, negative above 2 GiB). */
+  frameAddress(frame: number): number {
+    return this.ex.frameAddr(frame) >>> 0;
+  }
   /** A live view of one frame's 4096 bytes (invalid after the next growFrames). */
   frameBytes(frame: number): Uint8Array {
-    // wasm returns addresses as i32: above 2 GiB they come back negative
-    const addr = this.ex.frameAddr(frame) >>> 0;
+    const addr = this.frameAddress(frame);
     // reading mem.buffer costs a new SharedArrayBuffer object; an older one
     // stays valid for the bytes it covers (shared memory never moves)
     if (addr + 4096 > this.frameBuf.byteLength) this.frameBuf = this.mem.buffer;

@@ -111,10 +111,12 @@ test('renderStats shows every section with figures from the nodes', () => {
   fake.advance();
   const nodes = fake.nodes();
   const text = renderStats(nodes, { prev });
-  for (const title of ['HARTS', 'EXITS BY REASON', 'DSM FAULTS', 'MESSAGES PER CHANNEL', 'FRAMES', 'SPLIT PAGES', 'FORWARDED', 'CLOCK SKEW', 'HOTTEST PAGES']) {
+  for (const title of ['HARTS', 'EXITS BY REASON', 'DSM FAULTS', 'MESSAGES PER CHANNEL', 'FRAMES', 'MEMORY', 'SPLIT PAGES', 'FORWARDED', 'CLOCK SKEW', 'HOTTEST PAGES']) {
     assert.match(text, new RegExp(`^${title}`, 'm'), title);
   }
   assert.match(text, /2 nodes \(2 alive\), 4 harts/);
+  // pages by place after 3 steps: window, resident, tier, remote, tier in/out
+  assert.match(text, /node1 +32.8k +3000 +600 +60.4k +150\/750/);
   // Hart time shares: the fake gives 60/20/5/10/5 percent.
   assert.match(text, /^ {2}3 +1 +\w+ +60\.0% +20\.0% +5\.0% +0\.0% +10\.0% +5\.0%/m);
   // Read faults on node 0 after 3 steps: local 8, remote 30; two steps in 2 s = 10 + 2 per second... (8+30 - (6+10)) / 2 s = 11/s

@@ -21,6 +21,7 @@
  *   trace {on}              turns the hop trace (src/transport/hop-trace.ts) on or off
  *   hops                    this process's hop marks since the last call
  *   stats                   the DSM engine's statistics
+ *   places                  pages by place: window, tier, remote (CorePageTable.placeStats)
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -104,7 +105,8 @@ export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
   const clock = new GuestClock();
   const core = WasmCore.create({ ramBase: RAM_BASE, ramSize: cfg.pages * 4096, harts: 1, time: () => clock.ticks() });
   clock.setFloor((t) => core.publishTime(t));
-  const memory = new DsmGuestMemory(core, router, (p) => homeOfPage(p, cfg.pages, cfg.nodeCount), cfg.maxFrames ?? null);
+  const memory = new DsmGuestMemory(core, router, (p) => homeOfPage(p, cfg.pages, cfg.nodeCount), cfg.maxFrames ?? null, {}, undefined,
+    cfg.windowFrames !== undefined ? { windowFrames: cfg.windowFrames } : {});
   let onEcall: (() => Promise<void>) | null = null;
   const fatal = (e: unknown) => {
     log(`fatal: ${(e as Error)?.stack ?? e}`);
@@ -177,6 +179,8 @@ export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
 
   async function handle(c: { cmd: string; [k: string]: unknown }): Promise<unknown> {
     switch (c.cmd) {
+      case 'places':
+        return memory.table.placeStats();
       case 'fill': {
         const page = new Uint8Array(4096);
         for (const p of c.pages as number[]) {

@@ -44,7 +44,9 @@ export class DsmProcessCluster {
    * `script` runs another node host (hart-node.js: a real core and hart
    * threads) with the same config and command protocol.
    */
-  static async start(opts: { nodes: number; transport: 'unix' | 'tcp'; pages: number; maxFrames?: number | null; script?: string }): Promise<DsmProcessCluster> {
+  static async start(opts: {
+    nodes: number; transport: 'unix' | 'tcp'; pages: number; maxFrames?: number | null; script?: string; windowFrames?: number;
+  }): Promise<DsmProcessCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'hvdsm-'));
     const addresses =
       opts.transport === 'unix'
@@ -59,6 +61,7 @@ export class DsmProcessCluster {
         addresses,
         pages: opts.pages,
         maxFrames: opts.maxFrames ?? null,
+        ...(opts.windowFrames !== undefined ? { windowFrames: opts.windowFrames } : {}),
         secret: 'dsm-process-cluster-secret-0123456789',
       };
       const proc = spawn(process.execPath, [opts.script ?? NODE_SCRIPT, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -25,6 +25,8 @@ export interface RemoteNodeConfig {
   addresses: string[];
   pages: number;
   maxFrames?: number | null;
+  /** hart-node.js: frames of the core's wasm window (the rest in the local tier, docs/memory.md). */
+  windowFrames?: number;
   secret: string;
 }
 

@@ -131,12 +131,15 @@ function renderNodes(nodes) {
     else {
       const d = n.dsm;
       const frames = d ? `frames ${fmtNum(d.framesHeld)}${d.maxFrames !== null ? ' / ' + fmtNum(d.maxFrames) : ''}` : '';
+      // where the node holds pages: its wasm window, its local tier, or not here (docs/memory.md)
+      const m = n.memory;
+      const places = m ? `pages resident ${fmtNum(m.resident)} · tier ${fmtNum(m.tier)} · remote ${fmtNum(m.remote)}` : '';
       // adaptive granularity: pages homed here split into blocks, and faults on blocks
       const split = d && d.splitPages !== undefined ? `split ${fmtNum(d.splitPages)} · block faults ${fmtNum(d.blockFaults.read + d.blockFaults.write + d.blockFaults.upgrade)}` : '';
       const skew = n.node === 0 ? 'clock reference' : n.timeSync ? `skew ${(n.timeSync.offsetTicks / 10).toFixed(0)}us ±${(n.timeSync.uncertaintyTicks / 10).toFixed(0)}us` : 'clock not synced';
       const f = n.forwarding;
       const fwd = f ? `fwd ipi ${f.sent.ipi}/${f.received.ipi} mmio ${f.sent.mmio}/${f.received.mmio} irq ${f.sent.irq}/${f.received.irq}` : '';
-      head.append(el('span', 'meta', [frames, split, skew, fwd].filter(Boolean).join(' · ')));
+      head.append(el('span', 'meta', [frames, places, split, skew, fwd].filter(Boolean).join(' · ')));
     }
     card.append(head);
     for (const h of n.harts) {

@@ -1,0 +1,74 @@
+/**
+ * What a node can hold, checked before anything boots (issue 17). A node
+ * holds its pages in a wasm window (at most 4 GiB, less the core's tables)
+ * and in its local tier outside wasm; both come from the host's RAM. A
+ * request that no configuration of this runtime can give is refused here
+ * with the value and what fits, instead of failing in the middle of a run.
+ */
+import { totalmem } from 'node:os';
+
+export class CapacityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CapacityError';
+  }
+}
+
+/** The wasm memory's ceiling for frames: 4 GiB less 64 KiB (the core keeps memory.size() << 16 in a u32). */
+export const WASM_FRAME_CEILING = 0xffff_0000;
+
+export interface CapacityRequest {
+  /** Guest RAM of the whole VM, bytes. */
+  ramSize: number;
+  nodes: number;
+  /** Bytes of guest RAM homed on this node (the largest home range when checking for every node). */
+  homeBytes: number;
+  /** --node-memory: everything one node holds (window and tier). */
+  nodeMemory?: number | undefined;
+  /** --node-window: the part of it in the wasm memory. */
+  nodeWindow?: number | undefined;
+  /** The host's RAM; default os.totalmem(). */
+  hostBytes?: number;
+}
+
+const mib = (b: number): string => `${Math.floor(b / 2 ** 20)} MiB`;
+
+/** Throws CapacityError for a request no node of this runtime can serve. */
+export function checkCapacity(r: CapacityRequest): void {
+  const host = r.hostBytes ?? totalmem();
+  const { nodeMemory, nodeWindow } = r;
+  if (nodeWindow !== undefined) {
+    if (nodeWindow < 2 * 4096) throw new CapacityError(`--node-window ${nodeWindow} bytes is too small; give at least 8 KiB (2 frames)`);
+    if (nodeWindow > WASM_FRAME_CEILING) {
+      throw new CapacityError(
+        `--node-window ${mib(nodeWindow)} does not fit a wasm memory (at most ${mib(WASM_FRAME_CEILING)} less the core's tables); ` +
+          'pages beyond the window live in the local tier: raise --node-memory instead',
+      );
+    }
+    if (nodeMemory !== undefined && nodeWindow > nodeMemory) {
+      throw new CapacityError(`--node-window ${mib(nodeWindow)} is larger than --node-memory ${mib(nodeMemory)}; the window is part of what a node holds`);
+    }
+  }
+  if (nodeMemory !== undefined && nodeMemory > host) {
+    throw new CapacityError(
+      `--node-memory ${mib(nodeMemory)} is more than this host's RAM (${mib(host)}); give at most ${mib(host)}, or add nodes so each holds less`,
+    );
+  }
+  if (r.nodes === 1) {
+    if (nodeMemory !== undefined && nodeMemory < r.ramSize) {
+      throw new CapacityError(
+        `--node-memory ${mib(nodeMemory)} is less than guest RAM (-m ${mib(r.ramSize)}), and a single node has nowhere else to keep pages; ` +
+          `give at least ${mib(r.ramSize)}, or use --nodes so other nodes hold the rest`,
+      );
+    }
+    if (nodeMemory === undefined && r.ramSize > host) {
+      throw new CapacityError(`-m ${mib(r.ramSize)} is more than this host's RAM (${mib(host)}); give at most ${mib(host)}, or use --nodes to spread it over more hosts`);
+    }
+  } else if (nodeMemory !== undefined && nodeMemory < r.homeBytes) {
+    // the home is the backing store of its range: its own pages are never handed away (docs/dsm.md, "Capacity")
+    throw new CapacityError(
+      `--node-memory ${mib(nodeMemory)} is less than the guest RAM homed on a node (${mib(r.homeBytes)} of -m ${mib(r.ramSize)} over ${r.nodes} nodes); ` +
+        `give at least ${mib(r.homeBytes)}, or add nodes`,
+    );
+  }
+}
