@@ -22,6 +22,8 @@ import { HART_PC } from '../core/abi.js';
 export const H_TLB_R = 784;
 export const H_TLB_W = 788;
 export const H_JIT_COUNT = 58372; // src/core/hart-ext.ts
+/** u64: guest instructions retired in compiled code (src/core/hart-ext.ts). */
+export const H_JIT_INSNS = 58400;
 export const RES_CONT = -1;
 
 export const MAX_REGION = 256;
@@ -34,7 +36,7 @@ export interface RegionSource {
   decode(insn: number): { w: number; imm: number };
 }
 
-interface Insn {
+export interface Insn {
   off: number;
   op: number;
   w: number;
@@ -216,7 +218,16 @@ export function translateRegion(
   src: RegionSource, entry: number, memory: MemoryImportType, maxInsns = MAX_REGION,
 ): Translation | null {
   const region = discoverRegion(src, entry, maxInsns);
-  if (!region.has(entry)) return null;
+  return region.has(entry) ? generateRegion([...region.values()], entry, memory) : null;
+}
+
+/**
+ * Generate the module for a discovered region (the instructions of
+ * discoverRegion, in any order; they are plain data, so a compile worker can
+ * do this half of the work).
+ */
+export function generateRegion(insns: readonly Insn[], entry: number, memory: MemoryImportType): Translation {
+  const region = new Map<number, Insn>(insns.map((i) => [i.off, i]));
   const { segs, runLen, runPos } = layoutOf(region, entry);
   const segIndex = new Map<number, number>(segs.map((s, i) => [s.start, i]));
   const K = segs.length;
