@@ -198,10 +198,13 @@ function layoutOf(region: Map<number, Insn>, entry: number): Layout {
 }
 
 // locals: params h=0 pc0=1 left=2 n=3 (instructions already executed by blocks chained before) id=4 (the
-// block id the caller looked up); i32 label=5 tlbR=6 tlbW=7 t=8 slowW=9; i64 npc=10 va=11 v=12 slowPc=13, x1..x31=14..44
+// block id the caller looked up); i32 label=5 tlbR=6 tlbW=7 t=8 slowW=9; i64 npc=10 va=11 v=12 slowPc=13, x1..x31=14..44;
+// i32 va32=45
 const L_H = 0, L_PC0 = 1, L_LEFT = 2, L_N = 3, L_ID = 4, L_LABEL = 5, L_TLBR = 6, L_TLBW = 7, L_T = 8, L_SLOWW = 9;
 const L_NPC = 10, L_VA = 11, L_V = 12, L_SLOWPC = 13;
 const X = (r: number): number => 13 + r;
+/** i32 after the registers: the low half of va (TLB index and host address) */
+const L_VA32 = 45;
 /** Returned, having done nothing, when the caller's block id is not this function's (src/core/jit.ts). */
 export const RES_JIT_MISS = -5;
 /** env.<this>: the i32 global holding the block id a module is instantiated as. */
@@ -307,15 +310,16 @@ export function generateRegion(insns: readonly Insn[], entry: number, memory: Me
   };
   /** Leaves (tag == masked va) on the stack and the TLB entry address in local t. */
   const tlbProbe = (tlbLocal: number, size: number): void => {
-    b.byte(Op.localGet).u32(L_VA).byte(Op.i64Const).s32(12).byte(Op.i64ShrU).byte(Op.i32WrapI64);
-    b.byte(Op.i32Const).s32(255).byte(Op.i32And).byte(Op.i32Const).s32(4).byte(Op.i32Shl);
+    // entry ((va >> 12) & 255) * 16, computed on the low half, which hostAddr reuses
+    b.byte(Op.localGet).u32(L_VA).byte(Op.i32WrapI64).byte(Op.localTee).u32(L_VA32);
+    b.byte(Op.i32Const).s32(8).byte(Op.i32ShrU).byte(Op.i32Const).s32(0xff0).byte(Op.i32And);
     b.byte(Op.localGet).u32(tlbLocal).byte(Op.i32Add).byte(Op.localTee).u32(L_T);
     b.byte(Op.i64Load).u32(3).u32(0);
     b.byte(Op.localGet).u32(L_VA).byte(Op.i64Const).s32(~(0xfff ^ (size - 1))).byte(Op.i64And);
     b.byte(Op.i64Eq);
   };
   const hostAddr = (): void => {
-    b.byte(Op.localGet).u32(L_VA).byte(Op.i32WrapI64);
+    b.byte(Op.localGet).u32(L_VA32);
     b.byte(Op.localGet).u32(L_T).byte(Op.i32Load).u32(2).u32(8).byte(Op.i32Add);
   };
 
@@ -508,7 +512,7 @@ export function generateRegion(insns: readonly Insn[], entry: number, memory: Me
     ],
     globalImports: [BLOCK_ID_IMPORT],
     memory,
-    func: { type: 0, locals: [{ count: 5, type: I32 }, { count: 35, type: I64 }], body },
+    func: { type: 0, locals: [{ count: 5, type: I32 }, { count: 35, type: I64 }, { count: 1, type: I32 }], body },
     exportName: 'run',
   });
   return { bytes, instructions: region.size, segments: K };
