@@ -115,6 +115,8 @@ export class CodeCache {
     for (let h = 0; h < harts; h++) ex.setJit(h, share.threshold, this.tableBase, this.shared.mask);
     this.channel = threaded ? new BroadcastChannel(share.channel) : null;
     this.channel?.unref();
+    // start the worker now: its start-up (a new isolate, loading the translator) would otherwise delay the first block
+    if (this.offThread) this.compilePort();
   }
 
   /** The core's exports plus this block's id (an immutable global import, so equal regions give equal bytes). */
