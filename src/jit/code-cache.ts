@@ -43,6 +43,12 @@ const MAX_IN_FLIGHT = 64;
 /** Requests remembered (answered ones wait for their entry's next arrival). */
 const MAX_PENDING = 1024;
 
+/**
+ * The compile worker of this thread (module state is per thread): shared by
+ * its code caches, so a process that creates many cores starts one worker.
+ */
+let threadWorker: Worker | null = null;
+
 /** A region at the compile worker, keyed by its decoded entry's address. */
 interface Pending {
   key: number;
@@ -81,7 +87,6 @@ export class CodeCache {
   private entries: BigUint64Array | null = null;
   /** Compile in a worker while the interpreter runs on (any threshold above 0). */
   private readonly offThread: boolean;
-  private worker: Worker | null = null;
   private port: MessagePort | null = null;
   private readonly ready = new Int32Array(new SharedArrayBuffer(4));
   private seen = 0;
@@ -195,6 +200,7 @@ export class CodeCache {
    */
   private compileOffThread(src: RegionSource, off: number, code: number, entry: number): number {
     const s = this.shared;
+    this.drain(); // also frees in-flight places taken by requests whose entries went cold
     const p = this.pending.get(entry);
     if (p === undefined) {
       if (this.inFlight >= MAX_IN_FLIGHT) return JIT_PENDING; // backlog: ask again at a later arrival
@@ -222,7 +228,6 @@ export class CodeCache {
       s.add('compileMs', ms);
       return JIT_PENDING;
     }
-    this.drain();
     const r = p.reply;
     if (r === null) return JIT_PENDING;
     this.pending.delete(entry);
@@ -269,16 +274,19 @@ export class CodeCache {
     return 1;
   }
 
-  /** The port to this cache's compile worker, started on first use. */
+  /** This cache's port to its thread's compile worker (started with the thread's first such cache). */
   private compilePort(): MessagePort {
-    if (this.worker === null) {
+    if (this.port === null) {
       const { port1, port2 } = new MessageChannel();
       const data: CompileWorkerData = { port: port2, ready: this.ready.buffer as SharedArrayBuffer };
-      this.worker = new Worker(new URL('./compile-worker.js', import.meta.url), { workerData: data, transferList: [port2] });
-      this.worker.unref();
+      if (threadWorker === null) {
+        threadWorker = new Worker(new URL('./compile-worker.js', import.meta.url), { workerData: { hydravmCompileWorker: true } });
+        threadWorker.unref();
+      }
+      threadWorker.postMessage(data, [port2]);
       this.port = port1;
     }
-    return this.port!;
+    return this.port;
   }
 
   /** Take the worker's replies, if it posted any since the last look (one shared load otherwise). */
@@ -348,6 +356,5 @@ export class CodeCache {
   close(): void {
     this.channel?.close();
     this.port?.close();
-    void this.worker?.terminate();
   }
 }

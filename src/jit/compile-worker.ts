@@ -1,6 +1,6 @@
 /**
  * The JIT's compile worker (docs/jit.md, "Compiling off the hart"): takes
- * discovered regions from one code cache, generates their wasm and has V8
+ * discovered regions from the code caches of one thread, generates their wasm and has V8
  * compile it, so a hart thread only discovers a region and later installs
  * the finished module while the interpreter runs on meanwhile.
  *
@@ -79,6 +79,7 @@ function serve(data: CompileWorkerData): void {
   });
 }
 
-if (parentPort !== null && (workerData as Partial<CompileWorkerData> | null)?.port !== undefined) {
-  serve(workerData as CompileWorkerData);
+// one worker per thread serves every code cache of that thread, each on its own port
+if (parentPort !== null && (workerData as { hydravmCompileWorker?: boolean } | null)?.hydravmCompileWorker === true) {
+  parentPort.on('message', (d: CompileWorkerData) => serve(d));
 }
