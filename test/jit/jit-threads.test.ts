@@ -77,8 +77,9 @@ for (const jit of [['--jit', 'on', '--jit-threshold', '0'], ['--jit', 'on']]) {
     assert.equal(r.status, 0, `exit ${r.status}; stderr:\n${r.stderr}`);
     const stats = JSON.parse(/jit (\{.*\})/.exec(r.stderr)?.[1] ?? 'null') as { compiled: number; requested: number } | null;
     // above threshold 0 the compile worker answers while the interpreter runs on: a short run may end first
+    // (HYDRAVM_JIT_THRESHOLD, set when the suite runs at threshold 0, applies where --jit-threshold is not given)
     if (jit.includes('0')) assert.ok(stats && stats.compiled > 0, `the JIT compiled nothing: ${r.stderr}`);
-    else assert.ok(stats && stats.requested > 0, `nothing was handed to the compile worker: ${r.stderr}`);
+    else assert.ok(stats && stats.compiled + stats.requested > 0, `the JIT compiled and requested nothing: ${r.stderr}`);
   });
 }
 
