@@ -7,8 +7,10 @@
  * Checks (issue 16): both the time to the prompt and the time to the end of
  * the workload are at most 2x QEMU's.
  *
- * Usage: npm run bench -- boot [--smp N] [--jit on|off]
- * (--jit is passed to hydravm run; without it the CLI's default applies.)
+ * Usage: npm run bench -- boot [--smp N] [--jit on|off|both]
+ * (--jit is passed to hydravm run; without it the CLI's default applies;
+ * both: hydravm with the JIT off, then on, and QEMU, all in one run, the
+ * checks on the JIT-on figures; jit_on_speedup compares the two.)
  */
 import { parseArgs } from 'node:util';
 import { ensureDefaultImage } from '../src/image/build.js';
@@ -23,11 +25,20 @@ const WORKLOAD = 'for i in $(seq 1 150); do echo $i | md5sum >/dev/null; done; s
 const img = await ensureDefaultImage({});
 console.log(`kernel ${img.kernel}\ninitrd ${img.initrd}\nsmp ${smp}`);
 
-const args = values.jit ? ['--jit', values.jit] : [];
-const hydra = await guestRun({ kind: 'hydravm', args, env: { HYDRAVM_STATS_ON_EXIT: '1' } }, img, smp, [WORKLOAD]);
-const stats = /stats: instret (\d+).*?(?: jit (\{.*\}))?$/m.exec(hydra.transcript);
-console.log(`hydravm ${args.join(' ')}: prompt after ${hydra.bootSeconds.toFixed(2)} s, workload ${hydra.commandSeconds[0]!.toFixed(2)} s`);
-if (stats?.[2]) console.log(`hydravm JIT: ${stats[2]}`);
+/** One boot plus workload on hydravm with these JIT arguments, and the stats line it printed at exit. */
+async function hydraRun(args: string[]): Promise<{ run: GuestRun; stats: RegExpExecArray | null }> {
+  const run = await guestRun({ kind: 'hydravm', args, env: { HYDRAVM_STATS_ON_EXIT: '1' } }, img, smp, [WORKLOAD]);
+  const stats = /stats: instret (\d+).*?(?: jit (\{.*\}))?$/m.exec(run.transcript);
+  console.log(`hydravm ${args.join(' ')}: prompt after ${run.bootSeconds.toFixed(2)} s, workload ${run.commandSeconds[0]!.toFixed(2)} s`);
+  if (stats?.[2]) console.log(`hydravm JIT: ${stats[2]}`);
+  return { run, stats };
+}
+
+// --jit both: the JIT off first, then on (the checks apply to "on"), to compare them in one run
+const both = values.jit === 'both';
+const off = both ? await hydraRun(['--jit', 'off']) : null;
+const args = both ? ['--jit', 'on'] : values.jit ? ['--jit', values.jit] : [];
+const { run: hydra, stats } = await hydraRun(args);
 
 let qemu: GuestRun | undefined;
 if (hasQemu()) {
@@ -53,6 +64,15 @@ const results = {
   boot_ratio_to_qemu: bootRatio === null ? null : Number(bootRatio.toFixed(2)),
   boot_and_workload_ratio_to_qemu: totalRatio === null ? null : Number(totalRatio.toFixed(2)),
   same_workload_output: qemu ? md5(hydra) !== undefined && md5(hydra) === md5(qemu) : null,
+  ...(off === null ? {} : {
+    jit_off_boot_seconds: Number(off.run.bootSeconds.toFixed(2)),
+    jit_off_workload_seconds: Number(off.run.commandSeconds[0]!.toFixed(2)),
+    jit_off_boot_ratio_to_qemu: qemu ? Number((off.run.bootSeconds / qemu.bootSeconds).toFixed(2)) : null,
+    jit_off_boot_and_workload_ratio_to_qemu: qemu ? Number((sum(off.run) / sum(qemu)).toFixed(2)) : null,
+    // above 1: boot plus workload is faster with the JIT on
+    jit_on_speedup: Number((sum(off.run) / sum(hydra)).toFixed(2)),
+    jit_off_same_workload_output: md5(off.run) !== undefined && md5(off.run) === md5(hydra),
+  }),
 };
 console.log(
   JSON.stringify({

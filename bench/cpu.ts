@@ -108,17 +108,20 @@ const USER_SCALE = 2000 / 400;
 interface LinuxRun {
   seconds: number;
   checksum: string;
+  /** hydravm's JIT counters at exit (the stats line), when the JIT was on */
+  jit: { compiled: number; compileMs: number; codeBytes: number; executed: number; requested: number } | null;
 }
 
 /** bench-user in the Debian guest on one target: the guest-timed seconds of the work and its checksum. */
 async function linuxUser(t: GuestTarget, img: { kernel: string; initrd: string }): Promise<LinuxRun> {
-  const r = await guestRun(t, img, 1, ['/opt/bin/bench-user']);
+  const r = await guestRun({ ...t, env: { HYDRAVM_STATS_ON_EXIT: '1' } }, img, 1, ['/opt/bin/bench-user']);
   const out = r.outputs[0]!;
   const m = /bench-user ([\d.]+) s/.exec(out);
   const c = /^([0-9a-f]{16})$/m.exec(out);
   if (!m || !c) throw new Error(`bench-user printed no time or checksum on ${t.kind} ${t.args.join(' ')}:\n${out}`);
   console.log(`linux user process on ${t.kind} ${t.args.join(' ')}: ${m[1]} s (guest clock), boot ${r.bootSeconds.toFixed(1)} s`);
-  return { seconds: Number(m[1]), checksum: c[1]! };
+  const j = / jit (\{.*\})$/m.exec(r.transcript);
+  return { seconds: Number(m[1]), checksum: c[1]!, jit: j ? JSON.parse(j[1]!) as LinuxRun['jit'] : null };
 }
 
 async function main(): Promise<void> {
@@ -161,6 +164,11 @@ async function main(): Promise<void> {
     jit_compile_ms_per_block: Number((js.compileMs / Math.max(1, js.compiled)).toFixed(3)),
     jit_code_cache_bytes: js.codeBytes,
     jit_failures: js.failures,
+    // the compile worker's part of jit_compile_ms (off the hart thread), and the regions handed to it
+    jit_off_thread_ms: Number(js.offThreadMs.toFixed(1)),
+    jit_requested: js.requested,
+    // guest instructions retired in compiled code over all instructions
+    jit_compiled_share: Number((js.executed / jit.instret).toFixed(3)),
   };
   let jitRatio = 0;
   if (hasQemu()) {
@@ -198,6 +206,14 @@ async function main(): Promise<void> {
       linux_jit_mips: Number((insns / lj.seconds).toFixed(1)),
       linux_jit_speedup: Number((li.seconds / lj.seconds).toFixed(2)),
       linux_checksums_match: li.checksum === lj.checksum,
+      ...(lj.jit === null ? {} : {
+        linux_jit_blocks: lj.jit.compiled,
+        linux_jit_requested: lj.jit.requested,
+        linux_jit_compile_ms_per_block: Number((lj.jit.compileMs / Math.max(1, lj.jit.compiled)).toFixed(3)),
+        linux_jit_code_cache_bytes: lj.jit.codeBytes,
+        // of the whole run (boot, shell and the benchmark)
+        linux_jit_compiled_instructions: lj.jit.executed,
+      }),
     });
     if (hasQemu()) {
       const lq = await linuxUser({ kind: 'qemu', args: [] }, img);

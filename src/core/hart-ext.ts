@@ -21,3 +21,9 @@ export const H_JIT_TBASE: usize = 58388;
 export const H_JIT_TMASK: usize = 58392;
 /** Counter value meaning "this entry point does not compile; stop asking". */
 export const JIT_NEVER: u32 = 0xffff;
+/** u64: guest instructions retired in compiled code (jitRun adds each chain's count; bench/cpu reports the share). */
+export const H_JIT_INSNS: usize = 58400;
+/** u64: compiled blocks called (one per block in a chain). */
+export const H_JIT_CALLS: usize = 58408;
+/** u64: chains entered from the interpreter (jitRun calls). */
+export const H_JIT_RUNS: usize = 58416;

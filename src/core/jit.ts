@@ -10,16 +10,20 @@
 import { HART_PC } from './abi';
 import { H_HARTINDEX, H_TLB_X, H_CUR_SLOT, TLB_MASK, RES_CONT, SLOT_BYTES, gCodeSlotOf, gSlots } from './layout';
 import { OP_JIT } from './ops';
-import { H_JIT_ON, H_JIT_COUNT, H_JIT_HOT, H_JIT_TBASE, H_JIT_TMASK, JIT_HOT_ENTRIES, JIT_NEVER } from './hart-ext';
+import { H_JIT_ON, H_JIT_COUNT, H_JIT_HOT, H_JIT_TBASE, H_JIT_TMASK, JIT_HOT_ENTRIES, JIT_NEVER, H_JIT_INSNS, H_JIT_CALLS, H_JIT_RUNS } from './hart-ext';
 
 /**
  * Host translator: compile the region entered at virtual pc (lo, hi) whose
  * code page bytes are at host address `code` (page aligned) and whose decoded
  * entry is at `entry`. Returns 1 when it installed OP_JIT at `entry`, 0 when
- * the entry point cannot be compiled (then it is not asked again).
+ * the entry point cannot be compiled (then it is not asked again), JIT_PENDING
+ * while a compile worker is still on it.
  */
 @external("env", "jitCompile")
 declare function jitCompileHost(hart: i32, pcLo: u32, pcHi: u32, code: usize, entry: usize): i32;
+
+/** jitCompile's answer while the block is being compiled off the hart thread. */
+export const JIT_PENDING: i32 = 2;
 
 /** Count one arrival at decoded entry `e` (pc); compile it when it is hot. Only called with the JIT on. */
 export function jitProbe(h: usize, e: usize, pc: u64, code: usize): void {
@@ -35,7 +39,8 @@ export function jitProbe(h: usize, e: usize, pc: u64, code: usize): void {
     return;
   }
   const ok = jitCompileHost(<i32>load<u32>(h + H_HARTINDEX), <u32>pc, <u32>(pc >> 32), code, e);
-  store<u32>(c, (tag << 16) | (ok != 0 ? 0 : JIT_NEVER));
+  // JIT_PENDING: a compile worker has it; the count stays, so the next arrival asks again and installs it
+  store<u32>(c, ok == JIT_PENDING ? v : (tag << 16) | (ok != 0 ? 0 : JIT_NEVER));
 }
 
 /**
@@ -77,8 +82,16 @@ function callBlock(h: usize, id: u32, pc: u64, left: i32, n: i32): i32 {
  * so no other hart can reuse the slot for another page meanwhile.
  */
 export function jitRun(h: usize, e: usize, ent: u64, pc: u64, left: i32): i32 {
+  const r = jitChain(h, e, ent, pc, left);
+  store<u64>(h + H_JIT_RUNS, load<u64>(h + H_JIT_RUNS) + 1);
+  if (r != RES_JIT_MISS) store<u64>(h + H_JIT_INSNS, load<u64>(h + H_JIT_INSNS) + <u64>load<i32>(h + H_JIT_COUNT));
+  return r;
+}
+
+function jitChain(h: usize, e: usize, ent: u64, pc: u64, left: i32): i32 {
   let n: i32 = 0;
   while (true) {
+    store<u64>(h + H_JIT_CALLS, load<u64>(h + H_JIT_CALLS) + 1);
     const r = callBlock(h, <u32>(ent >> 32), pc, left, n);
     if (r == RES_JIT_MISS) {
       // back to "not decoded" unless another thread already changed the entry

@@ -15,11 +15,12 @@
  * A newer id in a slot evicts the older block (FIFO): its entry goes back to
  * "not decoded" the next time a thread reaches it.
  */
-import { BroadcastChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { translateRegion, missStub, MAX_REGION, BLOCK_ID_IMPORT, type RegionSource } from './translate.js';
+import { BroadcastChannel, MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { translateRegion, discoverRegion, missStub, MAX_REGION, BLOCK_ID_IMPORT, type RegionSource } from './translate.js';
 import { OP_JIT } from './core-ops.js';
 import { JitConfigError, JitShared, type JitShare } from './jit-share.js';
 import type { MemoryImportType } from './wasm-emit.js';
+import type { CompileReply, CompileRequest, CompileWorkerData } from './compile-worker.js';
 
 export { JitConfigError, createJitShare, type JitOptions, type JitShare, type JitStats } from './jit-share.js';
 
@@ -34,6 +35,27 @@ export interface JitCoreExports {
 
 /** Region size cap: V8 compiles 64-instruction regions about 4x faster per instruction than 256 (docs/jit.md). */
 export const DEFAULT_REGION = 64;
+
+/** jitCompile's answer while the compile worker has the block (src/core/jit.ts). */
+export const JIT_PENDING = 2;
+/** Regions handed to the compile worker and not answered yet, at most: arrivals beyond wait. */
+const MAX_IN_FLIGHT = 64;
+/** Requests remembered (answered ones wait for their entry's next arrival). */
+const MAX_PENDING = 1024;
+
+/**
+ * The compile worker of this thread (module state is per thread): shared by
+ * its code caches, so a process that creates many cores starts one worker.
+ */
+let threadWorker: Worker | null = null;
+
+/** A region at the compile worker, keyed by its decoded entry's address. */
+interface Pending {
+  key: number;
+  /** page offset, parcel: the instruction bytes the region was translated from */
+  parcels: number[];
+  reply: CompileReply | null;
+}
 
 /** What a thread posts after compiling a block. */
 interface Posted {
@@ -63,6 +85,16 @@ export class CodeCache {
   private readonly posted = new Map<number, Posted>();
   private dv: DataView;
   private entries: BigUint64Array | null = null;
+  /** Compile in a worker while the interpreter runs on (any threshold above 0). */
+  private readonly offThread: boolean;
+  private port: MessagePort | null = null;
+  private readonly ready = new Int32Array(new SharedArrayBuffer(4));
+  private seen = 0;
+  private nextKey = 1;
+  private inFlight = 0;
+  private readonly pending = new Map<number, Pending>();
+  /** request key -> entry, for the requests not answered yet */
+  private readonly byKey = new Map<number, number>();
 
   /**
    * `threaded`: this instance runs a hart next to other hart threads, so it
@@ -72,6 +104,7 @@ export class CodeCache {
   constructor(ex: JitCoreExports, share: JitShare, harts: number, threaded: boolean) {
     this.ex = ex;
     this.shared = new JitShared(share);
+    this.offThread = share.offThread;
     this.maxRegion = Math.min(share.maxRegion ?? DEFAULT_REGION, MAX_REGION);
     this.memType = memoryImportTypeOf(ex.memory, share.memoryMaximum);
     this.dv = new DataView(ex.memory.buffer);
@@ -87,6 +120,8 @@ export class CodeCache {
     for (let h = 0; h < harts; h++) ex.setJit(h, share.threshold, this.tableBase, this.shared.mask);
     this.channel = threaded ? new BroadcastChannel(share.channel) : null;
     this.channel?.unref();
+    // start the worker now: its start-up (a new isolate, loading the translator) would otherwise delay the first block
+    if (this.offThread) this.compilePort();
   }
 
   /** The core's exports plus this block's id (an immutable global import, so equal regions give equal bytes). */
@@ -106,9 +141,11 @@ export class CodeCache {
     return this.entries;
   }
 
-  /** env.jitCompile: translate the region at pc; 1 when OP_JIT was installed at `entry`. */
+  /**
+   * env.jitCompile: the region at pc; 1 when OP_JIT was installed at `entry`,
+   * 0 when it cannot be compiled, JIT_PENDING while the compile worker has it.
+   */
   compile(hart: number, pcLo: number, _pcHi: number, code: number, entry: number): number {
-    const t0 = performance.now();
     const cells = this.cells();
     const old = Atomics.load(cells, entry >>> 3);
     if (Number(old & 0xffn) === OP_JIT) return 1;
@@ -120,14 +157,20 @@ export class CodeCache {
         return { w: dv.getUint32(e, true), imm: dv.getInt32(e + 4, true) };
       },
     };
+    const off = (pcLo >>> 0) & 0xfff;
+    return this.offThread ? this.compileOffThread(src, off, code, entry) : this.compileHere(src, off, entry, old);
+  }
+
+  /** Translate and compile on this thread (threshold 0: every block compiled before it first runs). */
+  private compileHere(src: RegionSource, off: number, entry: number, old: bigint): number {
+    const t0 = performance.now();
     const s = this.shared;
     let id = 0;
     let module: WebAssembly.Module;
-    let fn: unknown;
     let size = 0;
     let insns = 0;
     try {
-      const tr = translateRegion(src, (pcLo >>> 0) & 0xfff, this.memType, this.maxRegion);
+      const tr = translateRegion(src, off, this.memType, this.maxRegion);
       if (tr === null) {
         s.add('notCompilable');
         return 0;
@@ -136,10 +179,85 @@ export class CodeCache {
       s.add('translateMs', t1 - t0);
       id = s.nextId(); // only blocks that compile take a table slot
       module = new WebAssembly.Module(tr.bytes);
-      fn = new WebAssembly.Instance(module, this.importsFor(id)).exports['run'];
       s.add('wasmMs', performance.now() - t1);
       size = tr.bytes.length;
       insns = tr.instructions;
+    } catch {
+      s.add('failures');
+      return 0;
+    }
+    const r = this.publish(module, size, insns, entry, old);
+    s.add('compileMs', performance.now() - t0);
+    return r;
+  }
+
+  /**
+   * Discover the region here (it reads the page under this hart's hazard
+   * pointer) and hand it to the compile worker; a later arrival at the same
+   * entry installs the module if the region's bytes are still the ones
+   * translated (the decode slot may have been dropped and reused meanwhile:
+   * equal bytes at equal offsets give equal code, whatever page it is now).
+   */
+  private compileOffThread(src: RegionSource, off: number, code: number, entry: number): number {
+    const s = this.shared;
+    this.drain(); // also frees in-flight places taken by requests whose entries went cold
+    const p = this.pending.get(entry);
+    if (p === undefined) {
+      if (this.inFlight >= MAX_IN_FLIGHT) return JIT_PENDING; // backlog: ask again at a later arrival
+      const t0 = performance.now();
+      const region = discoverRegion(src, off, this.maxRegion);
+      if (!region.has(off)) {
+        s.add('notCompilable');
+        return 0;
+      }
+      const insns = [...region.values()];
+      const parcels: number[] = [];
+      for (const i of insns) {
+        parcels.push(i.off, src.parcel(i.off));
+        if (i.len === 4) parcels.push(i.off + 2, src.parcel(i.off + 2));
+      }
+      const key = this.nextKey++;
+      this.compilePort().postMessage({ key, entry: off, insns, memory: this.memType } satisfies CompileRequest);
+      this.inFlight++;
+      s.add('requested');
+      this.pending.set(entry, { key, parcels, reply: null });
+      this.byKey.set(key, entry);
+      if (this.pending.size > MAX_PENDING) this.dropOldestAnswered();
+      const ms = performance.now() - t0;
+      s.add('translateMs', ms);
+      s.add('compileMs', ms);
+      return JIT_PENDING;
+    }
+    const r = p.reply;
+    if (r === null) return JIT_PENDING;
+    this.pending.delete(entry);
+    if (r.module === null) {
+      s.add('failures');
+      return 0;
+    }
+    const dv = this.view();
+    for (let k = 0; k < p.parcels.length; k += 2) {
+      // rewritten since: translate again at a later arrival
+      if (dv.getUint16(code + p.parcels[k]!, true) !== p.parcels[k + 1]) return JIT_PENDING;
+    }
+    const t0 = performance.now();
+    const ok = this.publish(r.module, r.bytes, r.instructions, entry, Atomics.load(this.cells(), entry >>> 3));
+    const ms = performance.now() - t0;
+    s.add('translateMs', r.translateMs);
+    s.add('wasmMs', r.wasmMs + ms);
+    s.add('offThreadMs', r.translateMs + r.wasmMs);
+    s.add('compileMs', r.translateMs + r.wasmMs + ms);
+    return ok;
+  }
+
+  /** Give `module` a block id, put it in this thread's table, post it to the others, then mark the entry. */
+  private publish(module: WebAssembly.Module, size: number, insns: number, entry: number, old: bigint): number {
+    const s = this.shared;
+    if (Number(old & 0xffn) === OP_JIT) return 1;
+    const id = s.nextId();
+    let fn: unknown;
+    try {
+      fn = new WebAssembly.Instance(module, this.importsFor(id)).exports['run'];
     } catch {
       s.add('failures');
       return 0;
@@ -150,11 +268,50 @@ export class CodeCache {
     this.channel?.postMessage({ id, module } satisfies Posted);
     // install unless the entry changed meanwhile (re-decoded, or another thread compiled it first)
     const v = (BigInt(id) << 32n) | BigInt(OP_JIT);
-    Atomics.compareExchange(cells, entry >>> 3, old, v);
+    Atomics.compareExchange(this.cells(), entry >>> 3, old, v);
     s.add('compiled');
     s.add('guestInstructions', insns);
-    s.add('compileMs', performance.now() - t0);
     return 1;
+  }
+
+  /** This cache's port to its thread's compile worker (started with the thread's first such cache). */
+  private compilePort(): MessagePort {
+    if (this.port === null) {
+      const { port1, port2 } = new MessageChannel();
+      const data: CompileWorkerData = { port: port2, ready: this.ready.buffer as SharedArrayBuffer };
+      if (threadWorker === null) {
+        threadWorker = new Worker(new URL('./compile-worker.js', import.meta.url), { workerData: { hydravmCompileWorker: true } });
+        threadWorker.unref();
+      }
+      threadWorker.postMessage(data, [port2]);
+      this.port = port1;
+    }
+    return this.port;
+  }
+
+  /** Take the worker's replies, if it posted any since the last look (one shared load otherwise). */
+  private drain(): void {
+    const n = Atomics.load(this.ready, 0);
+    if (n === this.seen || this.port === null) return;
+    this.seen = n;
+    for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
+      const r = m.message as CompileReply;
+      this.inFlight--;
+      const entry = this.byKey.get(r.key);
+      this.byKey.delete(r.key);
+      const p = entry === undefined ? undefined : this.pending.get(entry);
+      if (p !== undefined && p.key === r.key) p.reply = r;
+    }
+  }
+
+  /** Forget the oldest answered request whose entry never came back (cold since). */
+  private dropOldestAnswered(): void {
+    for (const [entry, p] of this.pending) {
+      if (p.reply !== null) {
+        this.pending.delete(entry);
+        return;
+      }
+    }
   }
 
   /** env.jitInstall: put block `id`, compiled by another thread, into this thread's table; 1 on success. */
@@ -192,11 +349,12 @@ export class CodeCache {
   }
 
   /** Node-wide counters: every thread's row, and the size of the blocks in the table slots. */
-  stats(): ReturnType<JitShared['stats']> {
-    return this.shared.stats();
+  stats(executed = 0): ReturnType<JitShared['stats']> {
+    return this.shared.stats(executed);
   }
 
   close(): void {
     this.channel?.close();
+    this.port?.close();
   }
 }

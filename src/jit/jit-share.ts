@@ -22,6 +22,8 @@ export interface JitOptions {
   maxRegion?: number;
   /** Maximum pages of the core memory, required when it is shared. */
   memoryMaximum?: number;
+  /** Compile in a worker while the interpreter runs on; default: when the threshold is above 0. */
+  offThread?: boolean;
 }
 
 /** Structured-cloneable: what every thread's code cache of one node agrees on. */
@@ -31,6 +33,7 @@ export interface JitShare {
   /** Table slots: a power of two. Block id `id` lives in slot `id & (slots - 1)`. */
   slots: number;
   memoryMaximum: number | undefined;
+  offThread: boolean;
   /** BroadcastChannel on which hart threads post the modules they compile. */
   channel: string;
   state: SharedArrayBuffer;
@@ -55,6 +58,12 @@ export interface JitStats {
   /** Of compileMs: RISC-V -> wasm translation in TypeScript, and V8's module compile + instantiate. */
   translateMs: number;
   wasmMs: number;
+  /** Of compileMs: the part done by compile workers, off the hart threads. */
+  offThreadMs: number;
+  /** Guest instructions retired in compiled code, all harts (0 where the caller cannot see the harts). */
+  executed: number;
+  /** Regions handed to compile workers (some finish after their code went cold, or never return). */
+  requested: number;
   /** Instantiating posted modules. */
   installMs: number;
 }
@@ -62,7 +71,7 @@ export interface JitStats {
 /** Per-thread counters, in JitStats order (liveBlocks and codeBytes come from the slot sizes). */
 const ROW = [
   'compiled', 'notCompilable', 'failures', 'evicted', 'installed', 'installMisses', 'guestInstructions',
-  'compileMs', 'translateMs', 'wasmMs', 'installMs',
+  'compileMs', 'translateMs', 'wasmMs', 'installMs', 'offThreadMs', 'requested',
 ] as const;
 export type JitCounter = (typeof ROW)[number];
 const MAX_ROWS = 64;
@@ -79,7 +88,8 @@ export function createJitShare(opts: JitOptions): JitShare {
   const slots = 2 ** Math.ceil(Math.log2(want));
   const state = new SharedArrayBuffer(HEADER + slots * 4 + MAX_ROWS * ROW.length * 8);
   const channel = `hydravm-jit-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  return { threshold: opts.threshold, maxRegion: opts.maxRegion, slots, memoryMaximum: opts.memoryMaximum, channel, state };
+  const offThread = opts.offThread ?? opts.threshold > 0;
+  return { threshold: opts.threshold, maxRegion: opts.maxRegion, slots, memoryMaximum: opts.memoryMaximum, offThread, channel, state };
 }
 
 /** One thread's handle on the shared JIT state. */
@@ -117,7 +127,7 @@ export class JitShared {
     this.rows[this.row + ROW.indexOf(k)]! += v;
   }
 
-  stats(): JitStats {
+  stats(executed = 0): JitStats {
     const s = Object.fromEntries(ROW.map((k) => [k, 0])) as Record<JitCounter, number>;
     const n = Math.min(Atomics.load(this.hdr, 1), MAX_ROWS);
     for (let r = 0; r < n; r++) ROW.forEach((k, i) => (s[k] += this.rows[r * ROW.length + i]!));
@@ -130,6 +140,6 @@ export class JitShared {
         bytes += b;
       }
     }
-    return { ...s, liveBlocks: live, codeBytes: bytes };
+    return { ...s, liveBlocks: live, codeBytes: bytes, executed };
   }
 }

@@ -22,6 +22,8 @@ import { HART_PC } from '../core/abi.js';
 export const H_TLB_R = 784;
 export const H_TLB_W = 788;
 export const H_JIT_COUNT = 58372; // src/core/hart-ext.ts
+/** u64: guest instructions retired in compiled code (src/core/hart-ext.ts). */
+export const H_JIT_INSNS = 58400;
 export const RES_CONT = -1;
 
 export const MAX_REGION = 256;
@@ -34,7 +36,7 @@ export interface RegionSource {
   decode(insn: number): { w: number; imm: number };
 }
 
-interface Insn {
+export interface Insn {
   off: number;
   op: number;
   w: number;
@@ -196,10 +198,13 @@ function layoutOf(region: Map<number, Insn>, entry: number): Layout {
 }
 
 // locals: params h=0 pc0=1 left=2 n=3 (instructions already executed by blocks chained before) id=4 (the
-// block id the caller looked up); i32 label=5 tlbR=6 tlbW=7 t=8 slowW=9; i64 npc=10 va=11 v=12 slowPc=13, x1..x31=14..44
+// block id the caller looked up); i32 label=5 tlbR=6 tlbW=7 t=8 slowW=9; i64 npc=10 va=11 v=12 slowPc=13, x1..x31=14..44;
+// i32 va32=45
 const L_H = 0, L_PC0 = 1, L_LEFT = 2, L_N = 3, L_ID = 4, L_LABEL = 5, L_TLBR = 6, L_TLBW = 7, L_T = 8, L_SLOWW = 9;
 const L_NPC = 10, L_VA = 11, L_V = 12, L_SLOWPC = 13;
 const X = (r: number): number => 13 + r;
+/** i32 after the registers: the low half of va (TLB index and host address) */
+const L_VA32 = 45;
 /** Returned, having done nothing, when the caller's block id is not this function's (src/core/jit.ts). */
 export const RES_JIT_MISS = -5;
 /** env.<this>: the i32 global holding the block id a module is instantiated as. */
@@ -216,7 +221,16 @@ export function translateRegion(
   src: RegionSource, entry: number, memory: MemoryImportType, maxInsns = MAX_REGION,
 ): Translation | null {
   const region = discoverRegion(src, entry, maxInsns);
-  if (!region.has(entry)) return null;
+  return region.has(entry) ? generateRegion([...region.values()], entry, memory) : null;
+}
+
+/**
+ * Generate the module for a discovered region (the instructions of
+ * discoverRegion, in any order; they are plain data, so a compile worker can
+ * do this half of the work).
+ */
+export function generateRegion(insns: readonly Insn[], entry: number, memory: MemoryImportType): Translation {
+  const region = new Map<number, Insn>(insns.map((i) => [i.off, i]));
   const { segs, runLen, runPos } = layoutOf(region, entry);
   const segIndex = new Map<number, number>(segs.map((s, i) => [s.start, i]));
   const K = segs.length;
@@ -296,15 +310,16 @@ export function translateRegion(
   };
   /** Leaves (tag == masked va) on the stack and the TLB entry address in local t. */
   const tlbProbe = (tlbLocal: number, size: number): void => {
-    b.byte(Op.localGet).u32(L_VA).byte(Op.i64Const).s32(12).byte(Op.i64ShrU).byte(Op.i32WrapI64);
-    b.byte(Op.i32Const).s32(255).byte(Op.i32And).byte(Op.i32Const).s32(4).byte(Op.i32Shl);
+    // entry ((va >> 12) & 255) * 16, computed on the low half, which hostAddr reuses
+    b.byte(Op.localGet).u32(L_VA).byte(Op.i32WrapI64).byte(Op.localTee).u32(L_VA32);
+    b.byte(Op.i32Const).s32(8).byte(Op.i32ShrU).byte(Op.i32Const).s32(0xff0).byte(Op.i32And);
     b.byte(Op.localGet).u32(tlbLocal).byte(Op.i32Add).byte(Op.localTee).u32(L_T);
     b.byte(Op.i64Load).u32(3).u32(0);
     b.byte(Op.localGet).u32(L_VA).byte(Op.i64Const).s32(~(0xfff ^ (size - 1))).byte(Op.i64And);
     b.byte(Op.i64Eq);
   };
   const hostAddr = (): void => {
-    b.byte(Op.localGet).u32(L_VA).byte(Op.i32WrapI64);
+    b.byte(Op.localGet).u32(L_VA32);
     b.byte(Op.localGet).u32(L_T).byte(Op.i32Load).u32(2).u32(8).byte(Op.i32Add);
   };
 
@@ -497,7 +512,7 @@ export function translateRegion(
     ],
     globalImports: [BLOCK_ID_IMPORT],
     memory,
-    func: { type: 0, locals: [{ count: 5, type: I32 }, { count: 35, type: I64 }], body },
+    func: { type: 0, locals: [{ count: 5, type: I32 }, { count: 35, type: I64 }, { count: 1, type: I32 }], body },
     exportName: 'run',
   });
   return { bytes, instructions: region.size, segments: K };

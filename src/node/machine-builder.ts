@@ -91,7 +91,8 @@ export class Machine<M extends NodeMemory> {
     const j = this.vm.core.jitStats();
     // bench/boot reads the JIT's figures from here too
     const jit = j === null ? '' : ` jit ${JSON.stringify({ compiled: j.compiled, installed: j.installed, misses: j.installMisses,
-      failures: j.failures, evicted: j.evicted, liveBlocks: j.liveBlocks, codeBytes: j.codeBytes, compileMs: Math.round(j.compileMs) })}`;
+      failures: j.failures, evicted: j.evicted, liveBlocks: j.liveBlocks, codeBytes: j.codeBytes, compileMs: Math.round(j.compileMs),
+      offThreadMs: Math.round(j.offThreadMs), requested: j.requested, executed: j.executed })}`;
     const pages = ` pages ${JSON.stringify(this.memory.table.placeStats())}`;
     // bench/boot reads a trailing jit {...}: the pages go before it
     return `instret ${instret} exits ${JSON.stringify([...sched.exits])} exec ${sched.timeMs.exec.toFixed(0)} ms${pages}${jit}`;

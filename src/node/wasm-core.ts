@@ -16,6 +16,7 @@ import {
   HART_INSTRET, HART_EXIT_ADDR, HART_EXIT_DATA, HART_EXIT_SIZE, HART_EXIT_WRITE, HART_EXIT_ACCESS,
   HART_FFLAGS, HART_FRM, HART_HARTID, HART_IN_GUEST, HART_SD_ACK, PAGE_FLAG_REF,
 } from '../core/abi.js';
+import { H_JIT_INSNS } from '../jit/translate.js';
 import { CodeCache, createJitShare, type JitShare, type JitStats } from '../jit/code-cache.js';
 
 import { HIST_BUCKETS, SharedHistogram } from './shared-histogram.js';
@@ -142,6 +143,8 @@ export interface WasmCoreOptions {
   jitMaxRegion?: number;
   /** Compiled blocks the code cache keeps at most. */
   jitMaxBlocks?: number;
+  /** Compile in a worker thread while the interpreter runs on (default: when the threshold is above 0). */
+  jitOffThread?: boolean;
 }
 
 /** The compile hook's target, filled in once the instance (which the cache needs) exists. */
@@ -311,7 +314,8 @@ export class WasmCore implements Vcpu {
     if (jitMode === 'on') {
       const envT = process.env['HYDRAVM_JIT_THRESHOLD'];
       const threshold = opts.jitThreshold ?? (envT !== undefined ? Number(envT) : DEFAULT_JIT_THRESHOLD);
-      jitShare = createJitShare({ threshold, maxRegion: opts.jitMaxRegion, maxBlocks: opts.jitMaxBlocks, memoryMaximum: maximum });
+      jitShare = createJitShare({ threshold, maxRegion: opts.jitMaxRegion, maxBlocks: opts.jitMaxBlocks, memoryMaximum: maximum,
+        ...(opts.jitOffThread !== undefined ? { offThread: opts.jitOffThread } : {}) });
       jitRef.jit = new CodeCache(ex, jitShare, opts.harts, false);
     }
     const core = new WasmCore(ex, module, memory, opts, time, jitRef.jit, jitShare);
@@ -647,6 +651,9 @@ export class WasmCore implements Vcpu {
 
   /** JIT counters of the whole node (every thread's), or null when the JIT is off. */
   jitStats(): JitStats | null {
-    return this.jit === null ? null : this.jit.stats();
+    if (this.jit === null) return null;
+    const dv = this.view();
+    const executed = this.hartBases.reduce((a, b) => a + Number(dv.getBigUint64(b + H_JIT_INSNS, true)), 0);
+    return this.jit.stats(executed);
   }
 }

@@ -12,7 +12,7 @@ import { WasmCore } from '../../src/node/wasm-core.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
 import { PAGE_SHARED, PAGE_FRAME_SHIFT } from '../../src/core/abi.js';
 import * as ops from '../../src/jit/core-ops.js';
-import { H_JIT_COUNT, RES_JIT_MISS } from '../../src/jit/translate.js';
+import { H_JIT_COUNT, H_JIT_INSNS, RES_JIT_MISS } from '../../src/jit/translate.js';
 import { X, addi, auipc, store, WFI, words } from '../core/encode.js';
 
 const BASE = 0x8000_0000;
@@ -27,6 +27,7 @@ test('the translator uses the core op ids (src/core/ops.ts)', () => {
   // and the hart offset generated code writes its count to
   const ext = readFileSync(resolve(root, 'src/core/hart-ext.ts'), 'utf8');
   assert.equal(Number(/H_JIT_COUNT: usize = (\d+)/.exec(ext)?.[1]), H_JIT_COUNT);
+  assert.equal(Number(/H_JIT_INSNS: usize = (\d+)/.exec(ext)?.[1]), H_JIT_INSNS);
   const hook = readFileSync(resolve(root, 'src/core/jit.ts'), 'utf8');
   assert.equal(Number(/RES_JIT_MISS: i32 = (-?\d+)/.exec(hook)?.[1]), RES_JIT_MISS);
 });
@@ -60,9 +61,8 @@ function runToWfi(core: WasmCore, mem: LocalGuestMemory): void {
   assert.fail('no WFI');
 }
 
-test('a hot loop is compiled once and runs in compiled code with exact budgets', () => {
-  const { core, mem } = machine(2, loop(3));
-  // small budgets: chunks must end exactly where the interpreter's would
+/** Run to WFI in chunks of 7 instructions, each of which must end exactly where the interpreter's would; the chunk count. */
+function runExact(core: WasmCore, mem: LocalGuestMemory): number {
   let n = 0;
   for (;;) {
     const before = core.instret(0);
@@ -71,14 +71,46 @@ test('a hot loop is compiled once and runs in compiled code with exact budgets',
       mem.resolveFault(r);
       continue;
     }
-    if (r.kind === 'wfi') break;
+    if (r.kind === 'wfi') return n;
     assert.equal(core.instret(0) - before, 7n);
     n++;
   }
+}
+
+test('a hot loop is compiled once and runs in compiled code with exact budgets', () => {
+  const { core, mem } = machine(2, loop(3), { jitOffThread: false });
+  const n = runExact(core, mem);
   assert.equal(core.getX(0, X.a0), 3000n);
   const s = core.jitStats()!;
   assert.ok(s.compiled >= 1 && s.compiled <= 4, `compiled ${s.compiled}`);
   assert.ok(n > 400);
+});
+
+/** Rerun the 1000-iteration loop (a0 += step) until compiled code has run a whole round; the rounds it took. */
+function untilCompiled(core: WasmCore, mem: LocalGuestMemory, step: number): number {
+  const t0 = Date.now();
+  for (let rounds = 1; ; rounds++) {
+    core.setX(0, X.a0, 0n);
+    core.setPc(0, BigInt(BASE));
+    const before = core.jitStats()!.executed;
+    runExact(core, mem);
+    assert.equal(core.getX(0, X.a0), BigInt(1000 * step));
+    if (core.jitStats()!.executed - before > 2900) return rounds;
+    assert.ok(Date.now() - t0 < 60_000, `no compiled code after ${rounds} rounds: ${JSON.stringify(core.jitStats())}`);
+  }
+}
+
+test('off the hart: the loop runs interpreted until the compile worker answers, then compiled, with exact budgets', () => {
+  // two cores of one thread share its compile worker, each on its own port
+  const a = machine(2, loop(3));
+  const b = machine(2, loop(5));
+  untilCompiled(a.core, a.mem, 3);
+  untilCompiled(b.core, b.mem, 5);
+  for (const { core } of [a, b]) {
+    const s = core.jitStats()!;
+    assert.ok(s.requested >= 1 && s.compiled >= 1 && s.compiled <= 4, JSON.stringify(s));
+    assert.ok(s.offThreadMs > 0, 'the worker did the translation and the V8 compile');
+  }
 });
 
 test('a guest store into compiled code retires it; the new instruction runs', () => {

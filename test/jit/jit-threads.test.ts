@@ -75,8 +75,11 @@ for (const jit of [['--jit', 'on', '--jit-threshold', '0'], ['--jit', 'on']]) {
       encoding: 'utf8', timeout: 110_000, env: { ...process.env, HYDRAVM_STATS_ON_EXIT: '1' },
     });
     assert.equal(r.status, 0, `exit ${r.status}; stderr:\n${r.stderr}`);
-    const stats = JSON.parse(/jit (\{.*\})/.exec(r.stderr)?.[1] ?? 'null') as { compiled: number } | null;
-    assert.ok(stats && stats.compiled > 0, `the JIT compiled nothing: ${r.stderr}`);
+    const stats = JSON.parse(/jit (\{.*\})/.exec(r.stderr)?.[1] ?? 'null') as { compiled: number; requested: number } | null;
+    // above threshold 0 the compile worker answers while the interpreter runs on: a short run may end first
+    // (HYDRAVM_JIT_THRESHOLD, set when the suite runs at threshold 0, applies where --jit-threshold is not given)
+    if (jit.includes('0')) assert.ok(stats && stats.compiled > 0, `the JIT compiled nothing: ${r.stderr}`);
+    else assert.ok(stats && stats.compiled + stats.requested > 0, `the JIT compiled and requested nothing: ${r.stderr}`);
   });
 }
 

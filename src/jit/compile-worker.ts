@@ -1,0 +1,85 @@
+/**
+ * The JIT's compile worker (docs/jit.md, "Compiling off the hart"): takes
+ * discovered regions from the code caches of one thread, generates their wasm and has V8
+ * compile it, so a hart thread only discovers a region and later installs
+ * the finished module while the interpreter runs on meanwhile.
+ *
+ * V8's lazy compile and its wrappers are forced here too (warm).
+ *
+ * The hart thread never returns to its event loop, so it polls: every reply
+ * is followed by an increment of the shared `ready` counter, and the hart
+ * drains its port (receiveMessageOnPort) only when that counter moved.
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { generateRegion, BLOCK_ID_IMPORT, RES_JIT_MISS, type Insn } from './translate.js';
+import type { MemoryImportType } from './wasm-emit.js';
+
+export interface CompileRequest {
+  key: number;
+  entry: number;
+  insns: Insn[];
+  memory: MemoryImportType;
+}
+
+export interface CompileReply {
+  key: number;
+  /** null when generation or V8's compile threw */
+  module: WebAssembly.Module | null;
+  bytes: number;
+  instructions: number;
+  translateMs: number;
+  wasmMs: number;
+}
+
+export interface CompileWorkerData {
+  port: MessagePort;
+  /** Int32Array(1) on a SharedArrayBuffer: replies posted so far */
+  ready: SharedArrayBuffer;
+}
+
+const memories = new Map<string, WebAssembly.Memory>();
+
+/**
+ * V8 compiles wasm functions lazily, on their first call, and builds the
+ * JS-to-wasm wrappers on the first instantiation: both would land on the hart.
+ * So the worker instantiates the module once against a stand-in memory and
+ * calls it with an id that is not its own (the function returns right after
+ * its id check): the code it compiles lives in the module, which the hart
+ * shares.
+ */
+function warm(module: WebAssembly.Module, type: MemoryImportType): void {
+  const key = `${type.maximum}/${type.shared}`;
+  let memory = memories.get(key);
+  if (memory === undefined) {
+    memory = new WebAssembly.Memory({ initial: 1, ...(type.maximum !== undefined ? { maximum: type.maximum } : {}), shared: type.shared });
+    memories.set(key, memory);
+  }
+  const env: Record<string, unknown> = { memory, [BLOCK_ID_IMPORT]: 0 };
+  for (const i of WebAssembly.Module.imports(module)) if (i.kind === 'function') env[i.name] = () => 0n;
+  const run = new WebAssembly.Instance(module, { env: env as WebAssembly.ModuleImports }).exports['run'] as (...a: unknown[]) => number;
+  if (run(0, 0n, 0, 0, 1) !== RES_JIT_MISS) throw new Error('compile worker: a block ran with a foreign id');
+}
+
+function serve(data: CompileWorkerData): void {
+  const ready = new Int32Array(data.ready);
+  data.port.on('message', (req: CompileRequest) => {
+    const t0 = performance.now();
+    let reply: CompileReply;
+    try {
+      const tr = generateRegion(req.insns, req.entry, req.memory);
+      const t1 = performance.now();
+      const module = new WebAssembly.Module(tr.bytes);
+      warm(module, req.memory);
+      reply = { key: req.key, module, bytes: tr.bytes.length, instructions: tr.instructions, translateMs: t1 - t0, wasmMs: performance.now() - t1 };
+    } catch {
+      reply = { key: req.key, module: null, bytes: 0, instructions: 0, translateMs: 0, wasmMs: 0 };
+    }
+    data.port.postMessage(reply);
+    Atomics.add(ready, 0, 1);
+  });
+}
+
+// one worker per thread serves every code cache of that thread, each on its own port
+if (parentPort !== null && (workerData as { hydravmCompileWorker?: boolean } | null)?.hydravmCompileWorker === true) {
+  parentPort.on('message', (d: CompileWorkerData) => serve(d));
+}
