@@ -156,10 +156,8 @@ function dsmSummary(run: CommandRun, seconds: number): Record<string, unknown> |
   const a = run.stats.before as NodeStats;
   const b = run.stats.after as NodeStats;
   const sum = (s: NodeStats, f: (d: DsmSnap) => number): number => s.reduce((t, n) => t + (n.dsm ? f(n.dsm) : 0), 0);
-  const remote = (d: DsmSnap): number => Object.values(d.faults).reduce((t, f) => t + f.remote, 0);
   const blocks = (d: DsmSnap): number => Object.values(d.blockFaults).reduce((t, f) => t + f, 0);
   return {
-    remote_faults_per_s: Math.round((sum(b, remote) - sum(a, remote)) / seconds),
     block_faults_per_s: Math.round((sum(b, blocks) - sum(a, blocks)) / seconds),
     splits: sum(b, (d) => d.splits) - sum(a, (d) => d.splits),
     merges: sum(b, (d) => d.merges) - sum(a, (d) => d.merges),
