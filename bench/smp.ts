@@ -25,24 +25,8 @@ import { LocalGuestMemory } from '../src/node/local-memory.js';
 import { ThreadedHartRunner } from '../src/node/threaded-runner.js';
 import { MIP_MSIP, PAGE_MODIFIED, PAGE_SHARED, PAGE_STATE_MASK } from '../src/core/abi.js';
 import { addi, auipc, lui, load, store, j, words, WFI, X } from '../test/core/encode.js';
-import { GuestSession, PROMPT } from '../test/guest/session.js';
 import { initrdWithPrograms } from '../test/guest/guest-programs.js';
-import { join } from 'node:path';
-import { PrivateApt } from '../src/image/apt.js';
-import { defaultCacheDir } from '../src/image/build.js';
-import { pickArchiveUri, readHostSources } from '../src/image/apt-sources.js';
-import { silentProgress } from '../src/image/progress.js';
-
-/** Debian riscv64 packages (exact candidate versions) downloaded into the image cache. */
-async function debianPackages(names: string[]): Promise<string[]> {
-  const cache = defaultCacheDir();
-  const uri = process.env['HYDRAVM_DEBIAN_ARCHIVE'] ?? pickArchiveUri(readHostSources());
-  const apt = new PrivateApt(join(cache, 'apt'), uri, silentProgress());
-  await apt.update();
-  const pkgs = [];
-  for (const name of names) pkgs.push({ name, version: (await apt.show(name)).version });
-  return apt.download(pkgs, join(cache, 'debs'));
-}
+import { debianPackages, guestWork } from './guest-run.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string' }, 'skip-guest': { type: 'boolean' }, guest: { type: 'string' } } });
 /** Which guest measurements run (all by default). */
@@ -115,19 +99,6 @@ async function inProcess(): Promise<Record<string, unknown>> {
     wakes_acknowledged: acks,
     shootdown: { ...core.shootdownLatency.summary(), waited: core.shootdowns.waited, of: core.shootdowns.count },
   };
-}
-
-async function guestWork(args: string[], initrd: string, cmd: string): Promise<string> {
-  const s = new GuestSession([...args, '-m', '512M', '--initrd', initrd]);
-  try {
-    await s.waitFor(PROMPT, 600_000);
-    const out = await s.run(cmd, 900_000);
-    s.send('poweroff -f\n');
-    await s.exited;
-    return out;
-  } finally {
-    s.kill();
-  }
 }
 
 const results: Record<string, unknown> = {};

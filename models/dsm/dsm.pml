@@ -35,11 +35,45 @@
  *                        requester's copy was invalidated meanwhile
  * Bounds (override with -D): MAXOPS faults per node, TOTALOPS faults in all,
  * MAXW writes per page, MAXDROP silent drops, MAXEVICT hand-backs.
+ *
+ * -DSPLIT: adaptive granularity (src/dsm/granularity.ts). One page, homed on
+ * node 0, with two blocks; units 0 and 1 are the blocks, unit 2 the whole
+ * page, each with the same MSI roles as above. The page unit's version packs
+ * both blocks' versions (v0 + 4 * v1). A node faults on the unit its own
+ * granularity says. The manager may split the page whenever the page unit is
+ * idle, and merge it whenever both blocks are idle (a superset of the
+ * engine's detection and hysteresis), as manager-serialized transactions:
+ *   SPLIT -> every node (blocks := page state, owner flag, copyset, version)
+ *   -> SPLIT_ACK; after all acks the blocks' owner is the page's owner.
+ *   MERGE -> every node (blocks := I, hand the owned blocks' data home)
+ *   -> MERGE_DATA; after all answers the home owns the page, MODIFIED, with
+ *   each block's version from that block's owner.
+ * While one is in flight no request for the page or its blocks starts; a
+ * request for the unit the page no longer has gets RETRY, and the hart faults
+ * again on the unit its node now has. Checked as above, per block on the
+ * node's effective state (block state when split, page state otherwise).
+ * Not modelled with SPLIT: capacity (drops, hand-backs; the engine merges a
+ * split page before one). Bug variant -DBUG_SPLIT_COPYSET: the split forgets
+ * the copyset. -DCOVER asserts that no run splits, writes both blocks from
+ * two nodes and merges: SPIN must find such a run (the bounds cover it).
  */
 
+#ifdef SPLIT
+#define N 3
+#define P 3           /* units: block 0, block 1, the page */
+#define PG 2
+#define HOME(p) 0
+#ifndef MAXSPLIT
+#define MAXSPLIT 1
+#endif
+#ifndef MAXMERGE
+#define MAXMERGE 1
+#endif
+#else
 #define N 3
 #define P 2
 #define HOME(p) (p)
+#endif
 #define IX(n, p) ((n) * P + (p))
 
 #ifndef MAXOPS
@@ -80,7 +114,8 @@
 #define EVICT_NACK 6
 #define INV 7
 #define CONFIRM 8
-#define T 9
+#define RETRY 9
+#define T 10
 
 /* Replies, forwards and invalidations: one channel per (destination, page,
  * type); the manager's serialization leaves at most one such message in
@@ -90,8 +125,8 @@ chan ch[N * P * T] = [1] of { byte, byte, byte, bit };
 #define SEND(d, p, t, n, v, cs, f) ch[CH(d, p, t)]!n, v, cs, f
 /* Requests travel to the page's home on one channel per (page, type); the
  * home takes them in any order across senders (random receive by sender). */
-chan req[N * 3] = [N] of { byte, bit };
-#define SENDREQ(p, t, n, f) req[HOME(p) * 3 + (t)]!n, f
+chan req[N * 3] = [2 * N] of { byte, byte, bit };
+#define SENDREQ(p, t, n, f) req[HOME(p) * 3 + (t)]!n, p, f
 /* INV_ACKs to the writer: one channel per (writer, page), any order. */
 chan ackch[N * P] = [N] of { byte };
 /* the manager's per-page queue of requests: kind, requester, has-copy */
@@ -116,6 +151,23 @@ byte mgrOwner[P];
 bool mgrBusy[P];
 byte mgrReq[P];
 byte mgrKind[P];
+
+#ifdef SPLIT
+bool nodeSplit[N];     /* the node's granularity */
+bool mgrSplit;         /* the manager's */
+bool granBusy;         /* a split or merge is in flight */
+byte granAnswers;
+byte mergeVer;         /* packed block versions gathered by a merge */
+byte splits, merges;
+byte blockWrites[2];   /* writes made to each block while split */
+bool blockWriter[N * 2];
+/* SPLIT / MERGE to a node, SPLIT_ACK / MERGE_DATA to the home: type, node, owned blocks, packed versions */
+chan gran[N] = [1] of { byte, byte, byte, byte };
+chan granAck = [N] of { byte, byte, byte, byte };
+#define G_SPLIT 0
+#define G_MERGE 1
+#define VER(v, b) (((v) >> (2 * (b))) & 3)
+#endif
 
 #define BIT(n) (1 << (n))
 #define POP(x) (((x) & 1) + (((x) >> 1) & 1) + (((x) >> 2) & 1))
@@ -151,6 +203,13 @@ inline onRequest(kind) {
 inline startNext() {
   mq[p]?t, r, f;
   if
+#ifdef SPLIT
+  :: (p == PG) == mgrSplit -> SEND(r, p, RETRY, me, 0, 0, 0)
+  :: (p == PG) != mgrSplit && t == READ_REQ ->
+     mgrBusy[p] = 1; mgrReq[p] = r; mgrKind[p] = t; SEND(mgrOwner[p], p, FWD_READ, r, 0, 0, 0)
+  :: (p == PG) != mgrSplit && t == WRITE_REQ ->
+     mgrBusy[p] = 1; mgrReq[p] = r; mgrKind[p] = t; SEND(mgrOwner[p], p, FWD_WRITE, r, 0, 0, f)
+#else
   :: t == EVICT_REQ && mgrOwner[p] != r -> SEND(r, p, EVICT_NACK, me, 0, 0, 0)
   :: t == EVICT_REQ && mgrOwner[p] == r ->
      mgrBusy[p] = 1; mgrReq[p] = r; mgrKind[p] = t; SEND(r, p, FWD_EVICT, me, 0, 0, 0)
@@ -158,6 +217,7 @@ inline startNext() {
      mgrBusy[p] = 1; mgrReq[p] = r; mgrKind[p] = t; SEND(mgrOwner[p], p, FWD_READ, r, 0, 0, 0)
   :: t == WRITE_REQ ->
      mgrBusy[p] = 1; mgrReq[p] = r; mgrKind[p] = t; SEND(mgrOwner[p], p, FWD_WRITE, r, 0, 0, f)
+#endif
   fi
 }
 
@@ -243,15 +303,93 @@ inline onInvAck() {
   if :: acks[X] == 0 -> finishWrite() :: else -> skip fi
 }
 
+inline onRetry() {
+  assert(pending[X] != NONE);
+  pending[X] = NONE
+}
+
+#ifdef SPLIT
+/* ---- split and merge: manager (home) and every node ---- */
+inline startSplit() {
+  granBusy = 1; granAnswers = 0;
+  for (t : 0 .. N - 1) { gran[t]!G_SPLIT, me, 0, 0 }
+}
+
+inline startMerge() {
+  granBusy = 1; granAnswers = 0; mergeVer = 0;
+  for (t : 0 .. N - 1) { gran[t]!G_MERGE, me, 0, 0 }
+}
+
+/* every block takes the page's state, owner flag, copyset and version */
+inline onSplit() {
+  for (t : 0 .. 1) {
+    state[IX(me, t)] = state[IX(me, PG)];
+    owner[IX(me, t)] = owner[IX(me, PG)];
+#ifdef BUG_SPLIT_COPYSET
+    copyset[IX(me, t)] = 0;
+#else
+    copyset[IX(me, t)] = copyset[IX(me, PG)];
+#endif
+    ver[IX(me, t)] = VER(ver[IX(me, PG)], t)
+  }
+  state[IX(me, PG)] = I; owner[IX(me, PG)] = 0; copyset[IX(me, PG)] = 0; ver[IX(me, PG)] = 0;
+  nodeSplit[me] = 1;
+  granAck!G_SPLIT, me, 0, 0
+}
+
+/* hand the owned blocks home and forget every block */
+inline onMerge() {
+  cs = 0; v = 0;
+  for (t : 0 .. 1) {
+    if :: owner[IX(me, t)] -> cs = cs | BIT(t); v = v | (ver[IX(me, t)] << (2 * t)) :: else -> skip fi;
+    state[IX(me, t)] = I; owner[IX(me, t)] = 0; copyset[IX(me, t)] = 0; ver[IX(me, t)] = 0
+  }
+  nodeSplit[me] = 0;
+  granAck!G_MERGE, me, cs, v
+}
+
+inline onGranAck() {
+  assert(HOME(0) == me && granBusy);
+  granAnswers++;
+  if
+  :: t == G_MERGE ->
+     /* each block has exactly one owner, and it answers once */
+     for (p : 0 .. 1) {
+       if
+       :: cs & BIT(p) -> assert(mgrOwner[p] == r); mergeVer = mergeVer | (v & (3 << (2 * p))); mgrOwner[p] = 255
+       :: else -> skip
+       fi
+     }
+  :: else -> skip
+  fi;
+  if
+  :: granAnswers == N && !mgrSplit ->
+     mgrOwner[0] = mgrOwner[PG]; mgrOwner[1] = mgrOwner[PG]; mgrSplit = 1; granBusy = 0; splits++
+  :: granAnswers == N && mgrSplit ->
+     assert(mgrOwner[0] == 255 && mgrOwner[1] == 255);
+     state[IX(me, PG)] = M; owner[IX(me, PG)] = 1; copyset[IX(me, PG)] = 0; ver[IX(me, PG)] = mergeVer;
+     mgrOwner[PG] = me; mgrOwner[0] = 0; mgrOwner[1] = 0; mgrSplit = 0; granBusy = 0; merges++
+  :: else -> skip
+  fi
+}
+#endif
+
+#ifdef SPLIT
+#define RECV(TYPE, HANDLER) \
+  :: atomic { ch[CH(me, 0, TYPE)]?r, v, cs, f -> p = 0; HANDLER; CLEAR } \
+  :: atomic { ch[CH(me, 1, TYPE)]?r, v, cs, f -> p = 1; HANDLER; CLEAR } \
+  :: atomic { ch[CH(me, 2, TYPE)]?r, v, cs, f -> p = 2; HANDLER; CLEAR }
+#else
 #define RECV(TYPE, HANDLER) \
   :: atomic { ch[CH(me, 0, TYPE)]?r, v, cs, f -> p = 0; HANDLER; CLEAR } \
   :: atomic { ch[CH(me, 1, TYPE)]?r, v, cs, f -> p = 1; HANDLER; CLEAR }
+#endif
 
 /* The home takes sender k's request of any type for its page. */
 #define REQUESTS(k) \
-  :: atomic { req[me * 3 + READ_REQ]??k, f -> p = me; r = k; onRequest(READ_REQ); CLEAR } \
-  :: atomic { req[me * 3 + WRITE_REQ]??k, f -> p = me; r = k; onRequest(WRITE_REQ); CLEAR } \
-  :: atomic { req[me * 3 + EVICT_REQ]??k, f -> p = me; r = k; onRequest(EVICT_REQ); CLEAR }
+  :: atomic { req[me * 3 + READ_REQ]??k, p, f -> r = k; onRequest(READ_REQ); CLEAR } \
+  :: atomic { req[me * 3 + WRITE_REQ]??k, p, f -> r = k; onRequest(WRITE_REQ); CLEAR } \
+  :: atomic { req[me * 3 + EVICT_REQ]??k, p, f -> r = k; onRequest(EVICT_REQ); CLEAR }
 
 #define READ_FAULT(pp) \
   :: atomic { ops[me] < MAXOPS && totalOps < TOTALOPS && pending[IX(me, pp)] == NONE && state[IX(me, pp)] == I -> \
@@ -266,12 +404,51 @@ inline onInvAck() {
   :: atomic { evicts < MAXEVICT && owner[IX(me, pp)] && HOME(pp) != me && pending[IX(me, pp)] == NONE && !evicting[IX(me, pp)] -> \
        evicts++; evicting[IX(me, pp)] = 1; SENDREQ(pp, EVICT_REQ, me, 0) }
 
+#ifdef SPLIT
+/* block b of the page, on the unit this node's granularity says */
+#define UNIT(b) (nodeSplit[me] -> (b) : PG)
+#define BLOCK_READ_FAULT(b) \
+  :: atomic { ops[me] < MAXOPS && totalOps < TOTALOPS && pending[IX(me, UNIT(b))] == NONE && state[IX(me, UNIT(b))] == I -> \
+       ops[me]++; totalOps++; p = UNIT(b); pending[IX(me, p)] = RD; SENDREQ(p, READ_REQ, me, 0); CLEAR }
+#define BLOCK_WRITE_FAULT(b) \
+  :: atomic { ops[me] < MAXOPS && totalOps < TOTALOPS && pending[IX(me, UNIT(b))] == NONE && state[IX(me, UNIT(b))] != M -> \
+       ops[me]++; totalOps++; p = UNIT(b); pending[IX(me, p)] = WR; SENDREQ(p, WRITE_REQ, me, (state[IX(me, p)] == S)); CLEAR }
+/* a read of block b sees its latest version, through the block or the page */
+#define BLOCK_READ(b) \
+  :: atomic { (nodeSplit[me] && state[IX(me, b)] != I) -> assert(ver[IX(me, b)] == latest[b]) } \
+  :: atomic { (!nodeSplit[me] && state[IX(me, PG)] != I) -> assert(VER(ver[IX(me, PG)], b) == latest[b]) }
+#define BLOCK_WRITE(b) \
+  :: atomic { (nodeSplit[me] && state[IX(me, b)] == M && writes[b] < MAXW) -> \
+       writes[b]++; latest[b]++; ver[IX(me, b)] = latest[b]; blockWrites[b]++; blockWriter[me * 2 + b] = 1 } \
+  :: atomic { (!nodeSplit[me] && state[IX(me, PG)] == M && writes[b] < MAXW) -> \
+       writes[b]++; latest[b]++; ver[IX(me, PG)] = (ver[IX(me, PG)] & ~(3 << (2 * b))) | (latest[b] << (2 * b)) }
+#endif
+
 proctype Node(byte me) {
   byte p, r, v, cs, t;
   bit f;
 end:
   do
   /* ---- the local harts: faults, reads, writes ---- */
+#ifdef SPLIT
+  BLOCK_READ_FAULT(0)
+  BLOCK_READ_FAULT(1)
+  BLOCK_WRITE_FAULT(0)
+  BLOCK_WRITE_FAULT(1)
+  BLOCK_READ(0)
+  BLOCK_READ(1)
+  BLOCK_WRITE(0)
+  BLOCK_WRITE(1)
+  /* ---- granularity: the manager splits and merges; every node follows ---- */
+  :: atomic { (me == 0 && !granBusy && !mgrSplit && !mgrBusy[PG] && splits < MAXSPLIT) -> startSplit(); CLEAR }
+  :: atomic { (me == 0 && !granBusy && mgrSplit && !mgrBusy[0] && !mgrBusy[1] && merges < MAXMERGE) -> startMerge(); CLEAR }
+  :: atomic { gran[me]?t, r, cs, v -> if :: t == G_SPLIT -> onSplit() :: else -> onMerge() fi; CLEAR }
+  :: atomic { (me == 0 && nempty(granAck)) -> granAck?t, r, cs, v; onGranAck(); CLEAR }
+  :: atomic { (me == 0 && !granBusy && !mgrBusy[0] && nempty(mq[0])) -> p = 0; startNext(); CLEAR }
+  :: atomic { (me == 0 && !granBusy && !mgrBusy[1] && nempty(mq[1])) -> p = 1; startNext(); CLEAR }
+  :: atomic { (me == 0 && !granBusy && !mgrBusy[PG] && nempty(mq[PG])) -> p = PG; startNext(); CLEAR }
+  :: atomic { ackch[IX(me, 2)]?r -> p = 2; onInvAck(); CLEAR }
+#else
   READ_FAULT(0)
   READ_FAULT(1)
   WRITE_FAULT(0)
@@ -286,6 +463,7 @@ end:
   EVICT(0)
   EVICT(1)
   :: atomic { (me < P && !mgrBusy[me] && nempty(mq[me])) -> p = me; startNext(); CLEAR }
+#endif
   REQUESTS(0)
   REQUESTS(1)
   REQUESTS(2)
@@ -300,18 +478,37 @@ end:
   RECV(INV, onInv())
   :: atomic { ackch[IX(me, 0)]?r -> p = 0; onInvAck(); CLEAR }
   :: atomic { ackch[IX(me, 1)]?r -> p = 1; onInvAck(); CLEAR }
+  RECV(RETRY, onRetry())
   od
 }
 
 /* Single writer XOR readers, on every page, in every reachable state. */
-#define SWMR(p) ( (state[IX(0,p)] != M || (state[IX(1,p)] == I && state[IX(2,p)] == I)) && \
-                  (state[IX(1,p)] != M || (state[IX(0,p)] == I && state[IX(2,p)] == I)) && \
-                  (state[IX(2,p)] != M || (state[IX(0,p)] == I && state[IX(1,p)] == I)) )
+#ifdef SPLIT
+/* a node's effective state of block b: the block's when split, else the page's (the other is I) */
+#define EFF(n, b) (state[IX(n, b)] + state[IX(n, PG)])
+#else
+#define EFF(n, b) state[IX(n, b)]
+#endif
+#define SWMR(p) ( (EFF(0,p) != M || (EFF(1,p) == I && EFF(2,p) == I)) && \
+                  (EFF(1,p) != M || (EFF(0,p) == I && EFF(2,p) == I)) && \
+                  (EFF(2,p) != M || (EFF(0,p) == I && EFF(1,p) == I)) )
 
 active proctype monitor() {
 end:
   atomic { !(SWMR(0) && SWMR(1)) -> assert(false) }
 }
+
+#ifdef COVER
+/* not a property: SPIN must find this run, so the bounds cover a split, a
+ * write to each block from two different nodes while split, and a merge */
+active proctype cover() {
+end:
+  atomic { (merges == 1 && blockWrites[0] > 0 && blockWrites[1] > 0 &&
+            ((blockWriter[0] && (blockWriter[3] || blockWriter[5])) ||
+             (blockWriter[2] && (blockWriter[1] || blockWriter[5])) ||
+             (blockWriter[4] && (blockWriter[1] || blockWriter[3])))) -> assert(false) }
+}
+#endif
 
 /* When nothing can move, every fault has completed and all is idle. */
 active proctype quiescence() {
@@ -323,7 +520,11 @@ end:
     for (i : 0 .. N * P * T - 1) { assert(len(ch[i]) == 0) }
     for (i : 0 .. N * 3 - 1) { assert(len(req[i]) == 0) }
     for (i : 0 .. N * P - 1) { assert(len(ackch[i]) == 0) }
-    assert(!mgrBusy[0] && !mgrBusy[1] && len(mq[0]) == 0 && len(mq[1]) == 0)
+    for (i : 0 .. P - 1) { assert(!mgrBusy[i] && len(mq[i]) == 0) }
+#ifdef SPLIT
+    assert(!granBusy && len(granAck) == 0);
+    for (i : 0 .. N - 1) { assert(len(gran[i]) == 0) }
+#endif
   }
 }
 
@@ -331,11 +532,16 @@ init {
   byte p;
   atomic {
     /* every page starts owned by its home, MODIFIED, version 0 (zero page) */
+#ifdef SPLIT
+    owner[IX(0, PG)] = 1;
+    state[IX(0, PG)] = M;
+#else
     for (p : 0 .. P - 1) {
       owner[IX(HOME(p), p)] = 1;
       state[IX(HOME(p), p)] = M;
       mgrOwner[p] = HOME(p)
     }
+#endif
     run Node(0);
     run Node(1);
     run Node(2)

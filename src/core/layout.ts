@@ -81,6 +81,11 @@ export const TLB_READ: usize = 0;
 export const TLB_WRITE: usize = 1;
 export const TLB_FETCH: usize = 2;
 export const TLB_INVALID_TAG: u64 = 0xffff_ffff_ffff_ffff;
+// A read or write entry of a split page: tag = virtual page | TLB_SPLIT_TAG.
+// The fast paths compare the tag with va & ~(0xfff ^ (size - 1)), whose bits
+// 3..11 are always zero, so such an entry never hits there; the miss path
+// recognizes it and checks the block (mmu.ts splitHost) instead of walking.
+export const TLB_SPLIT_TAG: u64 = 0x800;
 
 // ---- decoded-instruction cache: one slot per physical code page ----
 // Entry (8 bytes) per 2-byte parcel: u32 w = op | rd<<8 | rs1<<13 | rs2<<18 | (len*4)<<24, i32 imm.

@@ -8,7 +8,7 @@ import {
 } from './abi';
 import {
   H_SATP, H_PA, H_STATUS, H_TLB, H_TLB_R, H_TLB_W, H_TLB_X, H_RESERVATION, NO_RESERVATION,
-  TLB_MASK, TLB_KIND_BYTES, TLB_SET_BYTES, TLB_HART_BYTES, TLB_INVALID_TAG, SLOT_BYTES,
+  TLB_MASK, TLB_KIND_BYTES, TLB_SET_BYTES, TLB_HART_BYTES, TLB_INVALID_TAG, TLB_SPLIT_TAG, SLOT_BYTES,
   ST_OK, ST_DSM, ST_MMIO, ST_TOHOST, MS_MPRV, MS_MPP, MS_MPP_SHIFT, MS_SUM, MS_MXR,
   CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_PAGE, CAUSE_LOAD_PAGE,
   CAUSE_STORE_PAGE, gRamBasePage, gRamPages, gPages, gCodeSlotOf, gSlotPage, gSlots, gSlotCount,
@@ -217,11 +217,27 @@ export function flushHartTlb(h: usize): void {
   memory.fill(h + H_TLB, 0xff, TLB_HART_BYTES);
 }
 
-@inline function tlbFill(tlb: usize, va: u64, host: usize, pageIdx: u32): void {
+@inline function tlbFill(tlb: usize, va: u64, host: usize, pageIdx: u32, flag: u64 = 0): void {
   const t = tlb + ((<usize>(va >> 12) & TLB_MASK) << 4);
-  store<u64>(t, va & ~<u64>0xfff);
+  store<u64>(t, (va & ~<u64>0xfff) | flag);
   store<u32>(t, <u32>(host & ~<usize>0xfff) - <u32>(va & ~<u64>0xfff), 8);
   store<u32>(t, pageIdx, 12);
+}
+
+/**
+ * The run loop's probe for a split page, after its TLB compare missed: host
+ * address of the naturally aligned access at va (mask = the fast path's
+ * 0xfff ^ (size - 1)) when entry t is the split entry of va's page and the
+ * block under va has the rights (wr 0: readable, 8: writable); else 0 and the
+ * slow path decides. No flush is needed when a block loses rights: the check
+ * reads the block table on every access, and the downgrade's shootdown waits
+ * until this hart is between instructions (docs/core.md, "Split pages").
+ */
+export function splitHost(t: usize, va: u64, mask: u64, wr: usize): usize {
+  if (load<u64>(t) != ((va & ~mask) | TLB_SPLIT_TAG)) return 0;
+  const have = atomic.load<u64>(gBlocks + (<usize>load<u32>(t, 12) << 4) + wr);
+  if (((have >> ((va >> BLOCK_SHIFT) & 63)) & 1) == 0) return 0;
+  return <usize>(<u32>va + load<u32>(t, 8));
 }
 
 /**
@@ -256,9 +272,15 @@ export function dropPageEverywhere(idx: u32, kinds: u32): void {
 export function dataHost(h: usize, va: u64, size: u32, acc: u32, span: u32 = 0): usize {
   const tlb = <usize>load<u32>(h + (acc == ACCESS_WRITE ? H_TLB_W : H_TLB_R));
   const t = tlb + ((<usize>(va >> 12) & TLB_MASK) << 4);
-  if (load<u64>(t) == (va & ~(<u64>0xfff ^ <u64>(size - 1)))) {
+  const tag = load<u64>(t);
+  const masked = va & ~(<u64>0xfff ^ <u64>(size - 1));
+  if (tag == masked || tag == (masked | TLB_SPLIT_TAG)) {
+    const idx = load<u32>(t, 12);
+    const pa = ((<u64>idx + gRamBasePage) << 12) | (va & 0xfff);
+    // a split entry still checks the blocks under the access (AMOs, the JIT's slow calls)
+    if (tag != masked && !splitAllows(h, <u64>idx, pa, acc, span == 0 ? size : span)) return 0;
     store<u32>(h + H_STATUS, ST_OK);
-    store<u64>(h + H_PA, ((<u64>load<u32>(t, 12) + gRamBasePage) << 12) | (va & 0xfff));
+    store<u64>(h + H_PA, pa);
     return <usize>(<u32>va + load<u32>(t, 8));
   }
   const st = translate(h, va, acc, dataPriv(h));
@@ -280,10 +302,12 @@ export function dataHost(h: usize, va: u64, size: u32, acc: u32, span: u32 = 0):
       cacheable = false;
     }
   }
-  // A split page never gets a write entry, and a read entry only while every
-  // block is readable: a block downgrade flushes the page (docs/dsm.md).
-  if (e & PAGE_FLAG_SPLIT) cacheable = acc != ACCESS_WRITE && splitAllReadable(idx);
-  if (cacheable) tlbFill(tlb, va, host, idx);
+  // A split page gets a plain read entry only while every block is readable
+  // (a block downgrade flushes the page); otherwise, and for writes, a split
+  // entry that the fast path misses and splitHost checks per block.
+  let flag: u64 = 0;
+  if ((e & PAGE_FLAG_SPLIT) != 0 && (acc == ACCESS_WRITE || !splitAllReadable(idx))) flag = TLB_SPLIT_TAG;
+  if (cacheable) tlbFill(tlb, va, host, idx, flag);
   store<u32>(h + H_STATUS, status);
   return host;
 }

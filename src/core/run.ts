@@ -3,7 +3,9 @@
 // the current code page and the data TLB pointers in locals; every slow path
 // stores pc to HART_PC, does its work in a function, and the loop reloads its
 // locals afterwards. This file's case bodies are regular by design: each fast
-// case is a TLB probe or an ALU op on registers in hart memory.
+// case is a TLB probe or an ALU op on registers in hart memory. A load or store
+// that misses asks splitHost first: an access to a split page whose block has
+// the rights stays in the decoded window instead of leaving it for the slow path.
 import {
   HART_X, HART_F, HART_PC, HART_MSTATUS, HART_INSTRET, EXIT_BUDGET, EXIT_DSM_FAULT,
 } from './abi';
@@ -24,7 +26,7 @@ import {
 import { H_JIT_ON, H_JIT_COUNT, H_MINSTRET_WRITTEN } from './hart-ext';
 import { jitProbe, jitRun, RES_JIT_MISS } from './jit';
 import { decode16, decode32 } from './decode';
-import { fetchHost, fetchPageIndex, codeSlot } from './mmu';
+import { fetchHost, fetchPageIndex, codeSlot, splitHost } from './mmu';
 import { loadSlow, storeSlow, execAmo, trapAt } from './memops';
 import { execCsr, execSystem } from './system';
 import { takeTrap, checkInterrupts, updateTimers } from './trap';
@@ -274,6 +276,11 @@ function runChunk(h: usize, maxN: i32): i32 {
           store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>load<i8>(<usize>(<u32>va + load<u32>(t, 8))));
           break;
         }
+        const hs = splitHost(t, va, 0xfff, 0);
+        if (hs != 0) {
+          store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>load<i8>(hs));
+          break;
+        }
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = loadSlow(h, va, w, pcNow);
@@ -288,6 +295,11 @@ function runChunk(h: usize, maxN: i32): i32 {
         const t = <usize>load<u32>(h + H_TLB_R) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         if (load<u64>(t) == (va & ~<u64>0xffe)) {
           store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>load<i16>(<usize>(<u32>va + load<u32>(t, 8))));
+          break;
+        }
+        const hs = splitHost(t, va, 0xffe, 0);
+        if (hs != 0) {
+          store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>load<i16>(hs));
           break;
         }
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
@@ -306,6 +318,11 @@ function runChunk(h: usize, maxN: i32): i32 {
           store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>load<i32>(<usize>(<u32>va + load<u32>(t, 8))));
           break;
         }
+        const hs = splitHost(t, va, 0xffc, 0);
+        if (hs != 0) {
+          store<u64>(h + ((w >> 5) & 0xf8), <u64><i64>load<i32>(hs));
+          break;
+        }
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = loadSlow(h, va, w, pcNow);
@@ -320,6 +337,11 @@ function runChunk(h: usize, maxN: i32): i32 {
         const t = <usize>load<u32>(h + H_TLB_R) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         if (load<u64>(t) == (va & ~<u64>0xff8)) {
           store<u64>(h + ((w >> 5) & 0xf8), load<u64>(<usize>(<u32>va + load<u32>(t, 8))));
+          break;
+        }
+        const hs = splitHost(t, va, 0xff8, 0);
+        if (hs != 0) {
+          store<u64>(h + ((w >> 5) & 0xf8), load<u64>(hs));
           break;
         }
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
@@ -338,6 +360,11 @@ function runChunk(h: usize, maxN: i32): i32 {
           store<u64>(h + ((w >> 5) & 0xf8), <u64>load<u8>(<usize>(<u32>va + load<u32>(t, 8))));
           break;
         }
+        const hs = splitHost(t, va, 0xfff, 0);
+        if (hs != 0) {
+          store<u64>(h + ((w >> 5) & 0xf8), <u64>load<u8>(hs));
+          break;
+        }
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = loadSlow(h, va, w, pcNow);
@@ -354,6 +381,11 @@ function runChunk(h: usize, maxN: i32): i32 {
           store<u64>(h + ((w >> 5) & 0xf8), <u64>load<u16>(<usize>(<u32>va + load<u32>(t, 8))));
           break;
         }
+        const hs = splitHost(t, va, 0xffe, 0);
+        if (hs != 0) {
+          store<u64>(h + ((w >> 5) & 0xf8), <u64>load<u16>(hs));
+          break;
+        }
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = loadSlow(h, va, w, pcNow);
@@ -368,6 +400,11 @@ function runChunk(h: usize, maxN: i32): i32 {
         const t = <usize>load<u32>(h + H_TLB_R) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         if (load<u64>(t) == (va & ~<u64>0xffc)) {
           store<u64>(h + ((w >> 5) & 0xf8), <u64>load<u32>(<usize>(<u32>va + load<u32>(t, 8))));
+          break;
+        }
+        const hs = splitHost(t, va, 0xffc, 0);
+        if (hs != 0) {
+          store<u64>(h + ((w >> 5) & 0xf8), <u64>load<u32>(hs));
           break;
         }
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
@@ -398,6 +435,11 @@ function runChunk(h: usize, maxN: i32): i32 {
           store<u8>(<usize>(<u32>va + load<u32>(t, 8)), <u8>v);
           break;
         }
+        const hs = splitHost(t, va, 0xfff, 8);
+        if (hs != 0) {
+          store<u8>(hs, <u8>v);
+          break;
+        }
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = storeSlow(h, va, w, v, pcNow);
@@ -413,6 +455,11 @@ function runChunk(h: usize, maxN: i32): i32 {
         const t = <usize>load<u32>(h + H_TLB_W) + ((<usize>(va >> 12) & TLB_MASK) << 4);
         if (load<u64>(t) == (va & ~<u64>0xffe)) {
           store<u16>(<usize>(<u32>va + load<u32>(t, 8)), <u16>v);
+          break;
+        }
+        const hs = splitHost(t, va, 0xffe, 8);
+        if (hs != 0) {
+          store<u16>(hs, <u16>v);
           break;
         }
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
@@ -432,6 +479,11 @@ function runChunk(h: usize, maxN: i32): i32 {
           store<u32>(<usize>(<u32>va + load<u32>(t, 8)), <u32>v);
           break;
         }
+        const hs = splitHost(t, va, 0xffc, 8);
+        if (hs != 0) {
+          store<u32>(hs, <u32>v);
+          break;
+        }
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = storeSlow(h, va, w, v, pcNow);
@@ -449,6 +501,11 @@ function runChunk(h: usize, maxN: i32): i32 {
           store<u64>(<usize>(<u32>va + load<u32>(t, 8)), v);
           break;
         }
+        const hs = splitHost(t, va, 0xff8, 8);
+        if (hs != 0) {
+          store<u64>(hs, v);
+          break;
+        }
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = storeSlow(h, va, w, v, pcNow);
@@ -464,6 +521,12 @@ function runChunk(h: usize, maxN: i32): i32 {
         const ms = load<u64>(h + HART_MSTATUS);
         if ((ms & MS_FS) != 0 && load<u64>(t) == (va & ~<u64>0xffc)) {
           store<u64>(h + HART_F + ((w >> 5) & 0xf8), <u64>load<u32>(<usize>(<u32>va + load<u32>(t, 8))) | 0xffff_ffff_0000_0000);
+          store<u64>(h + HART_MSTATUS, ms | MS_FS);
+          break;
+        }
+        const hs = (ms & MS_FS) != 0 ? splitHost(t, va, 0xffc, 0) : 0;
+        if (hs != 0) {
+          store<u64>(h + HART_F + ((w >> 5) & 0xf8), <u64>load<u32>(hs) | 0xffff_ffff_0000_0000);
           store<u64>(h + HART_MSTATUS, ms | MS_FS);
           break;
         }
@@ -485,6 +548,12 @@ function runChunk(h: usize, maxN: i32): i32 {
           store<u64>(h + HART_MSTATUS, ms | MS_FS);
           break;
         }
+        const hs = (ms & MS_FS) != 0 ? splitHost(t, va, 0xff8, 0) : 0;
+        if (hs != 0) {
+          store<u64>(h + HART_F + ((w >> 5) & 0xf8), load<u64>(hs));
+          store<u64>(h + HART_MSTATUS, ms | MS_FS);
+          break;
+        }
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = loadSlow(h, va, w, pcNow);
@@ -503,6 +572,11 @@ function runChunk(h: usize, maxN: i32): i32 {
           store<u32>(<usize>(<u32>va + load<u32>(t, 8)), <u32>v);
           break;
         }
+        const hs = (ms & MS_FS) != 0 ? splitHost(t, va, 0xffc, 8) : 0;
+        if (hs != 0) {
+          store<u32>(hs, <u32>v);
+          break;
+        }
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = storeSlow(h, va, w, v, pcNow);
@@ -519,6 +593,11 @@ function runChunk(h: usize, maxN: i32): i32 {
         const ms = load<u64>(h + HART_MSTATUS);
         if ((ms & MS_FS) != 0 && load<u64>(t) == (va & ~<u64>0xff8)) {
           store<u64>(<usize>(<u32>va + load<u32>(t, 8)), v);
+          break;
+        }
+        const hs = (ms & MS_FS) != 0 ? splitHost(t, va, 0xff8, 8) : 0;
+        if (hs != 0) {
+          store<u64>(hs, v);
           break;
         }
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));

@@ -36,7 +36,17 @@ export interface GranularityOptions {
   mergeAfter: number;
 }
 
-export const DEFAULT_GRANULARITY: GranularityOptions = { splitAfter: 4, mergeAfter: 32 };
+/**
+ * mergeAfter is above the 64 blocks of a page: right after a split the
+ * blocks belong to the page's last owner, and each other writer takes its
+ * share of them in a row (half the page with two threads on interleaved heap
+ * blocks); with 32 that settling alone merged the page again, and it split
+ * and merged for as long as the threads ran (bench/cluster heap-blocks).
+ * A node can take at most 64 blocks in a row before it must win one back
+ * from another writer, so a run this long means one node writes while the
+ * others at most read.
+ */
+export const DEFAULT_GRANULARITY: GranularityOptions = { splitAfter: 4, mergeAfter: 96 };
 
 interface Detector {
   lastWriter: number;

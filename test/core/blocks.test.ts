@@ -1,8 +1,9 @@
 /**
  * Split pages in the core: the block-state table decides every access to a
  * split page, a block fault names the block (address and size), accesses
- * that straddle two blocks check both, a split page never keeps a write
- * translation, and a merge hands the decision back to the page state.
+ * that straddle two blocks check both, a split page's TLB entries make every
+ * access check its block (the run loop, AMOs, LR/SC), and a merge hands the
+ * decision back to the page state.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -79,7 +80,7 @@ test('a misaligned access that straddles two blocks checks both', () => {
   assert.deepEqual([...data.subarray(60, 68)], [255, 255, 255, 255, 255, 255, 255, 255]);
 });
 
-test('a split page never keeps a write translation: lowering a block stops the next store at once', () => {
+test('a store through a split TLB entry checks its block every time: lowering a block stops the next store at once', () => {
   // loop 3 times: sd a1 -> block 5, a1++; then WFI
   const { core, data } = machine([auipc(X.t0, 1), addi(X.a1, X.zero, 1), store('d', X.a1, X.t0, 320),
     addi(X.a1, X.a1, 1), j(-8)]);
@@ -101,4 +102,33 @@ test('fetching from a split page needs every block readable; a merge returns to 
   core.setPage(1, PAGE_SHARED | (fData << PAGE_FRAME_SHIFT)); // merge: SHARED everywhere
   assert.equal(core.run(0, 1000).kind, 'wfi');
   assert.equal(core.getX(0, X.a0), 3n);
+});
+
+// amoadd.d / lr.d / sc.d rd, rs2, (rs1)
+const amoaddD = (rd: number, rs2: number, rs1: number): number => (rs2 << 20) | (rs1 << 15) | (3 << 12) | (rd << 7) | 0x2f;
+const lrD = (rd: number, rs1: number): number => ((2 << 27) | (rs1 << 15) | (3 << 12) | (rd << 7) | 0x2f) >>> 0;
+const scD = (rd: number, rs2: number, rs1: number): number => ((3 << 27) | (rs2 << 20) | (rs1 << 15) | (3 << 12) | (rd << 7) | 0x2f) >>> 0;
+
+test('loads, stores, AMOs and LR/SC on a split page with an INVALID block go through its split TLB entries', () => {
+  // t0 = page 1; a1 = 5; sd a1 -> block 0; ld a0 <- block 0; amoadd t1 (block 0 += 5);
+  // lr a0; sc t1 (block 0 = 5); ld a0 <- block 0 again; then sd a1 -> block 1 (INVALID)
+  const { core, data } = machine([auipc(X.t0, 1), addi(X.a1, X.zero, 5), store('d', X.a1, X.t0, 0),
+    load('d', X.a0, X.t0, 0), amoaddD(X.t1, X.a1, X.t0), lrD(X.a0, X.t0), scD(X.t1, X.a1, X.t0),
+    load('d', X.ra, X.t0, 0), store('d', X.a1, X.t0, 64), WFI]);
+  core.setBlock(1, 1, PAGE_INVALID);
+  expectBlockFault(core, 1, ACCESS_WRITE, 32);
+  assert.equal(core.getX(0, X.a0), 10n, 'lr read the AMO result');
+  assert.equal(core.getX(0, X.t1), 0n, 'sc succeeded (its reservation is the split page address)');
+  assert.equal(core.getX(0, X.ra), 5n);
+  assert.equal(data[0], 5);
+  // the entries stay while block 0 keeps its rights; taking them away faults the next access
+  core.setPc(0, BigInt(BASE + 12));
+  core.setBlock(1, 0, PAGE_INVALID);
+  expectBlockFault(core, 0, ACCESS_READ, 12);
+  core.setBlock(1, 0, PAGE_SHARED);
+  expectBlockFault(core, 0, ACCESS_WRITE, 16);
+  core.setBlock(1, 0, PAGE_MODIFIED);
+  core.setBlock(1, 1, PAGE_MODIFIED);
+  assert.equal(core.run(0, 1000).kind, 'wfi');
+  assert.equal(data[64], 5);
 });

@@ -1,8 +1,9 @@
 /**
  * Runs the SPIN model of the DSM protocol (models/dsm/run.sh). By default the
  * quick bounds (about 20-40 s with compiling); DSM_SPIN_FULL=1 runs the full
- * bounds (about 1-2 min). The script also checks that two seeded bugs are
- * caught, so "errors: 0" here means something.
+ * bounds (about 1-2 min). The script also checks that seeded bugs are
+ * caught, so "errors: 0" here means something, and that the split model's
+ * bounds reach a split, a write to each of two blocks and a merge.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,4 +24,8 @@ test('SPIN: no deadlock, SWMR, reads see the latest write; seeded bugs are caugh
   assert.match(out, /^protocol .*errors: 0$/m);
   assert.match(out, /^bug-skip-inv .*errors: [1-9]/m);
   assert.match(out, /^bug-trust-upgrade .*errors: [1-9]/m);
+  // split and merge: the model passes, its bounds reach a split, a write to each block and a merge, a seeded bug is caught
+  assert.match(out, /^split \(.*errors: 0$/m);
+  assert.match(out, /^split-cover .*errors: [1-9]/m);
+  assert.match(out, /^bug-split-copyset .*errors: [1-9]/m);
 });

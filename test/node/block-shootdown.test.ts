@@ -1,8 +1,9 @@
 /**
  * A block downgrade races a hart thread that stores in a tight loop to a
  * split page (the page-granular version is in threaded-runner.test.ts).
- * Every store to a split page checks its block in the core's slow path, so
- * the window is between that check and the store; the downgrade's shootdown
+ * Every store to a split page checks its block (the run loop's split TLB
+ * entry, or the slow path), so the window is between that check and the
+ * store; the downgrade's shootdown
  * waits for the hart's acknowledgement, which it gives only between
  * instructions. An oracle at each fault checks that no store was lost and
  * none landed after the downgrade returned.
