@@ -59,3 +59,33 @@ export async function guestCommands(args: string[], initrd: string, cmds: string
     s.kill();
   }
 }
+
+/**
+ * The same command on several VMs booted side by side (idle between turns),
+ * run in turn for `rounds` rounds: A B A B ... Drift in the host's speed
+ * (other tenants, frequency) then hits every configuration alike, which
+ * runs minutes apart in separate boots would not. `prepare` runs once per
+ * VM first. Returns each VM's outputs, one per round.
+ */
+export async function interleavedRuns(argsPerVm: string[][], initrd: string, prepare: string | null, cmd: string, rounds: number): Promise<string[][]> {
+  const sessions: GuestSession[] = [];
+  try {
+    for (const args of argsPerVm) {
+      const s = new GuestSession([...args, '-m', '512M', '--initrd', initrd]);
+      sessions.push(s);
+      await s.waitFor(PROMPT, 1_800_000);
+      if (prepare) await s.run(prepare, 1_800_000);
+    }
+    const outs: string[][] = sessions.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < sessions.length; i++) outs[i]!.push(await sessions[i]!.run(cmd, 1_800_000));
+    }
+    for (const s of sessions) {
+      s.send('poweroff -f\n');
+      await s.exited;
+    }
+    return outs;
+  } finally {
+    for (const s of sessions) s.kill();
+  }
+}

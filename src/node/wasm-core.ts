@@ -62,6 +62,12 @@ const MAX_WASM_PAGES = 65536;
 /** The core's pool ends below 4 GiB - 64 KiB: memory.size() << 16 must stay a u32 (growFrames in src/core/index.ts). */
 const FRAME_POOL_END = 0xffff_0000;
 const SHOOTDOWN_TIMEOUT_MS = 10_000;
+/**
+ * A busy hart acknowledges at its next chunk boundary (2048 instructions,
+ * a few µs), sooner than a futex wait and wake-up costs (25-50 µs here): the
+ * requester polls this long before it sleeps in Atomics.wait.
+ */
+const SHOOTDOWN_SPIN_MS = 0.05;
 /** Architectural state of one hart: the first bytes of its area (HART_STATE_BYTES in src/core/hart-state.ts). */
 export const HART_STATE_BYTES = 4096;
 
@@ -623,11 +629,13 @@ export class WasmCore implements Vcpu {
       if (only !== undefined && i !== only) continue;
       const inGuest = (this.hartBases[i]! + HART_IN_GUEST) >> 2;
       const ackAt = (this.hartBases[i]! + HART_SD_ACK) >> 2;
-      for (;;) {
+      for (let polls = 0; ; polls++) {
         const ack = Atomics.load(ints, ackAt);
         if (Atomics.load(ints, inGuest) === 0 || ((ack - epoch) | 0) >= 0) break;
         if (!waited) t0 = performance.now();
         waited = true;
+        // poll first; the clock is read only every 64 polls
+        if ((polls & 63) !== 0 || performance.now() - t0 < SHOOTDOWN_SPIN_MS) continue;
         Atomics.wait(ints, ackAt, ack, 20);
         const ms = performance.now() - t0;
         if (ms > SHOOTDOWN_TIMEOUT_MS) throw new ShootdownTimeoutError(i, Math.round(ms));
