@@ -27,6 +27,17 @@ export async function guestWork(args: string[], initrd: string, cmd: string): Pr
   return (await guestCommands(args, initrd, [cmd]))[0]!.out;
 }
 
+/** Waits for the guest's shell prompt, then runs `prepare` if given. */
+async function atPrompt(s: GuestSession, prepare: string | null): Promise<void> {
+  await s.waitFor(PROMPT, 1_800_000);
+  if (prepare) await s.run(prepare, 1_800_000);
+}
+
+async function powerOff(s: GuestSession): Promise<void> {
+  s.send('poweroff -f\n');
+  await s.exited;
+}
+
 export interface CommandRun {
   out: string;
   /** query-hydra-stats of node 0 before and after the command, when a QMP socket was given. */
@@ -42,7 +53,7 @@ export interface CommandRun {
 export async function guestCommands(args: string[], initrd: string, cmds: string[], qmp?: string): Promise<CommandRun[]> {
   const s = new GuestSession([...args, '-m', '512M', '--initrd', initrd]);
   try {
-    await s.waitFor(PROMPT, 1_800_000);
+    await atPrompt(s, null);
     const c = qmp ? await QmpClient.connect(`${qmp}.0`) : undefined;
     const runs: CommandRun[] = [];
     for (const cmd of cmds) {
@@ -52,8 +63,7 @@ export async function guestCommands(args: string[], initrd: string, cmds: string
       runs.push({ out, ...(c ? { stats: { before, after } } : {}) });
     }
     await c?.close();
-    s.send('poweroff -f\n');
-    await s.exited;
+    await powerOff(s);
     return runs;
   } finally {
     s.kill();
@@ -73,17 +83,13 @@ export async function interleavedRuns(argsPerVm: string[][], initrd: string, pre
     for (const args of argsPerVm) {
       const s = new GuestSession([...args, '-m', '512M', '--initrd', initrd]);
       sessions.push(s);
-      await s.waitFor(PROMPT, 1_800_000);
-      if (prepare) await s.run(prepare, 1_800_000);
+      await atPrompt(s, prepare);
     }
     const outs: string[][] = sessions.map(() => []);
     for (let r = 0; r < rounds; r++) {
       for (let i = 0; i < sessions.length; i++) outs[i]!.push(await sessions[i]!.run(cmd, 1_800_000));
     }
-    for (const s of sessions) {
-      s.send('poweroff -f\n');
-      await s.exited;
-    }
+    for (const s of sessions) await powerOff(s);
     return outs;
   } finally {
     for (const s of sessions) s.kill();
