@@ -16,6 +16,10 @@ export type ResetReason = 'guest' | 'qmp';
 
 export class ClusterReset {
   private running: Promise<void> | null = null;
+  /** The running reset has sent its restart step: the guest may already run its new boot. */
+  private restarted = false;
+  /** The reset asked for by the restarted guest, queued behind the running one. */
+  private next: Promise<void> | null = null;
 
   constructor(
     private readonly nodeId: number,
@@ -51,9 +55,24 @@ export class ClusterReset {
     return this.control.snapshotStep(0, { op: 'snapshot', step: 'reset-request', reason }, STEP_TIMEOUT_MS * 3).then(() => undefined);
   }
 
-  /** Node 0: one reset at a time; a second request during one (two harts rebooting) joins it. */
+  /**
+   * Node 0: one reset at a time. A request made before the restart step (a
+   * second hart rebooting the same boot) joins the reset under way; one made
+   * after it comes from the restarted guest, which runs again on this node
+   * while the resume still waits for the peers, and gets a reset of its own.
+   */
   private coordinate(reason: ResetReason): Promise<void> {
-    if (this.running) return this.running;
+    if (!this.running) return this.begin(reason);
+    if (!this.restarted) return this.running;
+    this.next ??= this.running.then(() => {
+      this.next = null;
+      return this.begin(reason);
+    });
+    return this.next;
+  }
+
+  private begin(reason: ResetReason): Promise<void> {
+    this.restarted = false;
     const run = (async () => {
       // QMP's system_reset keeps the run state: a paused VM resets and stays paused
       const wasPaused = this.machine.vm.sched.isPaused;
@@ -61,6 +80,7 @@ export class ClusterReset {
       await this.control.snapshotStepAll({ op: 'snapshot', step: 'prepare' }, STEP_TIMEOUT_MS);
       await this.control.snapshotStepAll({ op: 'snapshot', step: 'reset' }, STEP_TIMEOUT_MS);
       const { entry, fdtAddr } = await this.machine.load();
+      this.restarted = true;
       await this.control.snapshotStepAll({ op: 'snapshot', step: 'restart', entry, fdt: fdtAddr, reason }, STEP_TIMEOUT_MS);
       if (!wasPaused) await this.setPaused(false);
     })();
