@@ -15,15 +15,15 @@ import { HYDRAVM_BIN } from '../guest/session.js';
 
 const FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
 
-function run(args: string[]): { status: number | null; out: string } {
+function run(args: string[]): { status: number | null; out: string; how: string } {
   const r = spawnSync(process.execPath, [HYDRAVM_BIN, 'run', '-m', '64M', ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  return { status: r.status, out: `${r.stdout}${r.stderr}`, how: `status ${r.status}, signal ${r.signal}, ${r.stdout.length} bytes out` };
 }
 
 function expectLine(args: string[], priv: 'M' | 'S', pc: number): void {
   const r = run(args);
   const line = /bootmode priv=(\w) hartid=(\w+) fdt=(\w+) pc=(\w+)/.exec(r.out);
-  assert.ok(line, `no report from the program (${args.join(' ')}):\n${r.out.slice(-2000)}`);
+  assert.ok(line, `no report from the program (${args.join(' ')}; ${r.how}):\n${r.out.slice(-2000)}`);
   assert.deepEqual(line.slice(1), [priv, '0x0', '0xd00dfeed', `0x${pc.toString(16)}`], args.join(' '));
   assert.equal(r.status, 0, `sifive,test pass should end the VM with status 0:\n${r.out.slice(-1000)}`);
 }
