@@ -9,6 +9,7 @@
 import type { DsmGuestMemory } from '../node/dsm-memory.js';
 import type { Machine } from '../node/machine-builder.js';
 import type { ControlMessages, SnapshotStep } from './control-messages.js';
+import { quiesceCluster } from './cluster-quiesce.js';
 
 const STEP_TIMEOUT_MS = 60_000;
 
@@ -77,7 +78,7 @@ export class ClusterReset {
       // QMP's system_reset keeps the run state: a paused VM resets and stays paused
       const wasPaused = this.machine.vm.sched.isPaused;
       await this.setPaused(true);
-      await this.control.snapshotStepAll({ op: 'snapshot', step: 'prepare' }, STEP_TIMEOUT_MS);
+      await quiesceCluster(this.control, STEP_TIMEOUT_MS);
       await this.control.snapshotStepAll({ op: 'snapshot', step: 'reset' }, STEP_TIMEOUT_MS);
       const { entry, fdtAddr } = await this.machine.load();
       this.restarted = true;

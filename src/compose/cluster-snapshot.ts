@@ -16,6 +16,7 @@ import { FORMAT_VERSION, type PartSummary } from '../snapshot/part-file.js';
 import { quiesce, writeNodePart, type SnapshotNode } from '../snapshot/node-part.js';
 import { captureDisks } from '../snapshot/disks.js';
 import type { ControlMessages, SnapshotStep } from './control-messages.js';
+import { quiesceCluster } from './cluster-quiesce.js';
 
 /** What QMP hydra-snapshot-save answers. */
 export interface SnapshotSaveResult {
@@ -59,7 +60,7 @@ export class ClusterSnapshots {
   async step(s: SnapshotStep): Promise<unknown> {
     if (s.step === 'prepare') {
       await quiesce(this.node);
-      return null;
+      return this.control.dsmTraffic();
     }
     if (s.step !== 'write') throw new Error(`step ${s.step} is not a snapshot step`);
     await ensureWritableDir(s.dir);
@@ -81,7 +82,7 @@ export class ClusterSnapshots {
     await this.setPaused(true);
     let ok = false;
     try {
-      await this.control.snapshotStepAll({ op: 'snapshot', step: 'prepare' }, PREPARE_TIMEOUT_MS);
+      await quiesceCluster(this.control, PREPARE_TIMEOUT_MS);
       const id = randomBytes(16).toString('hex');
       const results = (await this.control.snapshotStepAll({ op: 'snapshot', step: 'write', dir, id }, WRITE_TIMEOUT_MS)) as WriteResult[];
       const manifest: SnapshotManifest = {

@@ -91,6 +91,12 @@ function parse(msg: Uint8Array): ControlMessage {
   throw new ControlProtocolError(`CONTROL message ${JSON.stringify(v).slice(0, 200)} is not a known operation`);
 }
 
+/** One node's DSM traffic so far, the reply to a prepare step (cluster-quiesce.ts). */
+export interface DsmTraffic {
+  sent: number;
+  received: number;
+}
+
 export interface ControlHooks {
   onBoot(entry: number, fdtAddr: number): void;
   onPause?(paused: boolean): void;
@@ -217,6 +223,12 @@ export class ControlMessages {
     const r = JSON.parse(dec.decode(await this.router.request(node, Channel.CONTROL, this.send(step), { timeout: timeoutMs }))) as { ok: boolean; result?: unknown; error?: string; name?: string };
     if (!r.ok) throw new RemoteStepError(node, r.name ?? 'Error', r.error ?? 'step failed');
     return r.result;
+  }
+
+  /** DSM messages this node put on the wire and took off it (cluster-quiesce.ts). */
+  dsmTraffic(): DsmTraffic {
+    const c = this.router.stats().channels['DSM'];
+    return { sent: c?.sentMessages ?? 0, received: c?.receivedMessages ?? 0 };
   }
 
   /** Runs a snapshot step on every node (this one locally) and returns their results in node order. */

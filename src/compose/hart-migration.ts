@@ -12,6 +12,7 @@ import type { HartRunState } from '../node/hart-runner.js';
 import type { HsmState } from '../sbi/types.js';
 import type { Topology } from '../cluster/topology.js';
 import type { ControlMessages, SnapshotStep } from './control-messages.js';
+import { quiesceCluster } from './cluster-quiesce.js';
 
 const STEP_TIMEOUT_MS = 30_000;
 const RUN_STATES: readonly HartRunState[] = ['running', 'idle', 'stopped'];
@@ -95,7 +96,7 @@ export class HartMigration {
     const wasPaused = this.vm.sched.isPaused;
     await this.setPaused(true);
     try {
-      await this.control.snapshotStepAll({ op: 'snapshot', step: 'prepare' }, STEP_TIMEOUT_MS);
+      await quiesceCluster(this.control, STEP_TIMEOUT_MS);
       const out = (await this.control.snapshotStep(from, { op: 'snapshot', step: 'migrate-out', hart }, STEP_TIMEOUT_MS)) as { image: string; hsm: number; run: number };
       try {
         await this.control.snapshotStep(to, { op: 'snapshot', step: 'migrate-in', hart, ...out }, STEP_TIMEOUT_MS);
