@@ -664,4 +664,9 @@ export class WasmCore implements Vcpu {
     const executed = this.hartBases.reduce((a, b) => a + Number(dv.getBigUint64(b + H_JIT_INSNS, true)), 0);
     return this.jit.stats(executed);
   }
+
+  /** Ends this instance's JIT threads (its compile worker); harts must not run on it afterwards. Counters stay readable. */
+  close(): void {
+    this.jit?.close();
+  }
 }
