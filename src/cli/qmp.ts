@@ -2,11 +2,11 @@
  * hydravm qmp SOCKET COMMAND [ARGS]: run one QMP command against a node (or
  * against QEMU) and print its result.
  */
-import { parseArgs } from 'node:util';
 import { QmpClient, QmpClientError } from '../control/qmp-client.js';
-import { QmpAddressError } from '../control/qmp-address.js';
 import { QmpError } from '../control/qmp-protocol.js';
+import { executeWithin, isQmpFailure } from './qmp-call.js';
 import { UsageError } from './errors.js';
+import { parseCommandLine } from './command-line.js';
 
 const USAGE = `usage: hydravm qmp [--timeout MS] SOCKET COMMAND [ARGS]
   SOCKET   a node's QMP socket: a unix socket path, or host:port
@@ -54,22 +54,9 @@ export function parseQmpArgs(words: string[]): Record<string, unknown> {
 }
 
 export async function qmpCommand(argv: string[], out: CliOutput = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: { timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const parsed = parseCommandLine(argv, { timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, USAGE, out.stdout);
+  if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
-  if (values.help) {
-    out.stdout.write(USAGE + '\n');
-    return 0;
-  }
   const [socket, command, ...rest] = positionals;
   if (socket === undefined || command === undefined) throw new UsageError(USAGE);
   const timeoutMs = values.timeout === undefined ? 30_000 : Number(values.timeout);
@@ -80,14 +67,14 @@ export async function qmpCommand(argv: string[], out: CliOutput = { stdout: proc
   try {
     client = await QmpClient.connect(socket, { timeoutMs });
   } catch (err) {
-    if (err instanceof QmpAddressError || err instanceof QmpClientError || err instanceof QmpError) {
+    if (isQmpFailure(err)) {
       out.stderr.write(`hydravm qmp: ${err.message}\n`);
       return 1;
     }
     throw err;
   }
   try {
-    const result = await withTimeout(client.execute(command, args), timeoutMs, `no reply to ${command} from ${socket} within ${timeoutMs} ms`);
+    const result = await executeWithin(client, command, args, timeoutMs);
     out.stdout.write(JSON.stringify(result, null, 2) + '\n');
     return 0;
   } catch (err) {
@@ -103,12 +90,4 @@ export async function qmpCommand(argv: string[], out: CliOutput = { stdout: proc
   } finally {
     await client.close();
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new QmpClientError(message)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

@@ -2,9 +2,9 @@
  * hydravm snapshot save [--no-resume] [--timeout MS] QMP-SOCKET DIR: asks a
  * node to snapshot the whole VM (QMP hydra-snapshot-save, docs/snapshot.md).
  */
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { UsageError } from './errors.js';
+import { parseCommandLine } from './command-line.js';
 import { qmpCommand, type CliOutput } from './qmp.js';
 
 const USAGE = `usage: hydravm snapshot save [--no-resume] [--timeout MS] QMP-SOCKET DIR
@@ -15,22 +15,14 @@ const USAGE = `usage: hydravm snapshot save [--no-resume] [--timeout MS] QMP-SOC
   --timeout MS   how long to wait for the reply (default 600000)`;
 
 export async function snapshotCommand(argv: string[], out?: CliOutput): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: { 'no-resume': { type: 'boolean' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const parsed = parseCommandLine(
+    argv,
+    { 'no-resume': { type: 'boolean' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    USAGE,
+    out?.stdout ?? process.stdout,
+  );
+  if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
-  if (values.help) {
-    (out?.stdout ?? process.stdout).write(USAGE + '\n');
-    return 0;
-  }
   const [verb, socket, dir, ...extra] = positionals;
   if (verb !== 'save' || socket === undefined || dir === undefined || extra.length > 0) throw new UsageError(USAGE);
   const args = JSON.stringify({ dir: resolve(dir), resume: !values['no-resume'] });

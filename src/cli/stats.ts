@@ -5,13 +5,14 @@
  * query-hydra-stats. Any node answers for the whole cluster; several
  * addresses are tried in order, so the view survives the loss of one node.
  */
-import { parseArgs } from 'node:util';
 import { QmpClient, QmpClientError } from '../control/qmp-client.js';
 import { QmpAddressError } from '../control/qmp-address.js';
 import { QmpError } from '../control/qmp-protocol.js';
 import { renderStats } from '../control/stats-render.js';
 import type { NodeStats } from '../control/stats-source.js';
 import { UsageError } from './errors.js';
+import { executeWithin, isQmpFailure } from './qmp-call.js';
+import { parseCommandLine } from './command-line.js';
 
 const USAGE = `usage: hydravm stats [--watch] [--interval S] [--json] [--timeout MS] QMP_ADDR...
   QMP_ADDR     a node's QMP socket (unix path or host:port); any node answers
@@ -67,7 +68,7 @@ class StatsConnection {
       try {
         return await QmpClient.connect(a, { timeoutMs: this.timeoutMs });
       } catch (err) {
-        if (!(err instanceof QmpClientError || err instanceof QmpAddressError || err instanceof QmpError)) throw err;
+        if (!isQmpFailure(err)) throw err;
         errors.push(err.message);
       }
     }
@@ -76,21 +77,11 @@ class StatsConnection {
 
   async query(): Promise<NodeStats[]> {
     this.client ??= await this.connect();
-    const c = this.client;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const reply = await Promise.race([
-        c.execute('query-hydra-stats'),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new QmpClientError(`no reply to query-hydra-stats from ${c.address} within ${this.timeoutMs} ms`)), this.timeoutMs);
-        }),
-      ]);
-      return parseStatsReply(reply);
+      return parseStatsReply(await executeWithin(this.client, 'query-hydra-stats', undefined, this.timeoutMs));
     } catch (err) {
       if (err instanceof QmpClientError) await this.close();
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -121,28 +112,20 @@ function describe(err: unknown): string | null {
 }
 
 export async function statsCommand(argv: string[], out: StatsCliOutput = { stdout: process.stdout, stderr: process.stderr }, hooks: StatsCliHooks = {}): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        watch: { type: 'boolean', short: 'w' },
-        interval: { type: 'string', short: 'n' },
-        json: { type: 'boolean' },
-        timeout: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const parsed = parseCommandLine(
+    argv,
+    {
+      watch: { type: 'boolean', short: 'w' },
+      interval: { type: 'string', short: 'n' },
+      json: { type: 'boolean' },
+      timeout: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+    out.stdout,
+  );
+  if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
-  if (values.help) {
-    out.stdout.write(USAGE + '\n');
-    return 0;
-  }
   if (positionals.length === 0) throw new UsageError(`hydravm stats needs at least one QMP address\n${USAGE}`);
   const intervalS = values.interval === undefined ? 2 : Number(values.interval);
   if (!Number.isFinite(intervalS) || intervalS <= 0) throw new UsageError(`--interval ${values.interval} is not a positive number of seconds`);

@@ -46,8 +46,11 @@ const MAX_PENDING = 1024;
 /**
  * The compile worker of this thread (module state is per thread): shared by
  * its code caches, so a process that creates many cores starts one worker.
+ * It ends when the last cache holding a port to it closes.
  */
 let threadWorker: Worker | null = null;
+/** Open caches of this thread with a port to threadWorker. */
+let workerUsers = 0;
 
 /** A region at the compile worker, keyed by its decoded entry's address. */
 interface Pending {
@@ -284,6 +287,7 @@ export class CodeCache {
         threadWorker.unref();
       }
       threadWorker.postMessage(data, [port2]);
+      workerUsers++;
       this.port = port1;
     }
     return this.port;
@@ -353,8 +357,19 @@ export class CodeCache {
     return this.shared.stats(executed);
   }
 
+  /**
+   * Lets go of the other threads' channel and of the compile worker; the
+   * worker thread is terminated with the thread's last cache, so a closed
+   * machine leaves no thread behind. The cache must not run blocks after this.
+   */
   close(): void {
     this.channel?.close();
-    this.port?.close();
+    if (this.port === null) return;
+    this.port.close();
+    this.port = null;
+    if (--workerUsers === 0 && threadWorker !== null) {
+      void threadWorker.terminate();
+      threadWorker = null;
+    }
   }
 }

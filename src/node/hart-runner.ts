@@ -48,6 +48,14 @@ export interface HartRunner {
    * and no hart thread is inside run(). A snapshot waits for this.
    */
   readonly quiescent: boolean;
+  /**
+   * Resolves once the runner is quiescent (at once if it is now): after a
+   * setPaused(true), when the last hart parks (or, threaded, it stops). It
+   * does not time out and stays pending across a resume until the next
+   * quiet pause; the caller re-checks `quiescent` before acting, as state may
+   * change between the resolution and its continuation.
+   */
+  whenQuiescent(): Promise<void>;
   setState(hart: number, s: HartRunState): void;
   /** Something may have made an idle hart's interrupt pending (IPI, PLIC line, timer change). */
   wake(hart: number): void;

@@ -45,6 +45,8 @@ export class HartScheduler implements HartRunner {
   /** What a blocked hart waits for, by local index. */
   private readonly blockedOn: HartActivity[];
   private observer: HartActivityObserver | undefined;
+  /** whenQuiescent() callers not answered yet. */
+  private quietWaiters: (() => void)[] = [];
 
   constructor(
     private readonly vcpu: Vcpu,
@@ -97,6 +99,7 @@ export class HartScheduler implements HartRunner {
     this.paused = paused;
     this.noteAll();
     if (!paused) this.kick();
+    else this.settleQuiet();
   }
 
   get isPaused(): boolean {
@@ -108,10 +111,22 @@ export class HartScheduler implements HartRunner {
     return this.paused && !this.state.includes('blocked');
   }
 
+  /** Only a pause and a hart leaving 'blocked' (setState, or its exit settling) can make it quiet. */
+  whenQuiescent(): Promise<void> {
+    if (this.quiescent) return Promise.resolve();
+    return new Promise((resolve) => this.quietWaiters.push(resolve));
+  }
+
+  private settleQuiet(): void {
+    if (this.quietWaiters.length === 0 || !this.quiescent) return;
+    for (const w of this.quietWaiters.splice(0)) w();
+  }
+
   setState(hart: number, s: HartRunState): void {
     this.state[hart] = s;
     this.note(hart);
     if (s === 'running') this.kick();
+    this.settleQuiet();
   }
 
   /** Something may have made an idle hart's interrupt pending (IPI, PLIC line, timer change). */
@@ -246,6 +261,7 @@ export class HartScheduler implements HartRunner {
         // an HSM stop or QMP action during the wait wins over resuming
         if (this.state[h] === 'blocked') this.setState(h, before === 'blocked' ? 'running' : before!);
         else this.note(h);
+        this.settleQuiet();
       },
       (err) => this.handlers.fatal(err),
     );

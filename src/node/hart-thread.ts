@@ -54,6 +54,8 @@ class HartThread {
       const cmdSeq = mb.load(h, MB_CMD_SEQ);
       if (mb.flag(MB_PAUSED) || mb.load(h, MB_CMD) === MbCommand.Stopped) {
         mb.store(h, MB_STATE, MbState.Parked);
+        // the main thread's whenQuiescent waits on this word
+        Atomics.notify(this.w, mb.at(h, MB_STATE));
         Atomics.wait(this.w, mb.at(h, MB_CMD_SEQ), cmdSeq);
         continue;
       }

@@ -6,9 +6,9 @@
  */
 import type { Machine } from './machine-builder.js';
 import type { NodeMemory } from './node-vm.js';
+import type { HartRunner } from './hart-runner.js';
 
 const PARK_TIMEOUT_MS = 30_000;
-const PARK_POLL_MS = 2;
 
 /** The harts did not park in time, so the machine could not be reset safely. */
 export class RebootTimeoutError extends Error {
@@ -36,15 +36,30 @@ export class LocalReboot {
     const sched = this.machine.vm.sched;
     const wasPaused = sched.isPaused;
     sched.setPaused(true);
-    const t0 = Date.now();
-    while (!sched.quiescent) {
-      if (Date.now() - t0 > PARK_TIMEOUT_MS) throw new RebootTimeoutError(PARK_TIMEOUT_MS);
-      await new Promise((r) => setTimeout(r, PARK_POLL_MS));
-    }
+    await parked(sched, PARK_TIMEOUT_MS);
     this.machine.reset();
     const { entry, fdtAddr } = await this.machine.load();
     this.machine.start(entry, fdtAddr);
     this.count++;
     if (!wasPaused) sched.setPaused(false);
+  }
+}
+
+/**
+ * Resolves when sched is quiescent, looked at right before returning (the
+ * caller resets the machine in the same turn); a RebootTimeoutError when it
+ * is not within timeoutMs.
+ */
+async function parked(sched: HartRunner, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), timeoutMs);
+  });
+  try {
+    while (!sched.quiescent) {
+      if ((await Promise.race([sched.whenQuiescent(), late])) === 'late') throw new RebootTimeoutError(timeoutMs);
+    }
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -79,9 +79,13 @@ export class Machine<M extends NodeMemory> {
     this.memory.reset();
   }
 
-  /** Flushes and closes the virtio backends. */
-  close(): Promise<void> {
-    return closeVirtio(this.devices);
+  /** Flushes and closes the virtio backends, then the core's JIT threads: call it once the VM has stopped. */
+  async close(): Promise<void> {
+    try {
+      await closeVirtio(this.devices);
+    } finally {
+      this.vm.core.close();
+    }
   }
 
   /** One line of run statistics (hydravm run/node with statsOnExit). */

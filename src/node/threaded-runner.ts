@@ -78,6 +78,10 @@ export class ThreadedHartRunner implements HartRunner {
   private profileTimer: ReturnType<typeof setInterval> | undefined;
   private running = false;
   private paused = false;
+  /** whenQuiescent() callers not answered yet. */
+  private quietWaiters: (() => void)[] = [];
+  /** Per hart: a waitAsync on its MB_STATE is out for whenQuiescent (one at a time). */
+  private readonly parkWatched: boolean[];
 
   constructor(
     private readonly core: WasmCore,
@@ -93,6 +97,7 @@ export class ThreadedHartRunner implements HartRunner {
     this.runPending = new Array<boolean>(opts.harts).fill(false);
     this.onMain = new Array<boolean>(opts.harts).fill(false);
     this.resumedHere = new Array<boolean>(opts.harts).fill(false);
+    this.parkWatched = new Array<boolean>(opts.harts).fill(false);
     for (let h = 0; h < opts.harts; h++) this.mb.store(h, MB_CMD, MbCommand.Stopped);
   }
 
@@ -118,6 +123,54 @@ export class ThreadedHartRunner implements HartRunner {
     return true;
   }
 
+  /**
+   * A hart thread notifies MB_STATE when it parks, so a waitAsync on each
+   * unparked hart's word hears the last one park; a hart's blocked exit ends
+   * only through handBack, after which its thread parks too.
+   */
+  whenQuiescent(): Promise<void> {
+    if (this.quiescent) return Promise.resolve();
+    const p = new Promise<void>((resolve) => this.quietWaiters.push(resolve));
+    this.watchParking();
+    return p;
+  }
+
+  /** Answers the waiters if quiet now, else watches the harts that have not parked. */
+  private settleQuiet(): void {
+    if (this.quietWaiters.length === 0) return;
+    if (this.quiescent) {
+      for (const w of this.quietWaiters.splice(0)) w();
+      return;
+    }
+    this.watchParking();
+  }
+
+  private watchParking(): void {
+    if (!this.running) return;
+    for (let h = 0; h < this.opts.harts; h++) {
+      if (this.workers[h] === undefined || this.parkWatched[h]) continue;
+      const i = this.mb.at(h, MB_STATE);
+      const st = Atomics.load(this.mb.words, i);
+      // a parked thread stays parked while paused; after a resume, the next pause looks again
+      if (st === MbState.Parked && !this.blocked[h]) continue;
+      const r = waitAsync(this.mb.words, i, st);
+      if (!r.async) {
+        // it moved since the load: look again on the next turn rather than recurse here
+        this.parkWatched[h] = true;
+        queueMicrotask(() => {
+          this.parkWatched[h] = false;
+          this.settleQuiet();
+        });
+        continue;
+      }
+      this.parkWatched[h] = true;
+      void r.value.then(() => {
+        this.parkWatched[h] = false;
+        this.settleQuiet();
+      });
+    }
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
@@ -141,6 +194,7 @@ export class ThreadedHartRunner implements HartRunner {
     });
     this.workers[h] = w;
     this.watch(h);
+    this.settleQuiet();
   }
 
   stop(): void {
@@ -155,6 +209,7 @@ export class ThreadedHartRunner implements HartRunner {
     }
     if (this.profileTimer) clearInterval(this.profileTimer);
     for (const w of this.workers) void w?.terminate();
+    this.settleQuiet();
   }
 
   setPaused(paused: boolean): void {
@@ -166,6 +221,7 @@ export class ThreadedHartRunner implements HartRunner {
       this.mb.bump(h, MB_WAKE);
       this.note(h);
     }
+    if (paused) this.settleQuiet();
   }
 
   /**

@@ -8,42 +8,20 @@
  * 64-bit guest values are bigint. Page numbers passed to page functions are
  * RAM page indexes (0 = first page of guest RAM), not guest-physical pages.
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, resolve } from 'node:path';
 import {
   HART_X, HART_F, HART_PC, HART_PRIV, HART_MSTATUS, HART_MIP, HART_MIE, HART_STIMECMP, HART_MTIMECMP,
   HART_INSTRET, HART_EXIT_ADDR, HART_EXIT_DATA, HART_EXIT_SIZE, HART_EXIT_WRITE, HART_EXIT_ACCESS,
-  HART_FFLAGS, HART_FRM, HART_HARTID, HART_IN_GUEST, HART_SD_ACK, PAGE_FLAG_REF,
+  HART_FFLAGS, HART_FRM, HART_HARTID, PAGE_FLAG_REF,
 } from '../core/abi.js';
 import { H_JIT_INSNS } from '../jit/translate.js';
 import { CodeCache, createJitShare, type JitShare, type JitStats } from '../jit/code-cache.js';
-
-import { HIST_BUCKETS, SharedHistogram } from './shared-histogram.js';
+import {
+  CoreLoadError, CoreMemoryError, coreModule, FRAME_POOL_END, MAX_WASM_PAGES, maxPagesFor, uptimeTicks, WASM_PAGE,
+  DEFAULT_JIT_THRESHOLD, type CoreExports, type WasmCoreOptions,
+} from './core-module.js';
+import { ShootdownWaiter, type ShootdownStats } from './core-shootdown.js';
 import { CapacityError } from './memory-plan.js';
 import { decodeExit, type ExitRecord, type Vcpu, type VcpuExit } from './vcpu.js';
-
-export class CoreLoadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CoreLoadError';
-  }
-}
-
-export class CoreMemoryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CoreMemoryError';
-  }
-}
-
-/** A hart did not acknowledge a shootdown: its thread is stuck or dead. */
-export class ShootdownTimeoutError extends Error {
-  constructor(readonly hart: number, readonly waitedMs: number) {
-    super(`hart ${hart} did not acknowledge a TLB/code shootdown within ${waitedMs} ms; its thread is stuck or dead`);
-    this.name = 'ShootdownTimeoutError';
-  }
-}
 
 /** Everything a hart thread needs to attach its own instance to a node's core. */
 export interface CoreShare {
@@ -56,151 +34,12 @@ export interface CoreShare {
   jitShare?: JitShare;
 }
 
-const WASM_PAGE = 65536;
-/** The most a wasm32 memory can hold (64 Ki pages of 64 KiB). */
-const MAX_WASM_PAGES = 65536;
-/** The core's pool ends below 4 GiB - 64 KiB: memory.size() << 16 must stay a u32 (growFrames in src/core/index.ts). */
-const FRAME_POOL_END = 0xffff_0000;
-const SHOOTDOWN_TIMEOUT_MS = 10_000;
-/**
- * A busy hart acknowledges at its next chunk boundary (2048 instructions,
- * a few µs), sooner than a futex wait and wake-up costs (25-50 µs here): the
- * requester polls this long before it sleeps in Atomics.wait.
- */
-const SHOOTDOWN_SPIN_MS = 0.05;
 /** Architectural state of one hart: the first bytes of its area (HART_STATE_BYTES in src/core/hart-state.ts). */
 export const HART_STATE_BYTES = 4096;
-
-interface CoreExports {
-  memory: WebAssembly.Memory;
-  configure(ramBasePage: bigint, ramPages: number, harts: number, codeSlots: number): number;
-  attach(): void;
-  resetHart(hart: number, pc: bigint, priv: number): void;
-  hartBase(hart: number): number;
-  run(hart: number, budget: number): number;
-  setSbiEnabled(hart: number, on: number): void;
-  setTohost(pa: bigint): void;
-  setMip(hart: number, bits: number): void;
-  clearMip(hart: number, bits: number): void;
-  setStimecmp(hart: number, v: bigint): void;
-  setMtimecmp(hart: number, v: bigint): void;
-  requestExit(hart: number, on: number): void;
-  completeMmioLoad(hart: number, lo: number, hi: number): void;
-  mmioAccessFault(hart: number): void;
-  readCsr(hart: number, csr: number): bigint;
-  writeCsr(hart: number, csr: number, v: bigint): number;
-  setPriv(hart: number, priv: number): void;
-  setMstatus(hart: number, v: bigint): void;
-  getPage(page: number): number;
-  pageTable(): number;
-  setPage(page: number, entry: number): number;
-  getBlock(page: number, block: number): number;
-  setBlock(page: number, block: number, state: number): number;
-  fillBlocks(page: number, state: number): number;
-  frameCount(): number;
-  frameAddr(frame: number): number;
-  growFrames(n: number): number;
-  flushPage(page: number): number;
-  invalidateCode(page: number): void;
-  flushTlb(hart: number): number;
-  epochAddr(): number;
-  lastTimeAddr(): number;
-  table: WebAssembly.Table;
-  setJit(hart: number, threshold: number, tableBase: number, tableMask: number): void;
-  jitDecode(hart: number, insn: number): number;
-  jitLoadSlow: (...a: never[]) => unknown;
-  hartStateStaging(hart: number): number;
-  hartLoadState(hart: number): void;
-  jitStoreSlow: (...a: never[]) => unknown;
-}
-
-/** Shootdowns this core instance requested and how long their acknowledgements took. */
-export interface ShootdownStats {
-  count: number;
-  /** Of which some hart was in guest code, so the requester waited. */
-  waited: number;
-  totalMs: number;
-  maxMs: number;
-}
-
-export interface WasmCoreOptions {
-  /** Guest-physical base of RAM (page aligned). */
-  ramBase: number;
-  /** Guest RAM size in bytes (multiple of 4096). */
-  ramSize: number;
-  /**
-   * Frames the wasm memory holds at most (the window, docs/memory.md); the node's other pages go to the
-   * local tier. Default: every RAM page, or as many as fit under 4 GiB. More than fits is a CapacityError.
-   */
-  windowFrames?: number;
-  /** Number of harts this core instance runs. */
-  harts: number;
-  /** Decoded-code slots (16 KiB each); default 1024 (16 MiB, 4 MiB of hot code). */
-  codeSlots?: number;
-  /** mtime in 10 MHz ticks, monotonic. Default: process uptime. */
-  time?: () => number;
-  /** Path of core.wasm; default build/core.wasm at the repository root. */
-  wasmPath?: string;
-  /** Compile hot guest code to WebAssembly (docs/jit.md). Default off. */
-  jit?: 'on' | 'off';
-  /** Arrivals at an entry point before the JIT compiles it; 0 = every block on first use. Default DEFAULT_JIT_THRESHOLD (1000). */
-  jitThreshold?: number;
-  /** Guest instructions per compiled region at most. */
-  jitMaxRegion?: number;
-  /** Compiled blocks the code cache keeps at most. */
-  jitMaxBlocks?: number;
-  /** Compile in a worker thread while the interpreter runs on (default: when the threshold is above 0). */
-  jitOffThread?: boolean;
-}
 
 /** The compile hook's target, filled in once the instance (which the cache needs) exists. */
 interface JitRef {
   jit: CodeCache | null;
-}
-
-const modules = new Map<string, WebAssembly.Module>();
-
-/** The compiled core, once per path and process (a Module can be sent to worker threads). */
-export function coreModule(path?: string): WebAssembly.Module {
-  const p = path ?? defaultWasmPath();
-  let m = modules.get(p);
-  if (!m) {
-    if (!existsSync(p)) throw new CoreLoadError(`core wasm ${p} is missing; build it with "npm run build:core"`);
-    m = new WebAssembly.Module(readFileSync(p));
-    modules.set(p, m);
-  }
-  return m;
-}
-
-/**
- * Wasm pages a configuration needs at most: the layout (src/core/index.ts configure: hart areas, 24 bytes of
- * tables per RAM page, decode slots), then the window's frames with frame 0 and the zero-ahead frames, and slack
- * for alignment. The rest of a node's pages live in the local tier, outside wasm.
- */
-function maxPagesFor(ramPages: number, windowFrames: number, harts: number, codeSlots: number): number {
-  const layout = 2 * WASM_PAGE + harts * WASM_PAGE + ramPages * 24 + codeSlots * (16384 + 4) + 8 * WASM_PAGE;
-  const bytes = layout + (Math.min(ramPages, windowFrames) + 1 + 64) * 4096 + 4 * WASM_PAGE;
-  return Math.min(MAX_WASM_PAGES, Math.ceil(bytes / WASM_PAGE));
-}
-
-// a Linux boot to the init banner: 64 compiles 10k blocks and costs 1.8x the interpreter's CPU time, 1000 compiles
-// 2.1k and costs 0.7x (docs/jit.md, "Performance notes")
-export const DEFAULT_JIT_THRESHOLD = 1000;
-
-function defaultWasmPath(): string {
-  // this file is dist/src/node/wasm-core.js or src/node/wasm-core.ts
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const p = resolve(dir, 'build/core.wasm');
-    if (existsSync(p)) return p;
-    dir = dirname(dir);
-  }
-  return resolve(process.cwd(), 'build/core.wasm');
-}
-
-/** Process uptime in 10 MHz ticks; performance.now() is monotonic and cheap to call from the core. */
-function uptimeTicks(): number {
-  return Math.floor(performance.now() * 10_000);
 }
 
 export class WasmCore implements Vcpu {
@@ -224,9 +63,10 @@ export class WasmCore implements Vcpu {
   private readonly mem: WebAssembly.Memory;
   private readonly jit: CodeCache | null;
   private lastTime: BigInt64Array | undefined;
-  readonly shootdowns: ShootdownStats = { count: 0, waited: 0, totalMs: 0, maxMs: 0 };
+  private readonly shootdown = new ShootdownWaiter();
+  readonly shootdowns: ShootdownStats = this.shootdown.stats;
   /** How long shootdowns that had to wait for a hart in guest code waited. */
-  readonly shootdownLatency = new SharedHistogram(new Float64Array(HIST_BUCKETS), 0);
+  readonly shootdownLatency = this.shootdown.latency;
 
   private constructor(
     ex: CoreExports, module: WebAssembly.Module, memory: WebAssembly.Memory, opts: WasmCoreOptions, time: () => number,
@@ -612,44 +452,9 @@ export class WasmCore implements Vcpu {
     this.awaitShootdown(this.ex.flushTlb(hart) >>> 0, hart);
   }
 
-  /**
-   * Waits until every hart (or `only`) has serviced shootdown `epoch` or is
-   * outside guest code. Harts check at least every 2048 instructions, so this
-   * blocks the calling thread for microseconds; a hart that never answers is
-   * a dead or stuck thread, and that is fatal.
-   */
+  /** Blocks until shootdown `epoch` reached every hart (or `only`) in guest code (core-shootdown.ts). */
   private awaitShootdown(epoch: number, only?: number): void {
-    if (epoch === 0) return;
-    const ints = this.ints();
-    // the clock only once a hart makes us wait: a read costs 0.3-0.5 us on a
-    // virtual machine, and most shootdowns (every owner downgrade) wait for none
-    let t0 = 0;
-    let waited = false;
-    for (let i = 0; i < this.harts; i++) {
-      if (only !== undefined && i !== only) continue;
-      const inGuest = (this.hartBases[i]! + HART_IN_GUEST) >> 2;
-      const ackAt = (this.hartBases[i]! + HART_SD_ACK) >> 2;
-      for (let polls = 0; ; polls++) {
-        const ack = Atomics.load(ints, ackAt);
-        if (Atomics.load(ints, inGuest) === 0 || ((ack - epoch) | 0) >= 0) break;
-        if (!waited) t0 = performance.now();
-        waited = true;
-        // poll first; the clock is read only every 64 polls
-        if ((polls & 63) !== 0 || performance.now() - t0 < SHOOTDOWN_SPIN_MS) continue;
-        Atomics.wait(ints, ackAt, ack, 20);
-        const ms = performance.now() - t0;
-        if (ms > SHOOTDOWN_TIMEOUT_MS) throw new ShootdownTimeoutError(i, Math.round(ms));
-      }
-    }
-    const s = this.shootdowns;
-    s.count++;
-    if (waited) {
-      const ms = performance.now() - t0;
-      this.shootdownLatency.record(ms * 1000);
-      s.waited++;
-      s.totalMs += ms;
-      if (ms > s.maxMs) s.maxMs = ms;
-    }
+    this.shootdown.wait(this.ints(), this.hartBases, epoch, only);
   }
 
   /** Whether hot code is compiled (on every hart thread of this node). */
@@ -663,5 +468,10 @@ export class WasmCore implements Vcpu {
     const dv = this.view();
     const executed = this.hartBases.reduce((a, b) => a + Number(dv.getBigUint64(b + H_JIT_INSNS, true)), 0);
     return this.jit.stats(executed);
+  }
+
+  /** Ends this instance's JIT threads (its compile worker); harts must not run on it afterwards. Counters stay readable. */
+  close(): void {
+    this.jit?.close();
   }
 }

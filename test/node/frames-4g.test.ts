@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CoreMemoryError, WasmCore } from '../../src/node/wasm-core.js';
+import { WasmCore } from '../../src/node/wasm-core.js';
+import { CoreMemoryError } from '../../src/node/core-module.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
 import { DsmGuestMemory } from '../../src/node/dsm-memory.js';
 import { SeededNetwork } from '../dsm/testing/seeded-network.js';

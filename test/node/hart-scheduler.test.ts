@@ -83,3 +83,30 @@ test('the activity observer sees exec, DSM waits and idle time, adding up to wal
     sched.stop();
   }
 });
+
+test('whenQuiescent: after a pause it waits for the hart blocked in a DSM fault, then resolves', async () => {
+  let answer: (() => void) | undefined;
+  // hart 0 faults once, then computes; hart 1 computes
+  const { core } = fakeCore((h, n) => (h === 0 && n === 0 ? EXIT_DSM_FAULT : EXIT_BUDGET), [NEVER, NEVER]);
+  const sched = new HartScheduler(core, handlers({ dsmFault: () => new Promise<void>((r) => (answer = r)) }), { harts: 2, budget: 100, sliceMs: 1 }, { ticks: () => 0, msUntil: () => 1 });
+  sched.setState(0, 'running');
+  sched.setState(1, 'running');
+  sched.start();
+  try {
+    await until(() => sched.state[0] === 'blocked');
+    sched.setPaused(true);
+    let quiet = false;
+    const q = sched.whenQuiescent().then(() => (quiet = true));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(quiet, false, 'hart 0 still waits for its fault');
+    answer!();
+    await q;
+    assert.equal(sched.quiescent, true);
+    assert.equal(sched.state[0], 'running', 'the answered hart is runnable again, though paused');
+    let again = false;
+    await sched.whenQuiescent().then(() => (again = true));
+    assert.ok(again);
+  } finally {
+    sched.stop();
+  }
+});

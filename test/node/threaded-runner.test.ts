@@ -174,3 +174,50 @@ test('an exit answered later lets the main thread run the hart on: a streak of r
     r.runner.stop();
   }
 });
+
+test('whenQuiescent: after a pause it waits for a hart blocked in a host exit, and resolves when the last hart thread parks', async () => {
+  const r = rig(2);
+  // hart 0 spins; hart 1 stores to MMIO (outside RAM) in a loop
+  r.mem.writeSync(BASE, words(addi(X.t1, X.t1, 1), j(-4)));
+  r.mem.writeSync(BASE + 0x100, words(lui(X.t0, 0x10000), store('d', X.t1, X.t0, 0), addi(X.t1, X.t1, 1), j(-8)));
+  let answer: (() => void) | undefined;
+  let mmioCalls = 0;
+  r.mmio = () => {
+    mmioCalls++;
+    if (mmioCalls > 1) return;
+    // the first store is answered only when the test says so
+    return new Promise<void>((resolve) => (answer = resolve)) as unknown as void;
+  };
+  r.core.resetHart(0, BigInt(BASE), 3);
+  r.core.resetHart(1, BigInt(BASE + 0x100), 3);
+  r.runner.start();
+  r.runner.setState(0, 'running');
+  r.runner.setState(1, 'running');
+  try {
+    await until(() => answer !== undefined && r.core.instret(0) > 10_000n, 'hart 1 blocked in its MMIO store, hart 0 running');
+    r.runner.setPaused(true);
+    let quiet = false;
+    const q = r.runner.whenQuiescent().then(() => (quiet = true));
+    await until(() => (r.runner as unknown as { mb: { load(h: number, w: number): number } }).mb.load(0, 0) === 2, 'hart 0 parked');
+    await tick(50);
+    assert.equal(quiet, false, 'hart 1 still waits for the host: not quiescent');
+    assert.equal(r.runner.quiescent, false);
+    answer!();
+    await Promise.race([q, tick(10_000).then(() => assert.fail('whenQuiescent did not resolve after the last hart parked'))]);
+    assert.equal(r.runner.quiescent, true);
+    const at = [r.core.instret(0), r.core.instret(1)];
+    await tick(50);
+    assert.deepEqual([r.core.instret(0), r.core.instret(1)], at, 'quiescent harts execute nothing');
+    // quiet already: at once
+    await Promise.race([r.runner.whenQuiescent(), tick(1000).then(() => assert.fail('not at once when already quiescent'))]);
+    // a resume and a second pause: the harts ran in between, and it resolves again
+    r.runner.setPaused(false);
+    await until(() => r.core.instret(0) > at[0]! + 10_000n && mmioCalls > 2, 'both harts running after the resume');
+    r.runner.setPaused(true);
+    await Promise.race([r.runner.whenQuiescent(), tick(10_000).then(() => assert.fail('no second quiescence'))]);
+    assert.equal(r.runner.quiescent, true);
+    assert.deepEqual(r.fatal, []);
+  } finally {
+    r.runner.stop();
+  }
+});

@@ -8,13 +8,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { programPath } from '../core/harness.js';
-import { GuestSession, HYDRAVM_BIN } from '../guest/session.js';
-import { QmpClient } from '../../src/control/qmp-client.js';
+import { GuestSession } from '../guest/session.js';
+import { connectNodes, qmpScratch, referenceChecksum } from '../guest/cluster-workload.js';
 import { QmpError } from '../../src/control/qmp-protocol.js';
 
 const work = programPath('smp-checksum-long');
@@ -27,16 +24,13 @@ interface Cpu {
 
 test('a busy hart moves between nodes 25 times during a 2-hart workload; the result is right', { timeout: 170_000 }, async () => {
   assert.ok(work, 'test/programs/smp-checksum-long.elf could not be built');
-  const ref = spawnSync(process.execPath, [HYDRAVM_BIN, 'run', '--firmware', 'none', '--kernel', work, '--smp', '2'], { encoding: 'utf8', timeout: 90_000 });
-  const want = /checksum ([0-9a-f]{16})/.exec(ref.stdout)?.[1];
-  assert.ok(want, ref.stdout + ref.stderr);
+  const want = referenceChecksum(work, 2, 90_000);
 
-  const dir = mkdtempSync(join(tmpdir(), 'hmig-'));
-  const qmp = join(dir, 'qmp');
+  const { dir, qmp } = qmpScratch('hmig-');
   const vm = new GuestSession(['run', '--firmware', 'none', '--kernel', work, '--smp', '2', '--nodes', '2', '--qmp', qmp]);
   try {
     await vm.waitFor('round 4\n', 60_000);
-    const c = [await QmpClient.connect(`${qmp}.0`), await QmpClient.connect(`${qmp}.1`)];
+    const c = await connectNodes(qmp, 2);
     try {
       await assert.rejects(c[0]!.execute('hydra-migrate-hart', { hart: 1, node: 2 }), (e: QmpError) => /node 2 does not exist; the cluster has nodes 0\.\.1/.test(e.desc));
       await assert.rejects(c[1]!.execute('hydra-migrate-hart', { hart: 7, node: 0 }), (e: QmpError) => /hart 7 does not exist; the VM has harts 0\.\.1/.test(e.desc));

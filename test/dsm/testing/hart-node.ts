@@ -24,17 +24,13 @@
  *   places                  pages by place: window, tier, remote (CorePageTable.placeStats)
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
-import { MeshRouter } from '../../../src/router/router.js';
-import { TcpTransport, UnixTransport } from '../../../src/transport/socket-transports.js';
 import { enableHopTrace, hopTrace } from '../../../src/transport/hop-trace.js';
 import { WasmCore } from '../../../src/node/wasm-core.js';
 import { GuestClock } from '../../../src/node/clock.js';
 import { DsmGuestMemory } from '../../../src/node/dsm-memory.js';
 import { ThreadedHartRunner } from '../../../src/node/threaded-runner.js';
 import { ECALL, X, j, load, words } from '../../core/encode.js';
-import { homeOfPage, RAM_BASE, type RemoteNodeConfig } from './remote-node.js';
+import { homeOfPage, nodeRouter, RAM_BASE, runAsScript, serveCommands, type RemoteNodeConfig } from './node-process.js';
 
 const TICKS_PER_US = 10;
 const T3 = 28;
@@ -93,15 +89,7 @@ class EchoClient {
 
 export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
   const log = (line: string) => process.stderr.write(`hart node ${cfg.id}: ${line}\n`);
-  const router = new MeshRouter({
-    nodeId: cfg.id,
-    nodeCount: cfg.nodeCount,
-    clusterId: 'dsm-test',
-    secret: new TextEncoder().encode(cfg.secret),
-    transport: cfg.transport === 'unix' ? new UnixTransport() : new TcpTransport(),
-    addresses: cfg.addresses,
-    log,
-  });
+  const router = nodeRouter(cfg, log);
   const clock = new GuestClock();
   const core = WasmCore.create({ ramBase: RAM_BASE, ramSize: cfg.pages * 4096, harts: 1, time: () => clock.ticks() });
   clock.setFloor((t) => core.publishTime(t));
@@ -134,9 +122,6 @@ export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
   await memory.write(codeGpa, PROGRAM);
   let echoServer: Server | null = null;
   const echoClients = new Map<string, EchoClient>();
-
-  const out = (v: unknown) => process.stdout.write(JSON.stringify(v) + '\n');
-  out({ ready: cfg.id });
 
   async function echoClient(address: string): Promise<EchoClient> {
     let client = echoClients.get(address);
@@ -234,17 +219,7 @@ export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
     }
   }
 
-  const lines = createInterface({ input: process.stdin });
-  for await (const line of lines) {
-    if (!line.trim()) continue;
-    const c = JSON.parse(line) as { cmd: string };
-    try {
-      out({ result: await handle(c) });
-    } catch (e) {
-      out({ error: (e as Error).message });
-    }
-    if (c.cmd === 'exit') break;
-  }
+  await serveCommands(cfg.id, handle);
   runner.stop();
   for (const e of echoClients.values()) e.close();
   (echoServer as Server | null)?.close();
@@ -252,9 +227,4 @@ export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
   process.exit(0);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runHartNode(JSON.parse(process.argv[2]!) as RemoteNodeConfig).catch((e) => {
-    process.stderr.write(`hart node failed: ${(e as Error).stack ?? e}\n`);
-    process.exit(1);
-  });
-}
+runAsScript(import.meta.url, 'hart node', runHartNode);

@@ -8,34 +8,14 @@
  *   node dist/test/dsm/testing/remote-node.js '<RemoteNodeConfig JSON>'
  */
 import { createHash } from 'node:crypto';
-import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
-import { MeshRouter } from '../../../src/router/router.js';
 import { Channel } from '../../../src/router/types.js';
-import { TcpTransport, UnixTransport } from '../../../src/transport/socket-transports.js';
 import { DsmAccessor } from '../../../src/dsm/accessor.js';
 import { DsmEngine } from '../../../src/dsm/engine.js';
 import { MemoryPageStore } from '../memory-page-store.js';
 import { makeRng } from './seeded-network.js';
+import { homeOfPage, nodeRouter, RAM_BASE, runAsScript, serveCommands, type RemoteNodeConfig } from './node-process.js';
 
-export interface RemoteNodeConfig {
-  id: number;
-  nodeCount: number;
-  transport: 'unix' | 'tcp';
-  addresses: string[];
-  pages: number;
-  maxFrames?: number | null;
-  /** hart-node.js: frames of the core's wasm window (the rest in the local tier, docs/memory.md). */
-  windowFrames?: number;
-  secret: string;
-}
-
-export const RAM_BASE = 0x8000_0000;
-
-/** Contiguous home ranges, as the memory split does it. */
-export function homeOfPage(page: number, pages: number, nodes: number): number {
-  return Math.min(nodes - 1, Math.floor(page / Math.ceil(pages / nodes)));
-}
+export type { RemoteNodeConfig } from './node-process.js';
 
 export type RemoteCommand =
   | { cmd: 'touch'; pages: number[] }
@@ -52,17 +32,7 @@ function nowUs(): number {
 }
 
 export async function runRemoteNode(cfg: RemoteNodeConfig): Promise<void> {
-  const router = new MeshRouter({
-    nodeId: cfg.id,
-    nodeCount: cfg.nodeCount,
-    clusterId: 'dsm-test',
-    secret: new TextEncoder().encode(cfg.secret),
-    transport: cfg.transport === 'unix' ? new UnixTransport() : new TcpTransport(),
-    addresses: cfg.addresses,
-    heartbeatIntervalMs: 200,
-    peerTimeoutMs: 3000,
-    log: (line) => process.stderr.write(`dsm node ${cfg.id}: ${line}\n`),
-  });
+  const router = nodeRouter(cfg, (line) => process.stderr.write(`dsm node ${cfg.id}: ${line}\n`), { heartbeatIntervalMs: 200, peerTimeoutMs: 3000 });
   const store = new MemoryPageStore(cfg.pages);
   // The engine's handler goes in before start(): peers may fault the moment their link is up.
   const engine = new DsmEngine({
@@ -76,9 +46,6 @@ export async function runRemoteNode(cfg: RemoteNodeConfig): Promise<void> {
   const reply4k = new Uint8Array(1 << 20);
   router.on(Channel.CONTROL, (_from, msg, reply) => reply?.(reply4k.subarray(0, new DataView(msg.buffer, msg.byteOffset).getUint32(0, true))));
   await router.start(20_000);
-
-  const out = (v: unknown) => process.stdout.write(JSON.stringify(v) + '\n');
-  out({ ready: cfg.id });
 
   const u32 = (v: number) => {
     const b = new Uint8Array(4);
@@ -189,24 +156,9 @@ export async function runRemoteNode(cfg: RemoteNodeConfig): Promise<void> {
     }
   }
 
-  const lines = createInterface({ input: process.stdin });
-  for await (const line of lines) {
-    if (!line.trim()) continue;
-    const c = JSON.parse(line) as RemoteCommand;
-    try {
-      out({ result: await handle(c) });
-    } catch (e) {
-      out({ error: (e as Error).message });
-    }
-    if (c.cmd === 'exit') break;
-  }
+  await serveCommands(cfg.id, handle);
   await router.close();
   process.exit(0);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runRemoteNode(JSON.parse(process.argv[2]!) as RemoteNodeConfig).catch((e) => {
-    process.stderr.write(`dsm remote node failed: ${(e as Error).stack ?? e}\n`);
-    process.exit(1);
-  });
-}
+runAsScript(import.meta.url, 'dsm remote node', runRemoteNode);
