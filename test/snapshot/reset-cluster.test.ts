@@ -9,13 +9,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { programPath } from '../core/harness.js';
-import { GuestSession, HYDRAVM_BIN } from '../guest/session.js';
-import { QmpClient } from '../../src/control/qmp-client.js';
+import { GuestSession } from '../guest/session.js';
+import { connectNodes, qmpScratch, referenceChecksum } from '../guest/cluster-workload.js';
 
 const reboot = programPath('reboot');
 const work = programPath('smp-checksum');
@@ -41,15 +38,12 @@ for (const nodes of [1, 2]) {
 
   test(`QMP system_reset restarts a ${nodes}-node VM mid-run; it finishes with the right checksum`, { timeout: 120_000 }, async () => {
     assert.ok(work, 'test/programs/smp-checksum.elf could not be built');
-    const ref = spawnSync(process.execPath, [HYDRAVM_BIN, 'run', '--firmware', 'none', '--kernel', work, '--smp', '2'], { encoding: 'utf8', timeout: 60_000 });
-    const want = /checksum ([0-9a-f]{16})/.exec(ref.stdout)?.[1];
-    assert.ok(want, ref.stdout + ref.stderr);
-    const dir = mkdtempSync(join(tmpdir(), 'hreset-'));
-    const qmp = join(dir, 'qmp');
+    const want = referenceChecksum(work, 2, 60_000);
+    const { dir, qmp } = qmpScratch('hreset-');
     const vm = new GuestSession(['run', '--firmware', 'none', '--kernel', work, '--smp', '2', ...nodesArgs(nodes), '--qmp', qmp]);
     try {
       await vm.waitFor('round 8\n', 60_000);
-      const clients = await Promise.all(nodes === 1 ? [QmpClient.connect(qmp)] : [...Array(nodes).keys()].map((i) => QmpClient.connect(`${qmp}.${i}`)));
+      const clients = await connectNodes(qmp, nodes);
       try {
         const events = clients.map((c) => c.waitForEvent('RESET', 30_000));
         // if system_reset fails, its error is the one to report, not the events that never came
