@@ -18,7 +18,7 @@ export const ACCESS_FETCH = 2;
 
 // ---- page-state table entry (u32 per guest RAM page) ----
 // bits 0..1 state, bit 2 "frame holds decoded code", bit 3 "split into
-// blocks" (the block-state table decides, bits 0..1 are ignored), bits 8..31
+// blocks" (the block-state table decides, bits 0..1 are ignored), bits 9..31
 // frame index.
 export const PAGE_INVALID = 0;
 export const PAGE_SHARED = 1;
@@ -28,9 +28,10 @@ export const PAGE_FLAG_CODE = 4;
 export const PAGE_FLAG_SPLIT = 8;
 // bit 4: set by the core when it maps the page for an access (a TLB fill or
 // a slow-path access); the host's window clock reads and clears it (docs/memory.md).
-// Bits 5..7 are the host's (the local tier's marks); the core ignores them.
+// Bits 5..8 are the host's (the DSM's rights and ownership, the local tier's
+// mark: src/node/core-page-table.ts); the core ignores them.
 export const PAGE_FLAG_REF = 16;
-export const PAGE_FRAME_SHIFT = 8;
+export const PAGE_FRAME_SHIFT = 9;
 
 // ---- blocks of a split page (docs/dsm.md, "Adaptive granularity") ----
 // A DSM fault on a split page names the block: HART_EXIT_ADDR = block base,

@@ -17,11 +17,19 @@
  * never chosen. Victims are taken oldest-allocated first (FIFO; the engine does
  * not see guest accesses, so true LRU is not available).
  */
-import type { LocalOp, PageMeta } from './page-meta.js';
+import type { LocalOp } from './page-meta.js';
 import { BLOCKS_PER_PAGE, blockUnit } from './units.js';
 import type { PageStore } from './page-store.js';
 
 export type Victim = { page: number; how: 'drop' | 'handback' };
+
+/** What victim choice needs to know of a unit: its owner bit (page store) and its transient state (PageMeta). */
+export interface UnitView {
+  owner: boolean;
+  pins: number;
+  op: LocalOp | null;
+  evicting: boolean;
+}
 
 export class FrameBudget {
   /** Frames promised to in-flight requests that have not installed yet (reserve/release below). */
@@ -73,7 +81,7 @@ export class FrameBudget {
    * makes the home merge the page (granularity.ts).
    */
   pickVictim(
-    meta: (page: number) => PageMeta,
+    meta: (unit: number) => UnitView,
     homeOf: (page: number) => number,
     self: number,
     dropOnly = false,
@@ -91,7 +99,7 @@ export class FrameBudget {
 }
 
 /** The blocks of a split page folded into one record for victim choice. */
-function splitView(page: number, meta: (unit: number) => PageMeta): PageMeta {
+function splitView(page: number, meta: (unit: number) => UnitView): UnitView {
   const whole = meta(page);
   let owner = false;
   let pins = whole.pins;

@@ -3,19 +3,20 @@
  * room before a request (capacity.ts has the policy), hand-backs in flight,
  * and trimming back under the cap after the home accepted pages above it.
  */
-import type { FrameBudget, Victim } from './capacity.js';
+import type { FrameBudget, UnitView, Victim } from './capacity.js';
 import { makeMessage, MsgType, type DsmMessage } from './codec.js';
-import type { PageMeta } from './page-meta.js';
-import { PageState, type PageStore } from './page-store.js';
+import type { PageMetas } from './page-meta.js';
+import { PageState } from './page-store.js';
 import type { DsmStats } from './stats.js';
-import { BLOCKS_PER_PAGE, blockUnit, isBlockUnit, unitBlock, unitPage } from './units.js';
+import { BLOCKS_PER_PAGE, blockUnit, isBlockUnit, unitPage, type UnitStore } from './units.js';
 
 export interface FrameManagerDeps {
   nodeId: number;
-  store: PageStore;
+  /** By unit; `units.pages` is the node's PageStore. */
+  units: UnitStore;
   counters: DsmStats;
   homeOf: (page: number) => number;
-  meta: (page: number) => PageMeta;
+  metas: PageMetas;
   post: (to: number, m: DsmMessage) => void;
   nextTxn: () => number;
   closed: () => boolean;
@@ -32,14 +33,18 @@ export class FrameManager {
     private readonly d: FrameManagerDeps,
   ) {}
 
+  private get store() {
+    return this.d.units.pages;
+  }
+
   /** Gives the unit's page a frame (a block unit's page may already have one: then nothing happens). */
   allocFrame(unit: number): void {
     const page = unitPage(unit);
-    if (isBlockUnit(unit) && this.d.store.hasFrame(page)) return;
-    this.d.store.allocFrame(page);
+    if (isBlockUnit(unit) && this.store.hasFrame(page)) return;
+    this.store.allocFrame(page);
     this.budget.allocated(page);
     if (this.budget.overCap()) this.d.counters.evictions.overCap++;
-    this.d.counters.peakFrames = Math.max(this.d.counters.peakFrames, this.d.store.framesHeld());
+    this.d.counters.peakFrames = Math.max(this.d.counters.peakFrames, this.store.framesHeld());
   }
 
   /**
@@ -50,34 +55,48 @@ export class FrameManager {
    */
   dropLocal(unit: number): void {
     const page = unitPage(unit);
-    const meta = this.d.meta(unit);
+    this.d.metas.peek(unit)?.copyset.clear();
     if (isBlockUnit(unit)) {
-      if (this.d.store.hasFrame(page)) this.d.store.setBlockState(page, unitBlock(unit), PageState.INVALID);
-    } else if (this.d.store.isSplit(page)) {
-      for (let b = 0; b < BLOCKS_PER_PAGE; b++) this.forgetRights(this.d.meta(blockUnit(page, b)));
+      // lowering the block drops its cached views; the frame stays while another block needs it
+      if (this.store.isSplit(page)) this.d.units.setRights(unit, PageState.INVALID, false);
+      if (this.store.hasFrame(page) && !this.blocksInUse(page)) this.free(page);
+    } else if (this.store.isSplit(page)) {
+      // one shootdown: freeing the frame drops every block's cached view, then no block has rights to lower
+      if (this.store.hasFrame(page)) this.free(page);
+      for (let b = 0; b < BLOCKS_PER_PAGE; b++) {
+        this.d.units.setRights(blockUnit(page, b), PageState.INVALID, false);
+        this.d.metas.peek(blockUnit(page, b))?.copyset.clear();
+      }
+    } else {
+      // one shootdown: lowering the state drops every cached view, freeing the frame then needs none
+      this.store.setRights(page, PageState.INVALID, false);
+      if (this.store.hasFrame(page)) this.free(page);
     }
-    this.forgetRights(meta);
-    if (!this.d.store.hasFrame(page)) return;
-    if (isBlockUnit(unit) && this.blocksInUse(page)) return;
-    // one shootdown: lowering the state (or freeing a split page's frame) drops every cached view
-    if (!this.d.store.isSplit(page)) this.d.store.setState(page, PageState.INVALID);
-    this.d.store.freeFrame(page);
-    this.budget.freed(page);
   }
 
-  private forgetRights(meta: PageMeta): void {
-    meta.rights = PageState.INVALID;
-    meta.owner = false;
-    meta.copyset.clear();
+  private free(page: number): void {
+    this.store.freeFrame(page);
+    this.budget.freed(page);
   }
 
   /** Some block of the split page is valid or owned here, or has a request in flight that may install into the frame. */
   private blocksInUse(page: number): boolean {
     for (let b = 0; b < BLOCKS_PER_PAGE; b++) {
-      const m = this.d.meta(blockUnit(page, b));
-      if (m.owner || m.rights !== PageState.INVALID || m.op || m.pins > 0) return true;
+      const m = this.d.metas.peek(blockUnit(page, b));
+      if (this.store.isBlockOwner(page, b) || this.store.getBlockRights(page, b) !== PageState.INVALID || m?.op || (m?.pins ?? 0) > 0) return true;
     }
     return false;
+  }
+
+  /** What victim choice sees of a unit: the store's owner bit and the record's transient state. */
+  private view = (unit: number): UnitView => {
+    const m = this.d.metas.peek(unit);
+    return { owner: this.d.units.isOwner(unit), pins: m?.pins ?? 0, op: m?.op ?? null, evicting: m?.evicting ?? false };
+  };
+
+  /** The oldest unit that can give its frame up (capacity.ts); `dropOnly`: only copies this node does not own. */
+  pickVictim(dropOnly: boolean): Victim | null {
+    return this.budget.pickVictim(this.view, this.d.homeOf, this.d.nodeId, dropOnly, (p) => this.store.isSplit(p));
   }
 
   /** Promises one frame at once if there is room (no eviction needed); false otherwise. */
@@ -94,7 +113,7 @@ export class FrameManager {
         this.budget.reserve();
         return;
       }
-      const victim = this.budget.pickVictim(this.d.meta, this.d.homeOf, this.d.nodeId, false, (p) => this.d.store.isSplit(p));
+      const victim = this.pickVictim(false);
       if (victim) {
         await this.evict(victim);
         continue;
@@ -114,7 +133,7 @@ export class FrameManager {
       this.d.counters.evictions.droppedShared++;
       return Promise.resolve();
     }
-    const meta = this.d.meta(v.page);
+    const meta = this.d.metas.get(v.page);
     const pending = this.evictPromises.get(v.page);
     if (pending) return pending; // one hand-back per page in flight; later callers wait for it
     meta.evicting = true;
@@ -128,7 +147,7 @@ export class FrameManager {
 
   /** The hand-back of `page` ended: sent home (FWD_EVICT) or refused (EVICT_NACK). */
   evictDone(page: number): void {
-    this.d.meta(page).evicting = false;
+    this.d.metas.get(page).evicting = false;
     const w = this.evictWaiters.get(page);
     this.evictWaiters.delete(page);
     this.evictPromises.delete(page);
@@ -141,7 +160,7 @@ export class FrameManager {
     setImmediate(() => {
       void (async () => {
         while (!this.d.closed() && this.budget.overCap()) {
-          const v = this.budget.pickVictim(this.d.meta, this.d.homeOf, this.d.nodeId, false, (p) => this.d.store.isSplit(p));
+          const v = this.pickVictim(false);
           if (!v) break;
           await this.evict(v);
         }

@@ -192,11 +192,9 @@ export class Granularity {
       const meta = this.h.meta(page);
       if (!this.h.store.hasFrame(page)) this.h.allocFrame(page);
       this.h.store.writeFrame(page, c.data!);
-      meta.owner = true;
-      meta.rights = PageState.MODIFIED;
       meta.copyset.clear();
       meta.version = c.version;
-      this.h.store.setState(page, PageState.MODIFIED);
+      this.h.store.setRights(page, PageState.MODIFIED, true);
       this.h.directory.setOwner(page, this.h.nodeId);
     }
     this.h.directory.abort(page);
@@ -255,7 +253,7 @@ export class Granularity {
 
   // ---------------------------------------------------------------- node side
 
-  /** Every block takes the page's state, owner, copyset and version; the core checks blocks from now on. */
+  /** Every block takes the page's state, rights, owner bit (the store hands them down), copyset and version; the core checks blocks from now on. */
   onSplit(from: number, m: DsmMessage): void {
     const page = m.page;
     if (isBlockUnit(page)) throw new DsmProtocolError(unitPage(page), from, 'SPLIT names a block');
@@ -263,14 +261,10 @@ export class Granularity {
     if (meta.pins > 0) return this.h.defer(page, from, m);
     for (let b = 0; b < BLOCKS_PER_PAGE; b++) {
       const bm = this.h.meta(blockUnit(page, b));
-      bm.owner = meta.owner;
-      bm.rights = meta.rights;
       bm.copyset = new Set(meta.copyset);
       bm.version = meta.version;
     }
     this.h.store.pages.split(page);
-    meta.owner = false;
-    meta.rights = PageState.INVALID;
     meta.copyset.clear();
     this.h.post(from, makeMessage(MsgType.SPLIT_ACK, page, m.txn));
   }
@@ -286,14 +280,12 @@ export class Granularity {
     let version = 0;
     for (let b = 0; b < BLOCKS_PER_PAGE; b++) {
       const bm = this.h.meta(blockUnit(page, b));
-      if (bm.owner) owned.push(b);
+      if (this.h.store.pages.isBlockOwner(page, b)) owned.push(b);
       version = Math.max(version, bm.version);
-      bm.owner = false;
-      bm.rights = PageState.INVALID;
       bm.copyset.clear();
     }
-    // rights first (the merge flushes every cached view), then the bytes are final
-    this.h.store.pages.merge(page, PageState.INVALID);
+    // rights first (the merge drops every block's rights and flushes every cached view), then the bytes are final
+    this.h.store.pages.merge(page);
     let data: Uint8Array | null = null;
     if (owned.length > 0) data = this.h.store.hasFrame(page) ? this.h.store.pages.readFrame(page) : new Uint8Array(DSM_PAGE_SIZE);
     this.h.dropLocal(page);

@@ -96,16 +96,14 @@ export class ManagerRole {
     }
     const meta = this.h.meta(m.page);
     if (!this.h.store.hasFrame(m.page)) {
-      const victim = this.h.budget.hasRoom() ? null : this.h.budget.pickVictim((p) => this.h.meta(p), this.h.homeOf, this.h.nodeId, true, (p) => this.h.store.pages.isSplit(p));
+      const victim = this.h.budget.hasRoom() ? null : this.h.pickVictim(true);
       if (victim) void this.h.evict(victim);
       this.h.allocFrame(m.page);
     }
     this.h.store.writeFrame(m.page, m.data);
-    meta.owner = true;
     meta.copyset = new Set(m.copyset.filter((n) => n !== this.h.nodeId && n !== from));
-    meta.rights = (m.flags & FLAG_WAS_MODIFIED) !== 0 ? PageState.MODIFIED : PageState.SHARED;
     meta.version = m.version;
-    this.h.store.setState(m.page, meta.rights);
+    this.h.store.setRights(m.page, (m.flags & FLAG_WAS_MODIFIED) !== 0 ? PageState.MODIFIED : PageState.SHARED, true);
     this.h.counters.evictions.acceptedHome++;
     this.h.directory.complete(m.page, from, m.txn, this.h.nodeId);
     this.h.trimSoon();

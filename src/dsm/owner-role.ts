@@ -16,13 +16,14 @@ export class OwnerRole {
   constructor(private readonly h: EngineHost) {}
 
   /**
-   * Takes local rights down to `state` before the page's bytes are read: harts
-   * run on other threads, and a store that lands between reading the bytes
-   * and revoking write rights would be lost. setState returns only once no
-   * hart can still use the old rights (the core's shootdown).
+   * Takes this owner's rights down to `state` before the page's bytes are
+   * read: harts run on other threads, and a store that lands between reading
+   * the bytes and revoking write rights would be lost. setRights returns only
+   * once no hart can still use the old rights (the core's shootdown). The
+   * owner bit stays until the page has left (dropLocal).
    */
   private revoke(page: number, state: PageState): void {
-    if (this.h.store.hasFrame(page) && this.h.store.getState(page) > state) this.h.store.setState(page, state);
+    if (this.h.store.rights(page) > state) this.h.store.setRights(page, state, true);
   }
 
   /** The unit's bytes for a message that is encoded before the store changes again. */
@@ -33,7 +34,7 @@ export class OwnerRole {
 
   onForwardRead(from: number, m: DsmMessage): void {
     const meta = this.h.meta(m.page);
-    if (!meta.owner) throw new DsmProtocolError(m.page, from, `FWD_READ reached node ${this.h.nodeId}, which does not own the page`);
+    if (!this.h.store.isOwner(m.page)) throw new DsmProtocolError(m.page, from, `FWD_READ reached node ${this.h.nodeId}, which does not own the page`);
     const requester = m.node;
     if (requester === this.h.nodeId) {
       // The home got the page back (EVICT_DATA) while its own read was queued.
@@ -44,10 +45,7 @@ export class OwnerRole {
       return;
     }
     if (meta.writePins > 0) return this.h.defer(m.page, from, m);
-    if (meta.rights === PageState.MODIFIED) {
-      meta.rights = PageState.SHARED;
-      this.revoke(m.page, PageState.SHARED);
-    }
+    this.revoke(m.page, PageState.SHARED);
     const data = this.pageData(m.page);
     meta.copyset.add(requester);
     this.h.post(requester, makeMessage(MsgType.READ_DATA, m.page, m.txn, { version: meta.version, data }));
@@ -55,7 +53,7 @@ export class OwnerRole {
 
   onForwardWrite(from: number, m: DsmMessage): void {
     const meta = this.h.meta(m.page);
-    if (!meta.owner) throw new DsmProtocolError(m.page, from, `FWD_WRITE reached node ${this.h.nodeId}, which does not own the page`);
+    if (!this.h.store.isOwner(m.page)) throw new DsmProtocolError(m.page, from, `FWD_WRITE reached node ${this.h.nodeId}, which does not own the page`);
     const requester = m.node;
     if (requester === this.h.nodeId) {
       // The requester owns the page: an owner upgrading from SHARED, or the
@@ -86,9 +84,9 @@ export class OwnerRole {
 
   onForwardEvict(from: number, m: DsmMessage): void {
     const meta = this.h.meta(m.page);
-    if (!meta.owner) throw new DsmProtocolError(m.page, from, `FWD_EVICT reached node ${this.h.nodeId}, which does not own the page`);
+    if (!this.h.store.isOwner(m.page)) throw new DsmProtocolError(m.page, from, `FWD_EVICT reached node ${this.h.nodeId}, which does not own the page`);
     if (meta.pins > 0) return this.h.defer(m.page, from, m);
-    const flags = meta.rights === PageState.MODIFIED ? FLAG_WAS_MODIFIED : 0;
+    const flags = this.h.store.rights(m.page) === PageState.MODIFIED ? FLAG_WAS_MODIFIED : 0;
     this.revoke(m.page, PageState.INVALID);
     const msg = makeMessage(MsgType.EVICT_DATA, m.page, m.txn, {
       flags,

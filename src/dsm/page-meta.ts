@@ -1,12 +1,16 @@
 /**
- * What one node knows about one page beyond the core's state table: whether it
- * owns the page (and then the copyset), its logical rights (an owned page with
- * no frame is a zero page: rights without a frame), the local transaction in
- * flight, pins, and remote work deferred until an unpin or the end of a local
- * transaction.
+ * What one node keeps about one coherence unit beyond the page store: the
+ * local transaction in flight, pins, remote work deferred until an unpin or
+ * the end of a local transaction, a hand-back in flight, and what the owner
+ * needs to serve the unit (copyset, version). Rights and ownership are not
+ * here: the page store holds them, next to the state the core enforces
+ * (page-store.ts; docs/dsm.md, "One record per page"). A unit nobody has
+ * asked about has no record: readers that only look (pageInfo, victim
+ * choice) use peek and see the empty one.
  */
 import type { PageState } from './page-store.js';
 import type { FaultKind } from './stats.js';
+import { BLOCKS_PER_PAGE, blockUnit } from './units.js';
 
 export type LocalOpKind = FaultKind;
 
@@ -39,8 +43,6 @@ export interface LocalOp {
 }
 
 export interface PageMeta {
-  owner: boolean;
-  rights: PageState;
   /** Only meaningful at the owner: nodes other than the owner holding SHARED copies. */
   copyset: Set<number>;
   version: number;
@@ -91,4 +93,45 @@ export interface PageInfo {
   writePins: number;
   pending: string | null;
   evicting: boolean;
+}
+
+/** The records of one node, keyed by coherence unit (units.ts). */
+export class PageMetas {
+  private readonly map = new Map<number, PageMeta>();
+
+  /** The unit's record, created empty on first use. */
+  get(unit: number): PageMeta {
+    let m = this.map.get(unit);
+    if (!m) {
+      m = { copyset: new Set(), version: 0, op: null, pins: 0, writePins: 0, evicting: false, deferred: [] };
+      this.map.set(unit, m);
+    }
+    return m;
+  }
+
+  /** The unit's record if it has one; readers that only look use this and create nothing. */
+  peek(unit: number): PageMeta | undefined {
+    return this.map.get(unit);
+  }
+
+  entries(): IterableIterator<[number, PageMeta]> {
+    return this.map.entries();
+  }
+
+  values(): IterableIterator<PageMeta> {
+    return this.map.values();
+  }
+
+  /** After a merge: drop the per-block records that hold nothing pending. */
+  forgetBlocks(page: number): void {
+    for (let b = 0; b < BLOCKS_PER_PAGE; b++) {
+      const u = blockUnit(page, b);
+      const m = this.map.get(u);
+      if (m && !m.op && m.pins === 0 && m.deferred.length === 0 && !m.evicting) this.map.delete(u);
+    }
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
 }

@@ -29,9 +29,8 @@ export class RequesterRole {
     }
     op.remote = true;
     this.installData(m.page, op, m.data);
-    meta.rights = PageState.SHARED;
     meta.version = m.version;
-    this.h.store.setState(m.page, PageState.SHARED);
+    this.h.store.setRights(m.page, PageState.SHARED, this.h.store.isOwner(m.page));
     hopTrace?.mark(Hop.Installed);
     this.h.completeOp(m.page, op);
     this.h.confirmSoon(m.page, op.txn);
@@ -46,10 +45,11 @@ export class RequesterRole {
     op.remote = true;
     if (m.data) {
       this.installData(m.page, op, m.data);
-    } else if (op.lostCopy || meta.rights !== PageState.SHARED || !this.h.store.hasFrame(m.page)) {
+    } else if (op.lostCopy || this.h.store.rights(m.page) !== PageState.SHARED || !this.h.store.hasFrame(m.page)) {
       throw new DsmProtocolError(m.page, from, `WRITE_DATA without data but this node's copy is gone`);
     }
-    meta.owner = true;
+    // owner from now on; the rights follow when the copies are invalidated (finishWrite)
+    this.h.store.setRights(m.page, this.h.store.rights(m.page), true);
     meta.copyset.clear();
     op.grantVersion = m.version;
     this.h.startInvalidation(m.page, op, m.copyset.filter((n) => n !== this.h.nodeId));
@@ -59,16 +59,16 @@ export class RequesterRole {
     const meta = this.h.meta(m.page);
     if (meta.pins > 0) return this.h.defer(m.page, from, m);
     this.h.counters.invalidationsReceived++;
-    if (meta.owner) {
+    const rights = this.h.store.rights(m.page);
+    if (this.h.store.isOwner(m.page)) {
       this.h.log(`dsm node ${this.h.nodeId}: INV for page ${m.page} from node ${from} reached its owner; acknowledged without effect`);
-    } else if (meta.rights === PageState.INVALID) {
+    } else if (rights === PageState.INVALID) {
       this.h.counters.invalidationsWithoutCopy++;
       if (this.h.store.hasFrame(m.page) && !meta.op) this.h.dropLocal(m.page);
     } else if (meta.op?.kind === 'upgrade' && this.h.store.hasFrame(m.page)) {
       // Keep the frame: the grant will now carry data and land in it.
       // (Lowering the state drops every cached view: no separate flush.)
-      this.h.store.setState(m.page, PageState.INVALID);
-      meta.rights = PageState.INVALID;
+      this.h.store.setRights(m.page, PageState.INVALID, false);
       meta.op.lostCopy = true;
       this.h.counters.upgradesLostCopy++;
     } else {

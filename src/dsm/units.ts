@@ -5,8 +5,9 @@
  * number and every map keyed by page (metas, the manager's directory) works
  * on units unchanged. Messages carry the page and the block (codec.ts).
  *
- * UnitStore is the PageStore seen by unit: a block's state lives in the
- * core's block-state table, its bytes in the page's frame at block * 64; the
+ * UnitStore is the PageStore seen by unit: a block's enforced state lives in
+ * the core's block-state table, its rights and owner bit in the store's
+ * record of the split page, its bytes in the page's frame at block * 64; the
  * frame is the page's, shared by its blocks.
  */
 import { BLOCK_SIZE, BLOCKS_PER_PAGE } from '../core/abi.js';
@@ -50,11 +51,31 @@ export class UnitStore {
     return b < 0 ? this.pages.getState(unit) : this.pages.getBlockState(unitPage(unit), b);
   }
 
-  /** Lowering returns once no local hart can use the old rights (as PageStore.setState). */
-  setState(unit: number, state: PageState): void {
+  /** The DSM's rights on the unit here (logical: with or without a frame). */
+  rights(unit: number): PageState {
     const b = unitBlock(unit);
-    if (b < 0) this.pages.setState(unit, state);
-    else this.pages.setBlockState(unitPage(unit), b, state);
+    return b < 0 ? this.pages.getRights(unit) : this.pages.getBlockRights(unitPage(unit), b);
+  }
+
+  isOwner(unit: number): boolean {
+    const b = unitBlock(unit);
+    return b < 0 ? this.pages.isOwner(unit) : this.pages.isBlockOwner(unitPage(unit), b);
+  }
+
+  /** Lowering returns once no local hart can use the old rights (as PageStore.setRights). */
+  setRights(unit: number, rights: PageState, owner: boolean): void {
+    const b = unitBlock(unit);
+    if (b < 0) this.pages.setRights(unit, rights, owner);
+    else this.pages.setBlockRights(unitPage(unit), b, rights, owner);
+  }
+
+  /**
+   * The core enforces the unit's rights: after its page got a frame (an
+   * owned zero page's first touch, or another block's install into the
+   * shared frame), the enforced state still says INVALID.
+   */
+  enforce(unit: number): void {
+    if (this.getState(unit) !== this.rights(unit)) this.setRights(unit, this.rights(unit), this.isOwner(unit));
   }
 
   hasFrame(unit: number): boolean {

@@ -5,7 +5,7 @@ import type { WasmCore } from './wasm-core.js';
 /**
  * The DSM's view of this node's frames: the engine's PageStore over the
  * core's page-state table (CorePageTable), which is the only record of each
- * page's state and frame. Frames freed by eviction or invalidation go back to
+ * page's state, rights, ownership and frame. Frames freed by eviction or invalidation go back to
  * the table's pool and are reused before the wasm memory grows, so a node's
  * footprint follows its working set, not guest RAM. A page in the local tier
  * (outside the wasm window) is held like any other: the engine reads and
@@ -21,8 +21,16 @@ export class CorePageStore implements PageStore {
     return this.table.state(page);
   }
 
-  setState(page: number, state: PageState): void {
-    this.table.setState(page, state);
+  getRights(page: number): PageState {
+    return this.table.rights(page);
+  }
+
+  isOwner(page: number): boolean {
+    return this.table.isOwner(page);
+  }
+
+  setRights(page: number, rights: PageState, owner: boolean): void {
+    this.table.setRights(page, rights, owner);
   }
 
   /** In the window or in the local tier: the DSM does not see the difference. */
@@ -64,15 +72,23 @@ export class CorePageStore implements PageStore {
     this.table.split(page);
   }
 
-  merge(page: number, state: PageState): void {
-    this.table.merge(page, state);
+  merge(page: number): void {
+    this.table.merge(page);
   }
 
   getBlockState(page: number, block: number): PageState {
     return this.table.blockState(page, block);
   }
 
-  setBlockState(page: number, block: number, state: PageState): void {
-    this.table.setBlockState(page, block, state);
+  getBlockRights(page: number, block: number): PageState {
+    return this.table.blockRights(page, block);
+  }
+
+  isBlockOwner(page: number, block: number): boolean {
+    return this.table.isBlockOwner(page, block);
+  }
+
+  setBlockRights(page: number, block: number, rights: PageState, owner: boolean): void {
+    this.table.setBlockRights(page, block, rights, owner);
   }
 }

@@ -1,11 +1,23 @@
 /**
  * The one per-page record of a node: the core's page-state table, one u32 per
  * RAM page with the access state the core enforces (bits 0-1), the core's
- * decoded-code flag (bit 2) and the frame that holds the page (bits 8+). The
- * soft TLB checks it on every fill; on the host side every reader of a page's
- * state, frame or code flag goes through this class: the DSM's page store
- * (CorePageStore), single-node memory (LocalGuestMemory) and the tracer. None
- * of them keeps its own copy.
+ * decoded-code flag (bit 2), the DSM's rights on the page (bits 6-7) and
+ * whether this node owns it (bit 8), and the frame that holds the page (bits
+ * 9+). The soft TLB checks it on every fill; on the host side every reader
+ * of a page's state, rights, ownership, frame or code flag goes through this
+ * class: the DSM's page store (CorePageStore), single-node memory
+ * (LocalGuestMemory) and the tracer. None of them keeps its own copy.
+ *
+ * Rights and enforced state differ only where the core must not reach the
+ * page: a page without a frame (an owned zero page has rights but nothing to
+ * map), a page in the local tier, and a frame just attached whose bytes are
+ * not written yet. setRights keeps the enforced state equal to the rights
+ * whenever the page has a window frame, so nobody copies one into the other.
+ *
+ * The blocks of a split page keep the same pair: the core's block-state
+ * table holds what it enforces (two bitmasks it reads on every access, no
+ * room for more), and this class keeps each block's rights and owner bit in
+ * a BlockRights record that lives exactly as long as the page is split.
  *
  * Frame 0 is never given to a page, so a frame field of 0 means "no frame"
  * even while the state is INVALID (an allocated frame waiting for its first
@@ -17,8 +29,8 @@
  * The wasm memory is a window: it holds at most `windowFrames` frames. A node
  * that holds more pages keeps the rest in its local tier (frame-tier.ts),
  * outside wasm. The entry of a page in the tier has state INVALID for the
- * core (any access faults), PAGE_FLAG_TIER, the page's DSM state in bits 6-7
- * and the tier slot in the frame field. So the entry says whether a page is
+ * core (any access faults), PAGE_FLAG_TIER, the page's DSM rights in bits 6-7
+ * as for any page, and the tier slot in the frame field. So the entry says whether a page is
  * in the window, in the tier, or not here at all (remote or never touched),
  * and the DSM state of a page does not change when it moves between window
  * and tier. A fault on a tier page copies it back into a window frame
@@ -26,6 +38,7 @@
  * the core's access bits (window-clock.ts), after the shootdown of setPage.
  */
 import { PAGE_FLAG_CODE, PAGE_FLAG_SPLIT, PAGE_FRAME_SHIFT, PAGE_INVALID, PAGE_STATE_MASK } from '../core/abi.js';
+import { BlockRights } from '../dsm/block-rights.js';
 import { PageStoreError, type PageState } from '../dsm/page-store.js';
 import { FrameTier } from './frame-tier.js';
 import { WindowClock } from './window-clock.js';
@@ -37,9 +50,13 @@ const READY_FRAMES = 64;
 const PREPARE_PER_TURN = 16;
 /** The frame index that means "none". */
 const NO_FRAME = 0;
-/** Host-only bits of the entry (the core ignores bits 5-7): the page is in the local tier, and its DSM state there. */
+/** Host-only bits of the entry (the core ignores bits 5-8): the page is in the local tier, the DSM's rights, this node owns the page. */
 export const PAGE_FLAG_TIER = 32;
-const TIER_STATE_SHIFT = 6;
+const RIGHTS_SHIFT = 6;
+const RIGHTS_MASK = PAGE_STATE_MASK << RIGHTS_SHIFT;
+export const PAGE_FLAG_OWNER = 256;
+/** Tier slots and window frames share the frame field. */
+const MAX_FRAME_FIELD = 2 ** (32 - PAGE_FRAME_SHIFT) - 1;
 
 export type PagePlace = 'window' | 'tier' | 'none';
 
@@ -74,12 +91,17 @@ export class CorePageTable {
   private moving = -1;
   /** Moves between window and tier since creation. */
   readonly moves = { out: 0, in: 0 };
+  /** Rights and owner bits of the blocks of split pages. */
+  private readonly blocks = new Map<number, BlockRights>();
 
   constructor(
     private readonly core: WasmCore,
     opts: PageTableOptions = {},
   ) {
     this.pageCount = core.ramPages;
+    if (this.pageCount > MAX_FRAME_FIELD) {
+      throw new PageStoreError(`${this.pageCount} RAM pages do not fit the page entry's frame field (at most ${MAX_FRAME_FIELD} pages, ${MAX_FRAME_FIELD >>> 8} MiB); give the VM less memory`);
+    }
     const w = opts.windowFrames ?? core.windowFrames;
     if (!Number.isInteger(w) || w < 2) throw new PageStoreError(`a window of ${w} frames is too small; give at least 2 frames`);
     this.windowFrames = Math.min(w, this.pageCount);
@@ -96,7 +118,37 @@ export class CorePageTable {
   /** The page's DSM state on this node: what the core enforces, or, for a page in the tier, what it will enforce once paged in. */
   state(page: number): PageState {
     const e = this.core.getPage(page);
-    return ((e & PAGE_FLAG_TIER ? e >>> TIER_STATE_SHIFT : e) & PAGE_STATE_MASK) as PageState;
+    return ((e & PAGE_FLAG_TIER ? e >>> RIGHTS_SHIFT : e) & PAGE_STATE_MASK) as PageState;
+  }
+
+  /** The DSM's rights on the page here, with or without a frame. */
+  rights(page: number): PageState {
+    return ((this.core.getPage(page) >>> RIGHTS_SHIFT) & PAGE_STATE_MASK) as PageState;
+  }
+
+  isOwner(page: number): boolean {
+    return (this.core.getPage(page) & PAGE_FLAG_OWNER) !== 0;
+  }
+
+  /**
+   * Sets the DSM's rights on the page and whether this node owns it. The
+   * core enforces the rights while the page has a window frame (lowering
+   * them returns after the shootdown), INVALID without one; a page in the
+   * tier keeps its place (the core cannot reach it) and a fault brings it in
+   * with these rights.
+   */
+  setRights(page: number, rights: PageState, owner: boolean): void {
+    this.check(page);
+    const e = this.core.getPage(page);
+    const logical = (rights << RIGHTS_SHIFT) | (owner ? PAGE_FLAG_OWNER : 0);
+    const kept = e & ~(RIGHTS_MASK | PAGE_FLAG_OWNER);
+    if (e & PAGE_FLAG_TIER) {
+      this.core.setPage(page, (kept | logical) >>> 0);
+      return;
+    }
+    const frame = e >>> PAGE_FRAME_SHIFT;
+    const state = frame === NO_FRAME ? PAGE_INVALID : rights;
+    this.core.setPage(page, ((kept & ~PAGE_STATE_MASK) | state | logical) >>> 0);
   }
 
   /** The window frame holding the page, or undefined (not here, or in the tier). */
@@ -125,22 +177,6 @@ export class CorePageTable {
     return e & PAGE_FLAG_TIER ? this.tier.bytes(f) : this.core.frameBytes(f);
   }
 
-  /**
-   * Sets the DSM state of a page this node holds (or INVALID for one it does
-   * not). A page in the tier keeps its place: the core cannot reach it, so
-   * no shootdown is needed, and a fault brings it in with the new state.
-   */
-  setState(page: number, state: PageState): void {
-    this.check(page);
-    const e = this.core.getPage(page);
-    if (e & PAGE_FLAG_TIER) {
-      const keep = e & ~(PAGE_STATE_MASK << TIER_STATE_SHIFT);
-      this.core.setPage(page, (keep | (state << TIER_STATE_SHIFT)) >>> 0);
-      return;
-    }
-    this.set(page, state, this.frame(page));
-  }
-
   /** The core holds decoded instructions of this page (host writes must invalidate them). */
   hasCode(page: number): boolean {
     return (this.core.getPage(page) & PAGE_FLAG_CODE) !== 0;
@@ -151,45 +187,72 @@ export class CorePageTable {
     return (this.core.getPage(page) & PAGE_FLAG_SPLIT) !== 0;
   }
 
+  /** What the core enforces for one block of a split page. */
   blockState(page: number, block: number): PageState {
     return this.core.getBlock(page, block) as PageState;
   }
 
-  /** Lowering returns once no hart can still use the block's old rights (the core's shootdown). */
-  setBlockState(page: number, block: number, state: PageState): void {
-    this.check(page);
-    if (this.inTier(page)) this.pageIn(page);
-    if (state !== PAGE_INVALID && this.frame(page) === undefined) throw new PageStoreError(`page ${page} has no frame; cannot set block ${block} to state ${state}`);
-    this.core.setBlock(page, block, state);
+  blockRights(page: number, block: number): PageState {
+    return this.blocks.get(page)?.rights(block) ?? PAGE_INVALID;
   }
 
-  /** Every block takes the page's state, then the core checks blocks instead of the page. */
+  isBlockOwner(page: number, block: number): boolean {
+    return this.blocks.get(page)?.isOwner(block) ?? false;
+  }
+
+  /**
+   * A block's rights and owner bit, as setRights for a page: the core
+   * enforces the rights while the page has a frame. Lowering returns once no
+   * hart can still use the block's old rights (the core's shootdown).
+   */
+  setBlockRights(page: number, block: number, rights: PageState, owner: boolean): void {
+    this.check(page);
+    const b = this.blocks.get(page);
+    if (!b) throw new PageStoreError(`page ${page} is not split; cannot set block ${block}`);
+    b.set(block, rights, owner);
+    const state = this.frame(page) === undefined ? PAGE_INVALID : rights;
+    if (this.core.getBlock(page, block) !== state) this.core.setBlock(page, block, state);
+  }
+
+  /**
+   * Every block takes the page's state, rights and owner bit, then the core
+   * checks blocks instead of the page; the page itself keeps no rights.
+   */
   split(page: number): void {
     this.check(page);
     // a split page's blocks are checked by the core: it lives in the window
     if (this.inTier(page)) this.pageIn(page);
     const e = this.core.getPage(page);
     if (e & PAGE_FLAG_SPLIT) return;
+    this.blocks.set(page, new BlockRights(this.rights(page), this.isOwner(page)));
     this.core.fillBlocks(page, e & PAGE_STATE_MASK);
-    this.core.setPage(page, (e | PAGE_FLAG_SPLIT) >>> 0);
+    this.core.setPage(page, ((e & ~(RIGHTS_MASK | PAGE_FLAG_OWNER)) | PAGE_FLAG_SPLIT) >>> 0);
   }
 
-  /** Back to one state for the whole page; every block's cached view is dropped first. */
-  merge(page: number, state: PageState): void {
+  /**
+   * Back to one whole page, INVALID and not owned here (the frame, if any,
+   * stays); every block's cached view is dropped first and its rights are
+   * forgotten.
+   */
+  merge(page: number): void {
     this.check(page);
     if (this.inTier(page)) this.pageIn(page);
     const frame = this.frame(page);
-    if (frame === undefined && state !== PAGE_INVALID) throw new PageStoreError(`page ${page} has no frame; cannot merge it to state ${state}`);
-    this.core.setPage(page, (state | ((frame ?? NO_FRAME) << PAGE_FRAME_SHIFT)) >>> 0);
+    this.blocks.delete(page);
+    this.core.setPage(page, (PAGE_INVALID | ((frame ?? NO_FRAME) << PAGE_FRAME_SHIFT)) >>> 0);
   }
 
-  /** Sets state and frame together; the core keeps its code flag and flushes what the change invalidates. */
+  /**
+   * Sets the enforced state and frame together, keeping the split flag, the
+   * rights and the owner bit; the core keeps its code flag and flushes what
+   * the change invalidates.
+   */
   set(page: number, state: PageState, frame: number | undefined): void {
     this.check(page);
-    if (this.inTier(page)) throw new PageStoreError(`page ${page} is in the local tier; use setState, or pageIn first`);
+    if (this.inTier(page)) throw new PageStoreError(`page ${page} is in the local tier; use setRights, or pageIn first`);
     if (frame === undefined && state !== PAGE_INVALID) throw new PageStoreError(`page ${page} has no frame; cannot set state ${state}`);
-    const split = this.core.getPage(page) & PAGE_FLAG_SPLIT;
-    this.core.setPage(page, (state | ((frame ?? NO_FRAME) << PAGE_FRAME_SHIFT) | split) >>> 0);
+    const keep = this.core.getPage(page) & (PAGE_FLAG_SPLIT | RIGHTS_MASK | PAGE_FLAG_OWNER);
+    this.core.setPage(page, (state | ((frame ?? NO_FRAME) << PAGE_FRAME_SHIFT) | keep) >>> 0);
   }
 
   /** A live view of a frame's 4096 bytes, valid until the next frame allocation. */
@@ -197,19 +260,25 @@ export class CorePageTable {
     return this.core.frameBytes(frame);
   }
 
-  /** Gives the page a zero-filled window frame, state INVALID until the caller sets one; returns the frame. */
-  attachFrame(page: number, state: PageState = PAGE_INVALID): number {
+  /**
+   * Gives the page a zero-filled window frame and returns it. The core sees
+   * INVALID until setRights (its bytes are not written yet), or, given
+   * `rights`, the page has them and the core enforces them at once; the
+   * owner bit stays as it was.
+   */
+  attachFrame(page: number, rights: PageState = PAGE_INVALID): number {
     this.check(page);
     if (this.place(page) !== 'none') throw new PageStoreError(`page ${page} already has a frame`);
     const frame = this.windowFrame(true);
     this.resident++;
-    this.set(page, state, frame);
+    this.set(page, PAGE_INVALID, frame);
+    if (rights !== PAGE_INVALID) this.setRights(page, rights, this.isOwner(page));
     this.clock.placed(frame, page);
     return frame;
   }
 
   /**
-   * Brings a page from the tier into a window frame with its DSM state (a
+   * Brings a page from the tier into a window frame with its DSM rights (a
    * fault on it then retries and succeeds, or faults again for rights the
    * DSM must get). No network; the tier slot is freed. Returns the frame.
    */
@@ -227,9 +296,9 @@ export class CorePageTable {
     }
     this.core.frameBytes(frame).set(this.tier.bytes(slot));
     this.tier.release(slot);
-    const state = (e >>> TIER_STATE_SHIFT) & PAGE_STATE_MASK;
+    const rights = (e >>> RIGHTS_SHIFT) & PAGE_STATE_MASK;
     // raising rights (or staying INVALID) needs no shootdown
-    this.core.setPage(page, (state | (frame << PAGE_FRAME_SHIFT)) >>> 0);
+    this.core.setPage(page, (rights | (e & (RIGHTS_MASK | PAGE_FLAG_OWNER)) | (frame << PAGE_FRAME_SHIFT)) >>> 0);
     this.resident++;
     this.clock.placed(frame, page);
     this.moves.in++;
@@ -264,8 +333,8 @@ export class CorePageTable {
     const e = this.core.getPage(page);
     const frame = e >>> PAGE_FRAME_SHIFT;
     const slot = this.tier.alloc();
-    const state = e & PAGE_STATE_MASK;
-    this.core.setPage(page, (PAGE_INVALID | PAGE_FLAG_TIER | (state << TIER_STATE_SHIFT) | (slot << PAGE_FRAME_SHIFT)) >>> 0);
+    // the rights and owner bit stay: pageIn gives the core the rights back
+    this.core.setPage(page, (PAGE_INVALID | PAGE_FLAG_TIER | (e & (RIGHTS_MASK | PAGE_FLAG_OWNER)) | (slot << PAGE_FRAME_SHIFT)) >>> 0);
     // an INVALID page with a frame was never mapped, so setPage queued no shootdown; its decoded code may still be there
     this.core.invalidateCode(page);
     this.tier.bytes(slot).set(this.core.frameBytes(frame));
@@ -325,12 +394,13 @@ export class CorePageTable {
     });
   }
 
-  /** Takes the page's frame (window or tier) back and sets the page INVALID. */
+  /** Takes the page's frame (window or tier) back; the core sees INVALID, rights and owner bit stay. */
   detachFrame(page: number): void {
     const e = this.core.getPage(page);
+    const logical = e & (RIGHTS_MASK | PAGE_FLAG_OWNER);
     if (e & PAGE_FLAG_TIER) {
       // the core never had it mapped: no shootdown
-      this.core.setPage(page, PAGE_INVALID);
+      this.core.setPage(page, (PAGE_INVALID | logical) >>> 0);
       this.tier.release(e >>> PAGE_FRAME_SHIFT);
       return;
     }
@@ -339,7 +409,7 @@ export class CorePageTable {
     // a split page stays split without its frame: every block is INVALID
     const split = e & PAGE_FLAG_SPLIT;
     if (split) this.core.fillBlocks(page, PAGE_INVALID);
-    this.core.setPage(page, (PAGE_INVALID | split) >>> 0);
+    this.core.setPage(page, (PAGE_INVALID | split | logical) >>> 0);
     this.free.push(frame);
     this.clock.cleared(frame);
     this.resident--;

@@ -27,8 +27,14 @@ export class LocalGuestMemory implements GuestMemory {
 
   /** The bytes of RAM page `page` (window frame or tier slot), allocating a frame (MODIFIED) on first touch. */
   private bytesOf(page: number): Uint8Array {
-    if (this.table.place(page) === 'none') this.table.attachFrame(page, PAGE_MODIFIED);
+    if (this.table.place(page) === 'none') this.firstTouch(page);
     return this.table.pageBytes(page);
+  }
+
+  /** The only node owns every page with full rights: a zero frame, enforced at once. */
+  private firstTouch(page: number): void {
+    this.table.attachFrame(page);
+    this.table.setRights(page, PAGE_MODIFIED, true);
   }
 
   /**
@@ -41,7 +47,7 @@ export class LocalGuestMemory implements GuestMemory {
     const page = Math.floor((gpa - this.ramBase) / PAGE);
     if (page < 0 || page >= this.core.ramPages) return false;
     if (this.table.inTier(page)) this.table.pageIn(page);
-    else if (this.table.place(page) === 'none') this.table.attachFrame(page, PAGE_MODIFIED);
+    else if (this.table.place(page) === 'none') this.firstTouch(page);
     return true;
   }
 

@@ -1,4 +1,5 @@
 import { DSM_PAGE_SIZE, PageState, PageStoreError, type PageStore } from '../../src/dsm/page-store.js';
+import { BlockRights } from '../../src/dsm/block-rights.js';
 import { BLOCKS_PER_PAGE } from '../../src/dsm/units.js';
 
 /**
@@ -12,8 +13,11 @@ export class MemoryPageStore implements PageStore {
   private readonly freeFrames: number[] = [];
   private readonly frameOf = new Map<number, number>();
   private readonly states = new Map<number, PageState>();
+  /** The DSM's rights and owner bit of each page (absent: INVALID, not owned), as the core entry's bits 6-8. */
+  private readonly logical = new Map<number, { rights: PageState; owner: boolean }>();
   /** Split pages: the state of each block. */
   private readonly blocks = new Map<number, PageState[]>();
+  private readonly blockRights = new Map<number, BlockRights>();
   /** How many times each page was flushed; tests assert on it. */
   readonly flushes = new Map<number, number>();
 
@@ -42,11 +46,24 @@ export class MemoryPageStore implements PageStore {
     return this.states.get(page) ?? PageState.INVALID;
   }
 
-  setState(page: number, state: PageState): void {
+  getRights(page: number): PageState {
     this.check(page);
-    if (state !== PageState.INVALID && !this.frameOf.has(page)) {
-      throw new PageStoreError(`page ${page} has no frame; allocate one before setting state ${state}`);
-    }
+    return this.logical.get(page)?.rights ?? PageState.INVALID;
+  }
+
+  isOwner(page: number): boolean {
+    this.check(page);
+    return this.logical.get(page)?.owner ?? false;
+  }
+
+  setRights(page: number, rights: PageState, owner: boolean): void {
+    this.check(page);
+    if (rights === PageState.INVALID && !owner) this.logical.delete(page);
+    else this.logical.set(page, { rights, owner });
+    this.setState(page, this.frameOf.has(page) ? rights : PageState.INVALID);
+  }
+
+  private setState(page: number, state: PageState): void {
     if (state < this.getState(page)) this.flushes.set(page, (this.flushes.get(page) ?? 0) + 1);
     if (state === PageState.INVALID) this.states.delete(page);
     else this.states.set(page, state);
@@ -105,26 +122,39 @@ export class MemoryPageStore implements PageStore {
 
   split(page: number): void {
     this.check(page);
-    if (!this.blocks.has(page)) this.blocks.set(page, new Array<PageState>(BLOCKS_PER_PAGE).fill(this.getState(page)));
+    if (this.blocks.has(page)) return;
+    this.blocks.set(page, new Array<PageState>(BLOCKS_PER_PAGE).fill(this.getState(page)));
+    this.blockRights.set(page, new BlockRights(this.getRights(page), this.isOwner(page)));
+    this.logical.delete(page);
   }
 
-  merge(page: number, state: PageState): void {
+  merge(page: number): void {
     this.check(page);
-    if (state !== PageState.INVALID && !this.frameOf.has(page)) throw new PageStoreError(`page ${page} has no frame; cannot merge it to state ${state}`);
     this.blocks.delete(page);
+    this.blockRights.delete(page);
+    this.logical.delete(page);
     this.flushes.set(page, (this.flushes.get(page) ?? 0) + 1);
-    if (state === PageState.INVALID) this.states.delete(page);
-    else this.states.set(page, state);
+    this.states.delete(page);
   }
 
   getBlockState(page: number, block: number): PageState {
     return this.blocks.get(page)?.[block] ?? PageState.INVALID;
   }
 
-  setBlockState(page: number, block: number, state: PageState): void {
+  getBlockRights(page: number, block: number): PageState {
+    return this.blockRights.get(page)?.rights(block) ?? PageState.INVALID;
+  }
+
+  isBlockOwner(page: number, block: number): boolean {
+    return this.blockRights.get(page)?.isOwner(block) ?? false;
+  }
+
+  setBlockRights(page: number, block: number, rights: PageState, owner: boolean): void {
     const b = this.blocks.get(page);
-    if (!b) throw new PageStoreError(`page ${page} is not split; cannot set block ${block}`);
-    if (state !== PageState.INVALID && !this.frameOf.has(page)) throw new PageStoreError(`page ${page} has no frame; cannot set block ${block} to state ${state}`);
+    const r = this.blockRights.get(page);
+    if (!b || !r) throw new PageStoreError(`page ${page} is not split; cannot set block ${block}`);
+    r.set(block, rights, owner);
+    const state = this.frameOf.has(page) ? rights : PageState.INVALID;
     if (state < b[block]!) this.flushes.set(page, (this.flushes.get(page) ?? 0) + 1);
     b[block] = state;
   }

@@ -14,7 +14,7 @@ import { WasmCore } from '../../src/node/wasm-core.js';
 import { GuestClock } from '../../src/node/clock.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
 import { ThreadedHartRunner } from '../../src/node/threaded-runner.js';
-import { BLOCK_SIZE, PAGE_FLAG_SPLIT, PAGE_MODIFIED, PAGE_SHARED } from '../../src/core/abi.js';
+import { BLOCK_SIZE, PAGE_FLAG_SPLIT, PAGE_FRAME_SHIFT, PAGE_MODIFIED, PAGE_SHARED } from '../../src/core/abi.js';
 import { X, addi, auipc, store, j, words } from '../core/encode.js';
 
 const BASE = 0x8000_0000;
@@ -39,7 +39,7 @@ test('block downgrades racing a hart thread that stores in a tight loop never lo
   const entry = core.getPage(P);
   core.fillBlocks(P, PAGE_MODIFIED);
   core.setPage(P, entry | PAGE_FLAG_SPLIT);
-  const frame = core.frameBytes(entry >>> 8);
+  const frame = core.frameBytes(entry >>> PAGE_FRAME_SHIFT);
   const dv = new DataView(frame.buffer, frame.byteOffset, 2 * BLOCK_SIZE);
   const block0 = (): bigint => dv.getBigUint64(0, true);
   const block1 = (): bigint => dv.getBigUint64(BLOCK_SIZE, true);

@@ -49,7 +49,7 @@ test('the DSM page store and single-node memory read the same table, with no cop
   const store = new CorePageStore(c, t);
   store.allocFrame(7);
   assert.equal(store.hasFrame(7), true);
-  store.setState(7, PageState.SHARED);
+  store.setRights(7, PageState.SHARED, false);
   assert.equal(t.state(7), PageState.SHARED);
   store.writeFrame(7, new Uint8Array([1, 2, 3]), 10);
   assert.deepEqual([...store.readFrame(7).subarray(10, 13)], [1, 2, 3]);
@@ -57,7 +57,8 @@ test('the DSM page store and single-node memory read the same table, with no cop
   assert.equal(store.readFrame(7)[0], 42, 'frameView is the frame itself, not a copy');
   store.freeFrame(7);
   assert.equal(t.frame(7), undefined);
-  assert.throws(() => store.setState(7, PageState.SHARED), /no frame/);
+  store.setRights(7, PageState.SHARED, false);
+  assert.equal(t.state(7), PageState.INVALID, 'rights without a frame: the core sees INVALID');
 
   const mem = new LocalGuestMemory(core());
   await mem.write(BASE + 3 * 4096 + 8, new Uint8Array([9, 8, 7]));

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { WasmCore } from '../../src/node/wasm-core.js';
 import type { LocalGuestMemory } from '../../src/node/local-memory.js';
 import type { ThreadedHartRunner } from '../../src/node/threaded-runner.js';
-import { PAGE_MODIFIED, PAGE_SHARED, PAGE_STATE_MASK } from '../../src/core/abi.js';
+import { PAGE_FRAME_SHIFT, PAGE_MODIFIED, PAGE_SHARED, PAGE_STATE_MASK } from '../../src/core/abi.js';
 import { X, addi, auipc, store, j, words } from '../core/encode.js';
 
 export const tick = (ms: number): Promise<unknown> => new Promise((r) => setTimeout(r, ms));
@@ -39,7 +39,7 @@ export async function downgradeRace(r: RaceRig, base: number, rounds: number): P
   r.mem.writeSync(base + P * 4096, new Uint8Array(8));
   const entry = r.core.getPage(P);
   // read the frame directly: LocalGuestMemory would take a SHARED page for a first touch
-  const frame = r.core.frameBytes(entry >>> 8);
+  const frame = r.core.frameBytes(entry >>> PAGE_FRAME_SHIFT);
   const stored = (): bigint => new DataView(frame.buffer, frame.byteOffset, 8).getBigUint64(0, true);
   let faults = 0;
   const errors: string[] = [];

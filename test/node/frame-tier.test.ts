@@ -51,7 +51,7 @@ test('a page keeps its DSM state in the tier; state changes there need no page-i
   const store = new CorePageStore(core, t);
   for (const p of [1, 2, 3]) {
     store.allocFrame(p);
-    store.setState(p, PageState.SHARED);
+    store.setRights(p, PageState.SHARED, false);
     store.writeFrame(p, new Uint8Array([p, p, p]));
   }
   const places = [1, 2, 3].map((p) => t.place(p));
@@ -64,7 +64,7 @@ test('a page keeps its DSM state in the tier; state changes there need no page-i
   assert.equal(store.getState(inTier), PageState.SHARED, 'the DSM still sees SHARED');
   assert.equal(store.hasFrame(inTier), true);
   assert.deepEqual([...store.readFrame(inTier).subarray(0, 3)], [inTier, inTier, inTier]);
-  store.setState(inTier, PageState.MODIFIED);
+  store.setRights(inTier, PageState.MODIFIED, true);
   assert.equal(t.inTier(inTier), true, 'a state change does not page in');
   assert.equal(store.getState(inTier), PageState.MODIFIED);
   t.pageIn(inTier);
