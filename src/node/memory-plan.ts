@@ -6,6 +6,7 @@
  * with the value and what fits, instead of failing in the middle of a run.
  */
 import { totalmem } from 'node:os';
+import { PAGE_FRAME_SHIFT } from '../core/abi.js';
 
 export class CapacityError extends Error {
   constructor(message: string) {
@@ -33,10 +34,20 @@ export interface CapacityRequest {
 
 const mib = (b: number): string => `${Math.floor(b / 2 ** 20)} MiB`;
 
+/**
+ * Guest RAM the page entry can describe: its frame field (bits
+ * PAGE_FRAME_SHIFT..31) holds a window frame or a tier slot, and every page
+ * of one node may need a slot (docs/core.md).
+ */
+export const MAX_GUEST_RAM = (2 ** (32 - PAGE_FRAME_SHIFT) - 1) * 4096;
+
 /** Throws CapacityError for a request no node of this runtime can serve. */
 export function checkCapacity(r: CapacityRequest): void {
   const host = r.hostBytes ?? totalmem();
   const { nodeMemory, nodeWindow } = r;
+  if (r.ramSize > MAX_GUEST_RAM) {
+    throw new CapacityError(`-m ${mib(r.ramSize)} is more guest RAM than a page entry can place (at most ${mib(MAX_GUEST_RAM)}); give -m ${mib(MAX_GUEST_RAM)} or less`);
+  }
   if (nodeWindow !== undefined) {
     if (nodeWindow < 2 * 4096) throw new CapacityError(`--node-window ${nodeWindow} bytes is too small; give at least 8 KiB (2 frames)`);
     if (nodeWindow > WASM_FRAME_CEILING) {

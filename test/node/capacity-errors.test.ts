@@ -29,7 +29,9 @@ test('impossible capacities are CapacityErrors naming the value and what fits', 
   refuse({ ramSize: 8 * GiB, nodes: 1, homeBytes: 8 * GiB, nodeWindow: 5 * GiB }, /--node-window 5120 MiB does not fit a wasm memory \(at most 4095 MiB/);
   refuse({ ramSize: GiB, nodes: 1, homeBytes: GiB, nodeMemory: 512 * MiB }, /less than guest RAM \(-m 1024 MiB\).*at least 1024 MiB/);
   refuse({ ramSize: 6 * GiB, nodes: 2, homeBytes: 3 * GiB, nodeMemory: GiB }, /less than the guest RAM homed on a node \(3072 MiB.*at least 3072 MiB/);
-  refuse({ ramSize: 32 * GiB, nodes: 1, homeBytes: 32 * GiB }, /-m 32768 MiB is more than this host's RAM/);
+  refuse({ ramSize: 24 * GiB, nodes: 1, homeBytes: 24 * GiB }, /-m 24576 MiB is more than this host's RAM/);
+  // the page entry's frame field (bits 9-31) bounds guest RAM, however many nodes share it
+  refuse({ ramSize: 64 * GiB, nodes: 4, homeBytes: 16 * GiB }, /-m 65536 MiB is more guest RAM than a page entry can place \(at most 32767 MiB\)/);
   refuse({ ramSize: GiB, nodes: 1, homeBytes: GiB, nodeMemory: GiB, nodeWindow: 2 * GiB }, /larger than --node-memory/);
   // what fits passes: more than 4 GiB on one node, with a window
   checkCapacity({ hostBytes: host, ramSize: 6 * GiB, nodes: 1, homeBytes: 6 * GiB, nodeWindow: 128 * MiB });
