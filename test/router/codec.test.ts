@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_MAX_PAYLOAD, FrameType, HEADER_SIZE, ProtocolError, decodeFrame, encodeFrame, writeHeader, type FrameSink } from './codec.js';
-import { RecordLink } from '../transport/record-link.js';
-import { LinkError } from '../transport/link-error.js';
-import { seededRandom } from '../transport/inproc.js';
-import type { Connection, ConnectionHandlers } from '../transport/types.js';
+import { DEFAULT_MAX_PAYLOAD, FrameType, HEADER_SIZE, ProtocolError, decodeFrame, encodeFrame, writeHeader, type FrameSink } from '../../src/router/codec.js';
+import { RecordLink } from '../../src/transport/record-link.js';
+import { LinkError } from '../../src/transport/link-error.js';
+import { seededRandom } from '../../src/transport/inproc.js';
+import type { Connection, ConnectionHandlers } from '../../src/transport/types.js';
 
 interface Got {
   type: number;
