@@ -165,6 +165,11 @@ export class Plic implements MmioDevice, IrqSink {
     return this.lineState[context] === 1;
   }
 
+  /** The source a claim by `context` would return now, without claiming it (0: none). */
+  candidate(context: number): number {
+    return this.best(context);
+  }
+
   isPending(irq: number): boolean {
     return (this.pending[irq >>> 5]! & (1 << (irq & 31))) !== 0;
   }

@@ -22,6 +22,7 @@ import { NodeSbiMachine } from './sbi-machine.js';
 import type { RemoteHarts } from '../sbi/remote-harts.js';
 import { delegateToSupervisor } from './delegation.js';
 import type { DsmFaultExit, MmioExit } from './vcpu.js';
+import { ContextLineDelivery } from './context-line-delivery.js';
 
 /** How a run ended. */
 export type VmExit =
@@ -98,6 +99,7 @@ export class NodeVm {
   readonly memory: NodeMemory;
   readonly uart: Uart16550;
   readonly plic: Plic;
+  readonly contextLines: ContextLineDelivery;
   readonly sbiMachine: NodeSbiMachine;
   readonly sbi: Sbi;
   private finish!: (e: VmExit) => void;
@@ -145,12 +147,16 @@ export class NodeVm {
     this.plic = new Plic({
       sources: PLIC_SOURCES,
       contexts: 2 * p.total,
-      onContextLine: (ctx, level) => {
-        if (p.isLocal(ctx >> 1)) this.lines.plicContext(ctx, level);
-        else opts.remoteContextLine?.(ctx, level);
-      },
+      onContextLine: (ctx, level) => this.contextLines.line(ctx, level),
       log: this.log,
     });
+    this.contextLines = new ContextLineDelivery(
+      this.plic,
+      p,
+      (ctx, level) => this.lines.plicContext(ctx, level),
+      (ctx, level) => opts.remoteContextLine?.(ctx, level),
+    );
+    void this.done.then(() => this.contextLines.close());
     const irq = opts.irqSinkOverride ?? this.plic;
     this.uart = new Uart16550({ irqSink: irq, irq: IRQ.uart0, onOutput: opts.consoleOut, log: this.log });
     if (opts.localUart ?? true) this.bus.register(MEMMAP.uart0.base, MEMMAP.uart0.size, this.uart);
