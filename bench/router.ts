@@ -18,6 +18,12 @@
  * request/reply, plus the AEAD cost alone in µs per frame (seal + open of one
  * record, measured in this process): in all, and the part left on the
  * critical path once the next record's ciphers are made ahead of time.
+ * `aead_calls_4KiB` splits that into node:crypto calls, and
+ * `tcp_sealed_floor_ratio_4KiB` is the ratio the sealed pair would show if
+ * its only extra cost were those calls (two records sealed and opened per
+ * round trip). A third TCP pair runs the router over TLS 1.3 with a
+ * pre-shared key instead of sealed records ("tcp_tls",
+ * bench/tls-psk-transport.ts), in the same alternation, for comparison.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer, type Socket } from 'node:net';
@@ -31,21 +37,32 @@ import { Channel } from '../src/router/types.js';
 import { InProcessNetwork } from '../src/transport/inproc.js';
 import { TcpTransport, UnixTransport, parseHostPort } from '../src/transport/socket-transports.js';
 import type { Transport } from '../src/transport/types.js';
-import { RecordOpener, RecordSealer, SEAL_OVERHEAD, deriveLinkKeys } from '../src/transport/record-cipher.js';
+import { AEAD_ALGORITHM, RecordOpener, RecordSealer, SEAL_OVERHEAD, TAG_SIZE, deriveLinkKeys } from '../src/transport/record-cipher.js';
+import { TlsPskTransport } from './tls-psk-transport.js';
+import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 
-type Kind = 'inproc' | 'unix' | 'tcp' | 'tcp_plain';
+type Kind = 'inproc' | 'unix' | 'tcp' | 'tcp_plain' | 'tcp_tls';
 const SECRET = new TextEncoder().encode('bench-secret-0123456789abcdef0123');
 const PAGE = 4096;
+const TLS_PSK = Buffer.from(hkdfSync('sha256', SECRET, new Uint8Array(0), 'hydravm-bench-tls-psk', 32));
 
 interface PeerConfig {
   kind: 'unix' | 'tcp';
   encrypt: boolean;
+  /** TLS 1.3 PSK connections (the router's own sealing is then off). */
+  tls: boolean;
   /** Where the raw echo server listens; '' for none. */
   rawAddress: string;
   addresses: string[];
 }
 
-function transportOf(kind: 'unix' | 'tcp'): Transport {
+interface Variant {
+  encrypt: boolean;
+  tls?: boolean;
+}
+
+function transportOf(kind: 'unix' | 'tcp', tls = false): Transport {
+  if (tls) return new TlsPskTransport(TLS_PSK);
   return kind === 'unix' ? new UnixTransport() : new TcpTransport();
 }
 
@@ -87,7 +104,7 @@ async function runPeer(cfg: PeerConfig): Promise<void> {
     const hp = cfg.kind === 'tcp' ? parseHostPort(cfg.rawAddress)! : null;
     await new Promise<void>((r) => (hp ? raw.listen(hp.port, hp.host, r) : raw.listen(cfg.rawAddress, r)));
   }
-  const router = new MeshRouter({ nodeId: 1, nodeCount: 2, clusterId: 'bench', secret: SECRET, transport: transportOf(cfg.kind), addresses: cfg.addresses, encrypt: cfg.encrypt });
+  const router = new MeshRouter({ nodeId: 1, nodeCount: 2, clusterId: 'bench', secret: SECRET, transport: transportOf(cfg.kind, cfg.tls), addresses: cfg.addresses, encrypt: cfg.encrypt });
   installPeerHandlers(router);
   process.send!('listening');
   await router.start(20_000);
@@ -205,7 +222,7 @@ function round2(x: number): number {
  * a sealed/plain ratio compares runs that saw the same machine conditions.
  * The raw server lives in the first variant's peer.
  */
-async function benchSocketTransport(kind: 'unix' | 'tcp', variants: { encrypt: boolean }[], rounds: number, iters: number, self: string): Promise<Record<string, unknown>[]> {
+async function benchSocketTransport(kind: 'unix' | 'tcp', variants: Variant[], rounds: number, iters: number, self: string): Promise<Record<string, unknown>[]> {
   const dir = mkdtempSync(join(tmpdir(), 'hvbench-'));
   const children: ChildProcess[] = [];
   try {
@@ -213,11 +230,11 @@ async function benchSocketTransport(kind: 'unix' | 'tcp', variants: { encrypt: b
     const ports = kind === 'tcp' ? await freeTcpPorts(1 + 2 * variants.length) : [];
     const rawAddress = kind === 'unix' ? join(dir, 'raw.sock') : `127.0.0.1:${ports[0]}`;
     const routers: MeshRouter[] = [];
-    for (const [v, { encrypt }] of variants.entries()) {
+    for (const [v, { encrypt, tls = false }] of variants.entries()) {
       const addresses = kind === 'unix' ? [join(dir, `v${v}n0.sock`), join(dir, `v${v}n1.sock`)] : [`127.0.0.1:${ports[1 + 2 * v]}`, `127.0.0.1:${ports[2 + 2 * v]}`];
-      const router = new MeshRouter({ nodeId: 0, nodeCount: 2, clusterId: 'bench', secret: SECRET, transport: transportOf(kind), addresses, encrypt });
+      const router = new MeshRouter({ nodeId: 0, nodeCount: 2, clusterId: 'bench', secret: SECRET, transport: transportOf(kind, tls), addresses, encrypt });
       const started = router.start(20_000);
-      const child = fork(self, ['peer', JSON.stringify({ kind, encrypt, rawAddress: v === 0 ? rawAddress : '', addresses } satisfies PeerConfig)], { stdio: 'inherit' });
+      const child = fork(self, ['peer', JSON.stringify({ kind, encrypt, tls, rawAddress: v === 0 ? rawAddress : '', addresses } satisfies PeerConfig)], { stdio: 'inherit' });
       children.push(child);
       await new Promise<void>((r) => child.once('message', () => r()));
       await started;
@@ -337,6 +354,67 @@ function aeadMicros(size: number, iters: number): { total: number; critical: num
   return { total: round2(total), critical: round2(critical) };
 }
 
+/**
+ * µs per node:crypto call for one 4 KiB frame's record (header + page), each
+ * the quietest of 200 blocks of 50 calls on fresh objects: what sealing and
+ * opening are made of, and so the least they can cost through this API.
+ */
+function aeadCalls(): Record<string, number> {
+  const key = deriveLinkKeys(SECRET, new Uint8Array(32), new Uint8Array(32).fill(1), new Uint8Array(0)).dialerToListener;
+  const plain = Buffer.alloc(20 + PAGE, 5);
+  const iv = (i: number) => {
+    const b = Buffer.alloc(12);
+    b.writeUInt32LE(i, 4);
+    return b;
+  };
+  const mk = (i: number) => createCipheriv(AEAD_ALGORITHM, key, iv(i), { authTagLength: TAG_SIZE });
+  const mkd = (i: number) => createDecipheriv(AEAD_ALGORITHM, key, iv(i), { authTagLength: TAG_SIZE });
+  const sealed = (i: number) => {
+    const c = mk(i);
+    const ct = c.update(plain);
+    c.final();
+    return { ct, tag: c.getAuthTag() };
+  };
+  const block = 50;
+  function quietest<T>(prep: (i: number) => T, call: (x: T) => void): number {
+    let best = Infinity;
+    for (let b = 0; b < 200; b++) {
+      const xs = Array.from({ length: block }, (_, i) => prep(b * block + i));
+      const t = process.hrtime.bigint();
+      for (const x of xs) call(x);
+      best = Math.min(best, Number(process.hrtime.bigint() - t) / 1000 / block);
+    }
+    return round2(best);
+  }
+  const records = Array.from({ length: 200 * block }, (_, i) => sealed(i));
+  const measure = () => ({
+    createCipheriv: quietest((i) => i, mk),
+    createDecipheriv: quietest((i) => i, mkd),
+    seal_update: quietest(mk, (c) => c.update(plain)),
+    seal_final_getAuthTag: quietest(
+      (i) => {
+        const c = mk(i);
+        c.update(plain);
+        return c;
+      },
+      (c) => {
+        c.final();
+        c.getAuthTag();
+      },
+    ),
+    open_setAuthTag_update_final: quietest(
+      (i) => ({ d: mkd(i), r: records[i]! }),
+      ({ d, r }) => {
+        d.setAuthTag(r.tag);
+        d.update(r.ct);
+        d.final();
+      },
+    ),
+  });
+  measure(); // the first pass warms up the JIT and the allocator
+  return measure();
+}
+
 async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   if (process.argv[2] === 'peer') {
@@ -351,12 +429,19 @@ async function main(): Promise<void> {
   console.log('inproc', JSON.stringify(results.inproc));
   [results.unix] = await benchSocketTransport('unix', [{ encrypt: false }], rounds, iters, self);
   console.log('unix', JSON.stringify(results.unix));
-  [results.tcp, results.tcp_plain] = await benchSocketTransport('tcp', [{ encrypt: true }, { encrypt: false }], rounds, iters, self);
+  [results.tcp, results.tcp_plain, results.tcp_tls] = await benchSocketTransport('tcp', [{ encrypt: true }, { encrypt: false }, { encrypt: false, tls: true }], rounds, iters, self);
   console.log('tcp', JSON.stringify(results.tcp));
   console.log('tcp_plain', JSON.stringify(results.tcp_plain));
+  console.log('tcp_tls', JSON.stringify(results.tcp_tls));
   const a64 = aeadMicros(64, 20_000);
   const a4k = aeadMicros(4096, 20_000);
-  const aead = { aead_us_per_frame_64B: a64.total, aead_us_per_frame_4KiB: a4k.total, aead_critical_us_per_frame_64B: a64.critical, aead_critical_us_per_frame_4KiB: a4k.critical };
+  const aead = {
+    aead_us_per_frame_64B: a64.total,
+    aead_us_per_frame_4KiB: a4k.total,
+    aead_critical_us_per_frame_64B: a64.critical,
+    aead_critical_us_per_frame_4KiB: a4k.critical,
+    aead_calls_4KiB: aeadCalls(),
+  };
   console.log('aead', JSON.stringify(aead));
   const checks = [];
   for (const kind of ['unix', 'tcp'] as const) {
@@ -371,8 +456,17 @@ async function main(): Promise<void> {
   const sealed = (results.tcp.router_4KiB as LatencyResult).p50_us;
   const plain = (results.tcp_plain.router_4KiB as LatencyResult).p50_us;
   const sealedRatio = round2(sealed / plain);
+  const tls = (results.tcp_tls.router_4KiB as LatencyResult).p50_us;
+  const compare = {
+    tcp_sealed_overhead_us_4KiB: round2(sealed - plain),
+    // A round trip seals and opens two 4 KiB records: the ratio with no cost but those calls.
+    tcp_sealed_floor_ratio_4KiB: round2((plain + 2 * a4k.critical) / plain),
+    tcp_tls_overhead_us_4KiB: round2(tls - plain),
+    tcp_tls_vs_plain_p50_ratio_4KiB: round2(tls / plain),
+  };
+  console.log('compare', JSON.stringify(compare));
   checks.push({ name: 'tcp_sealed_vs_plain_p50_ratio_4KiB', value: sealedRatio, bar: 1.15, ok: sealedRatio <= 1.15 });
-  console.log(JSON.stringify({ bench: 'router', results: { ...results, aead, tcp_sealed_overhead_us_4KiB: round2(sealed - plain) }, checks }));
+  console.log(JSON.stringify({ bench: 'router', results: { ...results, aead, ...compare }, checks }));
 }
 
 await main();
