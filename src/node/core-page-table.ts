@@ -23,8 +23,8 @@
  * even while the state is INVALID (an allocated frame waiting for its first
  * state). It costs one 4 KiB frame per node.
  *
- * Frames come from a pool: freed frames are reused (zeroed) before the wasm
- * memory grows, and growth is in batches so memory.grow stays rare.
+ * Frames come from a pool (frame-pool.ts): freed frames are reused before
+ * the wasm memory grows.
  *
  * The wasm memory is a window: it holds at most `windowFrames` frames. A node
  * that holds more pages keeps the rest in its local tier (frame-tier.ts),
@@ -47,15 +47,12 @@ import { PAGE_FLAG_CODE, PAGE_FLAG_SPLIT, PAGE_FRAME_SHIFT, PAGE_INVALID, PAGE_S
 import { BlockRights } from '../dsm/block-rights.js';
 import { PageStoreError, type PageState } from '../dsm/page-store.js';
 import { FrameTier } from './frame-tier.js';
+import { FramePool } from './frame-pool.js';
 import { WindowClock } from './window-clock.js';
 import type { WasmCore } from './wasm-core.js';
 import { LOGICAL_MASK, PAGE_FLAG_OWNER, PAGE_FLAG_TIER, RIGHTS_MASK, RIGHTS_SHIFT, heldEntry, tierEntry, unheldEntry, windowEntry } from './tier-entry.js';
 import { SPARE_MAX, TierShare, offerSpare } from './tier-share.js';
 
-const FRAME_BATCH = 256;
-/** Frames kept zeroed ahead of need (prepareSoon), and how many are zeroed per event-loop turn. */
-const READY_FRAMES = 64;
-const PREPARE_PER_TURN = 16;
 /** The frame index that means "none". */
 const NO_FRAME = 0;
 /** Host-only bits of the entry (the core ignores bits 5-8): tier-entry.ts. */
@@ -83,10 +80,7 @@ export class WindowFullError extends Error {
 }
 
 export class CorePageTable {
-  private readonly free: number[] = [];
-  /** Zeroed frames, already written once: attachFrame takes these first. */
-  private readonly ready: number[] = [];
-  private prepareScheduled = false;
+  private readonly pool: FramePool;
   /** Pages with a window frame. */
   private resident = 0;
   readonly pageCount: number;
@@ -115,6 +109,7 @@ export class CorePageTable {
     // the tier takes whatever the window cannot: at most one slot per RAM page, allocated as pages arrive
     this.tier = new FrameTier(Math.min(opts.tierFrames ?? Infinity, this.pageCount - this.windowFrames));
     this.clock = new WindowClock(this.windowFrames);
+    this.pool = new FramePool(core, this.windowFrames);
   }
 
   /** The page's entry, once no hart thread holds it (tier-entry.ts). */
@@ -358,9 +353,7 @@ export class CorePageTable {
   /** A window frame: from the pool while the window has room, else the frame of a page moved out to the tier. */
   private windowFrame(zeroed: boolean): number {
     if (this.resident < this.windowFrames) {
-      const frame = this.ready.pop() ?? this.takeFrame();
-      if (this.ready.length < READY_FRAMES / 2) this.prepareSoon();
-      return frame;
+      return this.pool.take();
     }
     const victim = this.clock.pick({
       takeRef: (p) => this.core.takePageRef(p),
@@ -397,56 +390,6 @@ export class CorePageTable {
     return frame;
   }
 
-  /** A zeroed frame from the pool, growing the memory when the pool is empty. */
-  private takeFrame(): number {
-    let frame = this.free.pop();
-    if (frame === undefined) {
-      const left = this.windowFrames + 1 - this.core.frameCount();
-      let n = Math.max(1, Math.min(FRAME_BATCH, left));
-      // near the top of the wasm memory a whole batch may not fit where one frame still does
-      if (!this.core.canGrowFrames(n)) n = 1;
-      let first = this.core.growFrames(n);
-      let count = n;
-      if (first === NO_FRAME) {
-        first++;
-        count--;
-      }
-      if (count === 0) {
-        first = this.core.growFrames(1);
-        count = 1;
-      }
-      for (let i = count - 1; i > 0; i--) this.free.push(first + i);
-      frame = first;
-    } else {
-      this.core.frameBytes(frame).fill(0);
-    }
-    return frame;
-  }
-
-  /**
-   * Keeps READY_FRAMES frames zeroed ahead of need, a few per event-loop
-   * turn. Zeroing is also the first write to memory the memory just grew by,
-   * where the host pays a page fault per 4 KiB (tens of us on a virtual
-   * machine): done here, it stays off the path of a remote fault, whose
-   * frame would otherwise take it while the hart waits.
-   */
-  private prepareSoon(): void {
-    if (this.prepareScheduled) return;
-    this.prepareScheduled = true;
-    setImmediate(() => {
-      this.prepareScheduled = false;
-      for (let i = 0; i < PREPARE_PER_TURN && this.ready.length < READY_FRAMES; i++) {
-        // never grow past the window (held + ready stay within the pool's limit), nor past
-        // the wasm memory: this runs outside any fault, and a throw here would be uncaught
-        if (this.free.length === 0 && (this.core.frameCount() > this.windowFrames || !this.core.canGrowFrames(1))) return;
-        const f = this.takeFrame();
-        this.core.frameBytes(f).fill(0);
-        this.ready.push(f);
-      }
-      if (this.ready.length < READY_FRAMES) this.prepareSoon();
-    });
-  }
-
   /** Takes the page's frame (window or tier) back; the core sees INVALID, rights and owner bit stay. */
   detachFrame(page: number): void {
     let e = this.entry(page);
@@ -465,7 +408,7 @@ export class CorePageTable {
     const split = e & PAGE_FLAG_SPLIT;
     if (split) this.core.fillBlocks(page, PAGE_INVALID);
     this.core.setPage(page, (PAGE_INVALID | split | logical) >>> 0);
-    this.free.push(frame);
+    this.pool.give(frame);
     this.clock.cleared(frame);
     this.resident--;
   }
@@ -534,7 +477,7 @@ export class CorePageTable {
         return;
       }
       if (!offerSpare(share.words, frame)) {
-        this.free.push(frame);
+        this.pool.give(frame);
         return;
       }
       this.resident++;
