@@ -203,6 +203,8 @@ export class ThreadedHartRunner implements HartRunner {
   }
 
   stop(): void {
+    // the tier's refills end with the runner, even one that never started
+    this.opts.tier?.close();
     if (!this.running) return;
     this.running = false;
     this.mb.setFlag(MB_QUIT, true);
@@ -213,7 +215,6 @@ export class ThreadedHartRunner implements HartRunner {
       this.mb.bump(h, MB_RESUME);
     }
     if (this.profileTimer) clearInterval(this.profileTimer);
-    this.opts.tier?.close();
     for (const w of this.workers) void w?.terminate();
     this.settleQuiet();
   }
