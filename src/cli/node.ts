@@ -17,6 +17,8 @@ const USAGE = `usage: hydravm node --id I --cluster FILE --secret-file KEY [--ke
                     [--drive ...] [--netdev ...] [--device ...]   (as for hydravm run; node=K places a device)
                     [--restore DIR]   resume the snapshot in DIR (the same DIR on every node) instead of booting
   Runs node I of the cluster FILE describes (the same FILE and KEY on every host).
+  --node-memory defaults to this host's free memory less 1/8 (at least 512M), at least the
+  node's home range and at most the guest's RAM.
   Node 0 loads the kernel and shows the serial console; without --kernel it boots the default guest.
   --metrics and --dashboard serve the whole cluster's statistics from this node (loopback unless allowed).`;
 

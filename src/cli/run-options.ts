@@ -69,8 +69,11 @@ export const RUN_USAGE = `usage: hydravm run [options]
   --firmware PATH|none M-mode firmware (e.g. OpenSBI fw_jump.bin); none = the kernel runs in M-mode;
                        default: the built-in SBI
   --transport unix|tcp how local nodes talk (default unix)
-  --node-memory SIZE   guest pages one node holds in all (wasm window and local tier)
-  --node-window SIZE   the part of them in the node's wasm memory (default: as much as fits, under 4G)
+  --node-memory SIZE   guest pages one node holds in all (wasm window and local tier); default: the
+                       host's free memory less 1/8 (at least 512M), shared by the nodes on this host,
+                       at least the node's home range and at most -m
+  --node-window SIZE   the part of them in the node's wasm memory (default: as much as fits, under 4G,
+                       and never more than --node-memory is used)
   --qmp PATH           QMP control socket (node i listens on PATH.i when --nodes > 1)
   --metrics ADDR:PORT  Prometheus endpoint for the whole cluster, served by node 0 (loopback only
                        unless --metrics-allow-remote)

@@ -9,7 +9,7 @@ import { RAM_BASE } from '../node/boot.js';
 import { Machine } from '../node/machine-builder.js';
 import { resolveBootFiles } from './boot-files.js';
 import { statsOnExitRequested } from './tuning.js';
-import { checkCapacity } from '../node/memory-plan.js';
+import { checkCapacity, defaultNodeMemory } from '../node/memory-plan.js';
 
 /** `hydravm run` on one node: every hart and device in this process. */
 export async function runSingleNode(o: VmOptions): Promise<number> {
@@ -75,7 +75,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (o.restore === undefined) {
     // refused before any node starts: the largest home range is the first one (ranges are split evenly, rounding up)
     const pages = o.memory / 4096;
-    checkCapacity({ ramSize: o.memory, nodes: o.nodes, homeBytes: Math.ceil(pages / o.nodes) * 4096, nodeMemory: o.nodeMemory, nodeWindow: o.nodeWindow });
+    const homeBytes = Math.ceil(pages / o.nodes) * 4096;
+    checkCapacity({ ramSize: o.memory, nodes: o.nodes, homeBytes, nodeMemory: o.nodeMemory, nodeWindow: o.nodeWindow });
+    // the nodes of this host share its free memory; each node process gets its figure on its command line
+    o.nodeMemory ??= defaultNodeMemory({ ramSize: o.memory, homeBytes, nodesOnHost: o.nodes });
   }
   // QMP, metrics and the dashboard are served by a cluster node process: a
   // single-node VM that asks for them runs as a cluster of one

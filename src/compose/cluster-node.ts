@@ -13,7 +13,7 @@ import type { VmExit } from '../node/node-vm.js';
 import { HartPlacement } from '../node/local-harts.js';
 import { GuestClock } from '../node/clock.js';
 import { DsmGuestMemory } from '../node/dsm-memory.js';
-import { checkCapacity } from '../node/memory-plan.js';
+import { checkCapacity, defaultNodeMemory } from '../node/memory-plan.js';
 import { Machine, type BootFiles } from '../node/machine-builder.js';
 import { TerminalConsole } from '../node/console-io.js';
 import { ControlMessages } from './control-messages.js';
@@ -170,6 +170,8 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
   checkCapacity({
     ramSize: desc.memory.size, nodes: desc.nodes.length, homeBytes: topo.memoryOf(o.id).size, nodeMemory: o.nodeMemory, nodeWindow: o.nodeWindow,
   });
+  // hydravm run passes its default down; a node started on its own has the host to itself
+  const nodeMemory = o.nodeMemory ?? defaultNodeMemory({ ramSize: desc.memory.size, homeBytes: topo.memoryOf(o.id).size, nodesOnHost: 1 });
   const m = await Machine.build({
     placement,
     ramBase,
@@ -177,7 +179,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     ...(o.nodeWindow !== undefined ? { windowBytes: o.nodeWindow } : {}),
     clock,
     memory: (core) =>
-      new DsmGuestMemory(core, router, homeOf, o.nodeMemory ? Math.floor(o.nodeMemory / 4096) : null, {
+      new DsmGuestMemory(core, router, homeOf, Math.floor(nodeMemory / 4096), {
         // Fail-stop (docs/dsm.md): no fault waits forever, no protocol break is only logged.
         faultTimeoutMs: PRODUCTION_FAULT_DEADLINE_MS,
         isPaused: () => machine?.vm.sched.isPaused ?? false,

@@ -86,6 +86,8 @@ export interface NodeMemoryStats {
   remote: number;
   /** Pages brought back from the tier (tier faults and DSM uses of a tier page) and pages moved out to it. */
   pageIns: number;
+  /** Of pageIns, tier faults served on the faulting hart's own thread. */
+  hartPageIns: number;
   pageOuts: number;
 }
 

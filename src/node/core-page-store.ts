@@ -47,7 +47,7 @@ export class CorePageStore implements PageStore {
   }
 
   writeFrame(page: number, data: Uint8Array, offset = 0): void {
-    this.table.pageBytes(page).set(data, offset);
+    this.table.writeBytes(page, data, offset);
     this.core.invalidateCode(page);
   }
 

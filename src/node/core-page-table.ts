@@ -23,8 +23,8 @@
  * even while the state is INVALID (an allocated frame waiting for its first
  * state). It costs one 4 KiB frame per node.
  *
- * Frames come from a pool: freed frames are reused (zeroed) before the wasm
- * memory grows, and growth is in batches so memory.grow stays rare.
+ * Frames come from a pool (frame-pool.ts): freed frames are reused before
+ * the wasm memory grows.
  *
  * The wasm memory is a window: it holds at most `windowFrames` frames. A node
  * that holds more pages keeps the rest in its local tier (frame-tier.ts),
@@ -36,25 +36,29 @@
  * and tier. A fault on a tier page copies it back into a window frame
  * (pageIn); a full window moves a page out first, chosen by the clock over
  * the core's access bits (window-clock.ts), after the shootdown of setPage.
+ *
+ * Hart threads bring tier pages in themselves (hart-tier-fault.ts), into
+ * spare frames this class keeps ready (hartTier). So a tier entry can change
+ * under the main thread: every change of a tier page here holds the entry
+ * first, the same compare-and-swap the harts use (tier-entry.ts), and every
+ * read of its slot waits out a hart's hold.
  */
 import { PAGE_FLAG_CODE, PAGE_FLAG_SPLIT, PAGE_FRAME_SHIFT, PAGE_INVALID, PAGE_STATE_MASK } from '../core/abi.js';
 import { BlockRights } from '../dsm/block-rights.js';
 import { PageStoreError, type PageState } from '../dsm/page-store.js';
 import { FrameTier } from './frame-tier.js';
+import { FramePool } from './frame-pool.js';
 import { WindowClock } from './window-clock.js';
 import type { WasmCore } from './wasm-core.js';
+import { LOGICAL_MASK, PAGE_FLAG_OWNER, PAGE_FLAG_TIER, RIGHTS_MASK, RIGHTS_SHIFT, heldEntry, tierEntry, unheldEntry, windowEntry } from './tier-entry.js';
+import { SPARE_MAX, TierShare, offerSpare } from './tier-share.js';
 
-const FRAME_BATCH = 256;
-/** Frames kept zeroed ahead of need (prepareSoon), and how many are zeroed per event-loop turn. */
-const READY_FRAMES = 64;
-const PREPARE_PER_TURN = 16;
 /** The frame index that means "none". */
 const NO_FRAME = 0;
-/** Host-only bits of the entry (the core ignores bits 5-8): the page is in the local tier, the DSM's rights, this node owns the page. */
-export const PAGE_FLAG_TIER = 32;
-const RIGHTS_SHIFT = 6;
-const RIGHTS_MASK = PAGE_STATE_MASK << RIGHTS_SHIFT;
-export const PAGE_FLAG_OWNER = 256;
+/** Host-only bits of the entry (the core ignores bits 5-8): tier-entry.ts. */
+export { PAGE_FLAG_OWNER, PAGE_FLAG_TIER };
+/** Spare frames kept for hart threads: one per this many window frames, at most SPARE_MAX. */
+const FRAMES_PER_SPARE = 16;
 /** Tier slots and window frames share the frame field. */
 const MAX_FRAME_FIELD = 2 ** (32 - PAGE_FRAME_SHIFT) - 1;
 
@@ -76,20 +80,17 @@ export class WindowFullError extends Error {
 }
 
 export class CorePageTable {
-  private readonly free: number[] = [];
-  /** Zeroed frames, already written once: attachFrame takes these first. */
-  private readonly ready: number[] = [];
-  private prepareScheduled = false;
+  private readonly pool: FramePool;
   /** Pages with a window frame. */
   private resident = 0;
   readonly pageCount: number;
   /** Frames the window holds at most (never more than one per RAM page). */
   readonly windowFrames: number;
   readonly tier: FrameTier;
-  private readonly clock = new WindowClock();
-  /** A page being paged in keeps its place in the tier until its copy is done: the clock must not pick it. */
-  private moving = -1;
-  /** Moves between window and tier since creation. */
+  private readonly clock: WindowClock;
+  /** Spare frames and freed slots shared with hart threads, once a threaded runner asked (hartTier). */
+  private share: TierShare | undefined;
+  /** Moves between window and tier the main thread made since creation (hart threads count theirs in the share). */
   readonly moves = { out: 0, in: 0 };
   /** Rights and owner bits of the blocks of split pages. */
   private readonly blocks = new Map<number, BlockRights>();
@@ -107,6 +108,26 @@ export class CorePageTable {
     this.windowFrames = Math.min(w, this.pageCount);
     // the tier takes whatever the window cannot: at most one slot per RAM page, allocated as pages arrive
     this.tier = new FrameTier(Math.min(opts.tierFrames ?? Infinity, this.pageCount - this.windowFrames));
+    this.clock = new WindowClock(this.windowFrames);
+    this.pool = new FramePool(core, this.windowFrames);
+  }
+
+  /** The page's entry, once no hart thread holds it (tier-entry.ts). */
+  private entry(page: number): number {
+    return unheldEntry(() => this.core.getPage(page), page);
+  }
+
+  /**
+   * Holds a tier page for this thread: returns its entry (slot in the frame
+   * field) with the page held, or undefined if the page is not in the tier
+   * (a hart thread may just have brought it in). End the hold with setPage.
+   */
+  private holdTier(page: number): number | undefined {
+    for (;;) {
+      const e = this.entry(page);
+      if (!(e & PAGE_FLAG_TIER)) return undefined;
+      if (this.core.casPage(page, e, heldEntry(e))) return e;
+    }
   }
 
   private check(page: number): void {
@@ -139,13 +160,14 @@ export class CorePageTable {
    */
   setRights(page: number, rights: PageState, owner: boolean): void {
     this.check(page);
-    const e = this.core.getPage(page);
     const logical = (rights << RIGHTS_SHIFT) | (owner ? PAGE_FLAG_OWNER : 0);
-    const kept = e & ~(RIGHTS_MASK | PAGE_FLAG_OWNER);
-    if (e & PAGE_FLAG_TIER) {
-      this.core.setPage(page, (kept | logical) >>> 0);
-      return;
+    let e = this.entry(page);
+    // in the tier: one swap, unless a hart thread took the page meanwhile (then it is in the window)
+    while (e & PAGE_FLAG_TIER) {
+      if (this.core.casPage(page, e, ((e & ~LOGICAL_MASK) | logical) >>> 0)) return;
+      e = this.entry(page);
     }
+    const kept = e & ~LOGICAL_MASK;
     const frame = e >>> PAGE_FRAME_SHIFT;
     const state = frame === NO_FRAME ? PAGE_INVALID : rights;
     this.core.setPage(page, ((kept & ~PAGE_STATE_MASK) | state | logical) >>> 0);
@@ -161,20 +183,38 @@ export class CorePageTable {
   /** Where this node holds the page: in a window frame, in the tier, or nowhere (remote or never touched). */
   place(page: number): PagePlace {
     const e = this.core.getPage(page);
-    if (e >>> PAGE_FRAME_SHIFT === NO_FRAME) return 'none';
-    return e & PAGE_FLAG_TIER ? 'tier' : 'window';
+    // a held tier page has no slot in its entry for a moment: it is still in the tier
+    if (e & PAGE_FLAG_TIER) return 'tier';
+    return e >>> PAGE_FRAME_SHIFT === NO_FRAME ? 'none' : 'window';
   }
 
   inTier(page: number): boolean {
     return (this.core.getPage(page) & PAGE_FLAG_TIER) !== 0;
   }
 
-  /** The page's 4096 bytes wherever this node holds them (window frame or tier slot), no copy; valid until the next frame allocation. */
+  /**
+   * The page's 4096 bytes wherever this node holds them (window frame or
+   * tier slot), no copy, to read; valid until the next frame allocation.
+   * Write with writeBytes: a hart thread may be copying a tier slot.
+   */
   pageBytes(page: number): Uint8Array {
-    const e = this.core.getPage(page);
+    const e = this.entry(page);
     const f = e >>> PAGE_FRAME_SHIFT;
     if (f === NO_FRAME) throw new PageStoreError(`page ${page} has no frame`);
     return e & PAGE_FLAG_TIER ? this.tier.bytes(f) : this.core.frameBytes(f);
+  }
+
+  /** Writes into the page wherever it is; a tier page is held meanwhile, so no hart copies it half-written. */
+  writeBytes(page: number, data: Uint8Array, offset = 0): void {
+    const e = this.holdTier(page);
+    if (e === undefined) {
+      this.pageBytes(page).set(data, offset);
+      return;
+    }
+    const slot = e >>> PAGE_FRAME_SHIFT;
+    this.tier.bytes(slot).set(data, offset);
+    // held -> tier again: the core never had it mapped, no shootdown
+    this.core.setPage(page, tierEntry(e, slot));
   }
 
   /** The core holds decoded instructions of this page (host writes must invalidate them). */
@@ -284,21 +324,26 @@ export class CorePageTable {
    */
   pageIn(page: number): number {
     this.check(page);
-    const e = this.core.getPage(page);
-    if (!(e & PAGE_FLAG_TIER)) throw new PageStoreError(`page ${page} is not in the tier`);
+    const e = this.holdTier(page);
+    if (e === undefined) {
+      // a hart thread brought it in since the caller looked
+      const f = this.frame(page);
+      if (f === undefined) throw new PageStoreError(`page ${page} is not in the tier`);
+      return f;
+    }
     const slot = e >>> PAGE_FRAME_SHIFT;
-    this.moving = page;
     let frame: number;
     try {
+      // held, the page is no candidate for the clock (it is not in the window)
       frame = this.windowFrame(false);
-    } finally {
-      this.moving = -1;
+    } catch (err) {
+      this.core.setPage(page, tierEntry(e, slot));
+      throw err;
     }
     this.core.frameBytes(frame).set(this.tier.bytes(slot));
     this.tier.release(slot);
-    const rights = (e >>> RIGHTS_SHIFT) & PAGE_STATE_MASK;
     // raising rights (or staying INVALID) needs no shootdown
-    this.core.setPage(page, (rights | (e & (RIGHTS_MASK | PAGE_FLAG_OWNER)) | (frame << PAGE_FRAME_SHIFT)) >>> 0);
+    this.core.setPage(page, windowEntry(e, frame));
     this.resident++;
     this.clock.placed(frame, page);
     this.moves.in++;
@@ -308,13 +353,11 @@ export class CorePageTable {
   /** A window frame: from the pool while the window has room, else the frame of a page moved out to the tier. */
   private windowFrame(zeroed: boolean): number {
     if (this.resident < this.windowFrames) {
-      const frame = this.ready.pop() ?? this.takeFrame();
-      if (this.ready.length < READY_FRAMES / 2) this.prepareSoon();
-      return frame;
+      return this.pool.take();
     }
     const victim = this.clock.pick({
       takeRef: (p) => this.core.takePageRef(p),
-      movable: (p) => p !== this.moving && !this.isSplit(p),
+      movable: (p, f) => this.frame(p) === f && !this.isSplit(p),
     });
     if (victim === undefined) throw new WindowFullError(this.windowFrames);
     const frame = this.pageOut(victim);
@@ -332,108 +375,117 @@ export class CorePageTable {
   private pageOut(page: number): number {
     const e = this.core.getPage(page);
     const frame = e >>> PAGE_FRAME_SHIFT;
+    this.drainReleased();
     const slot = this.tier.alloc();
-    // the rights and owner bit stay: pageIn gives the core the rights back
-    this.core.setPage(page, (PAGE_INVALID | PAGE_FLAG_TIER | (e & (RIGHTS_MASK | PAGE_FLAG_OWNER)) | (slot << PAGE_FRAME_SHIFT)) >>> 0);
+    // held until the copy is in the slot: a hart faulting on it meanwhile leaves it to this thread.
+    // The rights and owner bit stay: a page-in gives the core the rights back
+    this.core.setPage(page, tierEntry(e, 0));
     // an INVALID page with a frame was never mapped, so setPage queued no shootdown; its decoded code may still be there
     this.core.invalidateCode(page);
     this.tier.bytes(slot).set(this.core.frameBytes(frame));
+    this.core.setPage(page, tierEntry(e, slot));
     this.resident--;
     this.clock.cleared(frame);
     this.moves.out++;
     return frame;
   }
 
-  /** A zeroed frame from the pool, growing the memory when the pool is empty. */
-  private takeFrame(): number {
-    let frame = this.free.pop();
-    if (frame === undefined) {
-      const left = this.windowFrames + 1 - this.core.frameCount();
-      let n = Math.max(1, Math.min(FRAME_BATCH, left));
-      // near the top of the wasm memory a whole batch may not fit where one frame still does
-      if (!this.core.canGrowFrames(n)) n = 1;
-      let first = this.core.growFrames(n);
-      let count = n;
-      if (first === NO_FRAME) {
-        first++;
-        count--;
-      }
-      if (count === 0) {
-        first = this.core.growFrames(1);
-        count = 1;
-      }
-      for (let i = count - 1; i > 0; i--) this.free.push(first + i);
-      frame = first;
-    } else {
-      this.core.frameBytes(frame).fill(0);
-    }
-    return frame;
-  }
-
-  /**
-   * Keeps READY_FRAMES frames zeroed ahead of need, a few per event-loop
-   * turn. Zeroing is also the first write to memory the memory just grew by,
-   * where the host pays a page fault per 4 KiB (tens of us on a virtual
-   * machine): done here, it stays off the path of a remote fault, whose
-   * frame would otherwise take it while the hart waits.
-   */
-  private prepareSoon(): void {
-    if (this.prepareScheduled) return;
-    this.prepareScheduled = true;
-    setImmediate(() => {
-      this.prepareScheduled = false;
-      for (let i = 0; i < PREPARE_PER_TURN && this.ready.length < READY_FRAMES; i++) {
-        // never grow past the window (held + ready stay within the pool's limit), nor past
-        // the wasm memory: this runs outside any fault, and a throw here would be uncaught
-        if (this.free.length === 0 && (this.core.frameCount() > this.windowFrames || !this.core.canGrowFrames(1))) return;
-        const f = this.takeFrame();
-        this.core.frameBytes(f).fill(0);
-        this.ready.push(f);
-      }
-      if (this.ready.length < READY_FRAMES) this.prepareSoon();
-    });
-  }
-
   /** Takes the page's frame (window or tier) back; the core sees INVALID, rights and owner bit stay. */
   detachFrame(page: number): void {
-    const e = this.core.getPage(page);
-    const logical = e & (RIGHTS_MASK | PAGE_FLAG_OWNER);
-    if (e & PAGE_FLAG_TIER) {
-      // the core never had it mapped: no shootdown
-      this.core.setPage(page, (PAGE_INVALID | logical) >>> 0);
-      this.tier.release(e >>> PAGE_FRAME_SHIFT);
-      return;
+    let e = this.entry(page);
+    // in the tier: the core never had it mapped, no shootdown; one swap, unless a hart thread took it meanwhile
+    while (e & PAGE_FLAG_TIER) {
+      if (this.core.casPage(page, e, (PAGE_INVALID | (e & LOGICAL_MASK)) >>> 0)) {
+        this.tier.release(e >>> PAGE_FRAME_SHIFT);
+        return;
+      }
+      e = this.entry(page);
     }
+    const logical = e & LOGICAL_MASK;
     const frame = this.frame(page);
     if (frame === undefined) throw new PageStoreError(`page ${page} has no frame`);
     // a split page stays split without its frame: every block is INVALID
     const split = e & PAGE_FLAG_SPLIT;
     if (split) this.core.fillBlocks(page, PAGE_INVALID);
     this.core.setPage(page, (PAGE_INVALID | split | logical) >>> 0);
-    this.free.push(frame);
+    this.pool.give(frame);
     this.clock.cleared(frame);
     this.resident--;
   }
 
   /** Pages this node holds: window and tier. */
   framesHeld(): number {
-    return this.resident + this.tier.size;
+    return this.residentPages() + this.tierPages();
   }
 
-  /** Pages in window frames. */
+  /** Pages in window frames (not the spare frames kept for hart threads). */
   residentPages(): number {
-    return this.resident;
+    return this.resident - (this.share?.spares ?? 0);
   }
 
   /** Pages in the local tier. */
   tierPages(): number {
+    this.drainReleased();
     return this.tier.size;
   }
 
+  /** Tier faults hart threads served on their own threads. */
+  hartPageIns(): number {
+    return this.share?.hartPageIns ?? 0;
+  }
+
   /** Pages by place (window, tier, not here) and moves between window and tier, for stats and the dashboard. */
-  placeStats(): { window: number; resident: number; tier: number; remote: number; pageIns: number; pageOuts: number } {
-    const resident = this.resident;
-    const tier = this.tier.size;
-    return { window: this.windowFrames, resident, tier, remote: this.pageCount - resident - tier, pageIns: this.moves.in, pageOuts: this.moves.out };
+  placeStats(): { window: number; resident: number; tier: number; remote: number; pageIns: number; hartPageIns: number; pageOuts: number } {
+    const tier = this.tierPages();
+    const resident = this.residentPages();
+    const onHart = this.hartPageIns();
+    return { window: this.windowFrames, resident, tier, remote: this.pageCount - resident - tier, pageIns: this.moves.in + onHart, hartPageIns: onHart, pageOuts: this.moves.out };
+  }
+
+  /**
+   * What hart threads need to serve tier faults themselves, or undefined if
+   * the window is too small to keep spare frames for them. The first call
+   * starts keeping the spares; the runner closes it when it stops.
+   */
+  hartTier(): TierShare | undefined {
+    if (this.share) return this.share;
+    const target = Math.min(SPARE_MAX, Math.floor(this.windowFrames / FRAMES_PER_SPARE));
+    // a tier that can hold nothing (the window holds all of RAM) has no faults to serve
+    if (target < 1 || this.tier.maxSlots === 0) return undefined;
+    const share = new TierShare(this.core.harts, target, this.clock.shared, () => this.tier.shareChunks());
+    this.share = share;
+    this.tier.onChunk = (c) => share.postChunk(c);
+    share.serve(() => this.refill());
+    return share;
+  }
+
+  /**
+   * Tops the spare frames up (on the event loop, when a hart asked): frames
+   * from the pool while the window has room, else frames of pages the clock
+   * moves out to the tier. The clock and the shootdown stay on this thread.
+   * A failure (window of split pages, tier full) just stops: the next fault
+   * then reaches the main thread, which reports it.
+   */
+  private refill(): void {
+    const share = this.share!;
+    this.drainReleased();
+    while (share.spares < share.target) {
+      let frame: number;
+      try {
+        frame = this.windowFrame(false);
+      } catch {
+        return;
+      }
+      if (!offerSpare(share.words, frame)) {
+        this.pool.give(frame);
+        return;
+      }
+      this.resident++;
+    }
+  }
+
+  /** Takes back the tier slots hart threads freed. */
+  private drainReleased(): void {
+    this.share?.drain((slot) => this.tier.release(slot));
   }
 }

@@ -8,9 +8,9 @@
  * frame, with no network.
  *
  * The chunks are SharedArrayBuffers so that every hart thread of the node
- * can read them (issue 17 asks for tier faults on the hart's own thread);
- * today the copy runs on the main thread, which owns the page-state table's
- * writers (docs/memory.md says why).
+ * reads them: a hart serves a fault on a tier page on its own thread
+ * (hart-tier-fault.ts). The free list stays on the main thread; slots a hart
+ * frees come back through the share's rings (tier-share.ts).
  *
  * Slot 0 is never handed out: the entry's frame field of 0 means "none".
  */
@@ -35,6 +35,8 @@ export class FrameTier {
   /** Slots handed out so far (the next new slot is `next`). */
   private next = 1;
   private used = 0;
+  /** Told of every new chunk (the hart threads' share, tier-share.ts). */
+  onChunk: ((chunk: SharedArrayBuffer) => void) | undefined;
 
   /** At most `maxSlots` pages (0: no tier). */
   constructor(readonly maxSlots: number) {
@@ -68,6 +70,8 @@ export class FrameTier {
         } catch (e) {
           throw new TierFullError(this.used, `the host refused ${TIER_CHUNK_SLOTS * SLOT} more bytes (${(e as Error).message})`);
         }
+        // hart threads learn of it before any slot in it is handed out
+        this.onChunk?.(this.chunks[chunk]!.buffer as SharedArrayBuffer);
       }
       this.next++;
     }

@@ -1,8 +1,8 @@
 /**
  * A hart's own host thread (docs/core.md, "Threads"): attaches an instance of
  * the core to the node's shared memory and runs one hart, as QEMU's MTTCG runs
- * one thread per vCPU. Local RAM accesses, AMOs, timers and WFI sleeps stay on
- * this thread; exits that need the host (MMIO, SBI, DSM faults, HALT) go to the
+ * one thread per vCPU. Local RAM accesses, AMOs, timers, WFI sleeps and faults
+ * on pages in the node's local tier stay on this thread; exits that need the host (MMIO, SBI, DSM faults, HALT) go to the
  * main thread through the mailbox and this thread waits for the reply.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -16,6 +16,8 @@ import {
 } from './hart-mailbox.js';
 import { hopNow } from '../transport/hop-trace.js';
 import type { SharedHistogram } from './shared-histogram.js';
+import { HartTierPath } from './hart-tier-fault.js';
+import type { HartTierData } from './tier-share.js';
 
 export interface HartThreadData {
   core: CoreShare;
@@ -25,6 +27,8 @@ export interface HartThreadData {
   hart: number;
   /** Instructions per run() call; run() also returns early on exits and pause requests. */
   budget: number;
+  /** The node's local tier, when this thread serves its own tier faults (hart-tier-fault.ts). */
+  tier?: HartTierData;
 }
 
 const TICKS_PER_MS = 10_000;
@@ -36,6 +40,7 @@ class HartThread {
   private readonly w: Int32Array;
   private readonly rtt: SharedHistogram;
   private readonly wakeLatency: SharedHistogram;
+  private readonly tier: HartTierPath | undefined;
 
   constructor(private readonly d: HartThreadData) {
     this.clock = GuestClock.attach(d.clock);
@@ -44,6 +49,7 @@ class HartThread {
     this.w = this.mb.words;
     this.rtt = this.mb.histogram(d.hart, ST_RTT_HIST);
     this.wakeLatency = this.mb.histogram(d.hart, ST_WAKE_HIST);
+    this.tier = d.tier ? new HartTierPath(d.tier, this.core) : undefined;
   }
 
   loop(): void {
@@ -72,6 +78,8 @@ class HartThread {
         this.sleepUntilInterrupt(cmdSeq);
         continue;
       }
+      // a page in the local tier: copied into the window here, the access retried at once
+      if (exit.kind === 'dsmFault' && this.tier?.serve(exit)) continue;
       // the host must finish this exit: hand the hart over and wait
       const resume = mb.load(h, MB_RESUME);
       const traced = mb.flag(MB_TRACE);

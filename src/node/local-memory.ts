@@ -87,7 +87,8 @@ export class LocalGuestMemory implements GuestMemory {
       const page = Math.floor(off / PAGE);
       const inPage = off % PAGE;
       const n = Math.min(PAGE - inPage, data.length - done);
-      this.bytesOf(page).set(data.subarray(done, done + n), inPage);
+      if (this.table.place(page) === 'none') this.firstTouch(page);
+      this.table.writeBytes(page, data.subarray(done, done + n), inPage);
       this.core.invalidateCode(page);
       done += n;
     }

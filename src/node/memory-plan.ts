@@ -5,7 +5,7 @@
  * request that no configuration of this runtime can give is refused here
  * with the value and what fits, instead of failing in the middle of a run.
  */
-import { totalmem } from 'node:os';
+import { freemem, totalmem } from 'node:os';
 import { PAGE_FRAME_SHIFT } from '../core/abi.js';
 
 export class CapacityError extends Error {
@@ -82,4 +82,32 @@ export function checkCapacity(r: CapacityRequest): void {
         `give at least ${mib(r.homeBytes)}, or add nodes`,
     );
   }
+}
+
+/** Host memory a default leaves to everything but guest pages (the node processes' heaps, code caches, the OS): 1/8 of free memory, at least this. */
+export const DEFAULT_RESERVE = 512 * 2 ** 20;
+
+export interface NodeMemoryDefault {
+  ramSize: number;
+  /** Guest RAM homed on the node (all of it on a single node). */
+  homeBytes: number;
+  /** Node processes on this host that share its free memory (hydravm run --nodes N: N). */
+  nodesOnHost: number;
+  /** The host's free memory; default os.freemem() (MemAvailable on Linux). */
+  freeBytes?: number;
+}
+
+/**
+ * --node-memory when it is not given: an equal share of the host's free
+ * memory, less a reserve, for each node process on the host; never less than
+ * the node's home range (the home never hands its own pages away, so less
+ * cannot run) and never more than guest RAM (a node cannot hold more pages
+ * than there are). Page-aligned. The window needs no default of its own: it
+ * is as large as wasm allows, and a node never holds more than this in it.
+ */
+export function defaultNodeMemory(r: NodeMemoryDefault): number {
+  const free = r.freeBytes ?? freemem();
+  const usable = Math.max(0, free - Math.max(DEFAULT_RESERVE, free / 8));
+  const share = Math.floor(usable / Math.max(1, r.nodesOnHost) / 4096) * 4096;
+  return Math.min(r.ramSize, Math.max(r.homeBytes, share));
 }

@@ -140,7 +140,8 @@ export class NodeVm {
         this.clock,
       );
     } else {
-      this.sched = new ThreadedHartRunner(this.core, this.clock, handlers, { harts: p.count });
+      const tier = this.memory.table.hartTier();
+      this.sched = new ThreadedHartRunner(this.core, this.clock, handlers, { harts: p.count, ...(tier ? { tier } : {}) });
     }
     this.lines = new LocalHartLines(this.core, this.sched, p);
     this.bus = new MmioBus(this.log);

@@ -13,6 +13,7 @@ import { Hop, hopNow, hopTrace } from '../transport/hop-trace.js';
 import { absoluteMs } from './clock.js';
 import type { LatencySummary } from './shared-histogram.js';
 import type { HartThreadData } from './hart-thread.js';
+import type { TierShare } from './tier-share.js';
 
 /** A hart thread died or threw: the VM cannot go on without that hart. */
 export class HartThreadError extends Error {
@@ -26,6 +27,8 @@ export interface ThreadedRunnerOptions {
   harts: number;
   /** Instructions per run() call on a hart thread. */
   budget?: number;
+  /** The node's local tier, shared with the hart threads so they serve their own tier faults (docs/memory.md). */
+  tier?: TierShare;
 }
 
 /** Atomics.waitAsync: in Node 20's V8, not yet in TypeScript's ES2022 lib. */
@@ -180,14 +183,16 @@ export class ThreadedHartRunner implements HartRunner {
 
   private spawn(h: number): void {
     if (this.workers[h] !== undefined) return;
+    const tier = this.opts.tier?.hartData(h);
     const data: HartThreadData = {
       core: this.core.share(),
       clock: this.clock.share(),
       mailbox: this.mb.share,
       hart: h,
       budget: this.opts.budget ?? 500_000,
+      ...(tier ? { tier: tier.data } : {}),
     };
-    const w = new Worker(new URL('./hart-thread.js', import.meta.url), { workerData: data });
+    const w = new Worker(new URL('./hart-thread.js', import.meta.url), { workerData: data, transferList: tier?.transfer ?? [] });
     w.on('error', (e) => this.fail(h, e));
     w.on('exit', (code) => {
       if (this.running) this.fail(h, new Error(`thread exited with code ${code}`));
@@ -198,6 +203,8 @@ export class ThreadedHartRunner implements HartRunner {
   }
 
   stop(): void {
+    // the tier's refills end with the runner, even one that never started
+    this.opts.tier?.close();
     if (!this.running) return;
     this.running = false;
     this.mb.setFlag(MB_QUIT, true);

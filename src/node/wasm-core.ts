@@ -380,10 +380,19 @@ export class WasmCore implements Vcpu {
   }
   /** Reads and clears the page's access bit (PAGE_FLAG_REF): whether the core mapped it since the last call. */
   takePageRef(page: number): boolean {
-    // the window clock calls this thousands of times per sweep: one view of the table, made once (the table
-    // never moves, and reading memory.buffer of a shared memory allocates a new object every time)
-    this.pageEntries ??= new Int32Array(this.mem.buffer, this.ex.pageTable() >>> 0, this.ramPages);
-    return (Atomics.and(this.pageEntries, page, ~PAGE_FLAG_REF) & PAGE_FLAG_REF) !== 0;
+    return (Atomics.and(this.entries(), page, ~PAGE_FLAG_REF) & PAGE_FLAG_REF) !== 0;
+  }
+  /**
+   * Replaces the page's entry with `entry` only if it is still `expect`; returns
+   * whether it did. No shootdown: for entries the core cannot map before or
+   * after (the local tier's claim protocol, src/node/tier-claim.ts).
+   */
+  casPage(page: number, expect: number, entry: number): boolean {
+    return Atomics.compareExchange(this.entries(), page, expect | 0, entry | 0) === (expect | 0);
+  }
+  /** One view of the table, made once: the table never moves, and reading memory.buffer of a shared memory allocates a new object every time. */
+  private entries(): Int32Array {
+    return (this.pageEntries ??= new Int32Array(this.mem.buffer, this.ex.pageTable() >>> 0, this.ramPages));
   }
   /**
    * state | frame << PAGE_FRAME_SHIFT. Losing rights or changing frame flushes

@@ -15,32 +15,39 @@ const NONE = -1;
 export interface ClockPages {
   /** Reads and clears the page's access bit: true if the core used it since the last call. */
   takeRef(page: number): boolean;
-  /** The page may leave the window now (not split, not being moved). */
-  movable(page: number): boolean;
+  /** The page is in window frame `frame` and may leave the window now (not split, not being moved). */
+  movable(page: number, frame: number): boolean;
 }
 
 export class WindowClock {
-  /** The page in each window frame, or NONE. Frame indexes are the core's (1..). */
-  private pageOf: Int32Array;
+  /**
+   * The page in each window frame, or NONE. Frame indexes are the core's
+   * (1..frames). Shared: a hart thread that brings a page in from the tier
+   * records it here (hart-tier-fault.ts), in a frame only it holds, before
+   * the page's entry shows the frame; so a slot here can name a page whose
+   * entry says otherwise for a moment, and movable() checks the entry.
+   */
+  private readonly pageOf: Int32Array;
   private hand = 1;
 
-  constructor(frames = 1024) {
-    this.pageOf = new Int32Array(frames + 1).fill(NONE);
+  constructor(frames: number) {
+    this.pageOf = new Int32Array(new SharedArrayBuffer(4 * (frames + 1))).fill(NONE);
+  }
+
+  /** The page-of-frame array, for hart threads. */
+  get shared(): SharedArrayBuffer {
+    return this.pageOf.buffer as SharedArrayBuffer;
   }
 
   /** Frame `frame` now holds `page`. */
   placed(frame: number, page: number): void {
-    if (frame >= this.pageOf.length) {
-      const grown = new Int32Array(Math.max(frame + 1, this.pageOf.length * 2)).fill(NONE);
-      grown.set(this.pageOf);
-      this.pageOf = grown;
-    }
-    this.pageOf[frame] = page;
+    if (frame < 1 || frame >= this.pageOf.length) throw new RangeError(`frame ${frame} is outside the window's 1..${this.pageOf.length - 1}`);
+    Atomics.store(this.pageOf, frame, page);
   }
 
   /** Frame `frame` is free again. */
   cleared(frame: number): void {
-    if (frame < this.pageOf.length) this.pageOf[frame] = NONE;
+    if (frame < this.pageOf.length) Atomics.store(this.pageOf, frame, NONE);
   }
 
   /**
@@ -54,8 +61,8 @@ export class WindowClock {
     for (let i = 0; i < 2 * n; i++) {
       const frame = this.hand;
       this.hand = this.hand + 1 >= n ? 1 : this.hand + 1;
-      const page = this.pageOf[frame]!;
-      if (page === NONE || !pages.movable(page)) continue;
+      const page = Atomics.load(this.pageOf, frame);
+      if (page === NONE || !pages.movable(page, frame)) continue;
       if (!pages.takeRef(page)) return page;
       fallback ??= page;
     }

@@ -163,7 +163,7 @@ export class FakeCluster {
         },
         timeSync: node === 0 ? null : { offsetTicks: -125 * node, uncertaintyTicks: 40, samples: 3 + s, resyncs: s },
         hotPages: this.hot[node]!.top(16),
-        memory: { window: 32768, resident: 1000 * s, tier: 200 * s, remote: 64000 - 1200 * s, pageIns: 50 * s, pageOuts: 250 * s },
+        memory: { window: 32768, resident: 1000 * s, tier: 200 * s, remote: 64000 - 1200 * s, pageIns: 50 * s, hartPageIns: 40 * s, pageOuts: 250 * s },
       };
     });
   }

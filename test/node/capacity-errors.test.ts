@@ -12,7 +12,7 @@ import { WasmCore } from '../../src/node/wasm-core.js';
 import { GuestClock } from '../../src/node/clock.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
 import { ThreadedHartRunner } from '../../src/node/threaded-runner.js';
-import { CapacityError, checkCapacity } from '../../src/node/memory-plan.js';
+import { CapacityError, checkCapacity, defaultNodeMemory } from '../../src/node/memory-plan.js';
 import { TierFullError } from '../../src/node/frame-tier.js';
 import { program } from './fill-program.js';
 import { until } from './downgrade-race.js';
@@ -36,6 +36,28 @@ test('impossible capacities are CapacityErrors naming the value and what fits', 
   // what fits passes: more than 4 GiB on one node, with a window
   checkCapacity({ hostBytes: host, ramSize: 6 * GiB, nodes: 1, homeBytes: 6 * GiB, nodeWindow: 128 * MiB });
   checkCapacity({ hostBytes: host, ramSize: 6 * GiB, nodes: 2, homeBytes: 3 * GiB, nodeMemory: 3 * GiB });
+});
+
+test('--node-memory defaults to a share of the host\'s free memory, within the node\'s home range and guest RAM', () => {
+  const def = (freeBytes: number, nodesOnHost: number, ramSize: number, homeBytes: number) => defaultNodeMemory({ freeBytes, nodesOnHost, ramSize, homeBytes });
+  // 10 GiB free, 1/8 reserved, two nodes: 4480 MiB each, between the 4 GiB home and the 8 GiB guest
+  assert.equal(def(10 * GiB, 2, 8 * GiB, 4 * GiB), 4480 * MiB);
+  // plenty free: never more than the guest's RAM
+  assert.equal(def(64 * GiB, 2, 6 * GiB, 3 * GiB), 6 * GiB);
+  // little free: the reserve is at least 512 MiB, and a node never gets less than its home range (less could not run)
+  assert.equal(def(4 * GiB, 2, 6 * GiB, 3 * GiB), 3 * GiB);
+  assert.equal(def(0, 4, 16 * GiB, 4 * GiB), 4 * GiB);
+  // one node on its host takes the whole share; it is page-aligned
+  const one = def(5 * GiB + 12345, 1, 32 * GiB, GiB);
+  assert.equal(one % 4096, 0);
+  assert.ok(one > 4 * GiB && one < 4.5 * GiB, `${one}`);
+  // a default always passes the capacity check
+  for (const [free, nodes] of [[GiB, 2], [100 * GiB, 3]] as const) {
+    const nodeMemory = def(free, nodes, 6 * GiB, 2 * GiB);
+    checkCapacity({ hostBytes: 200 * GiB, ramSize: 6 * GiB, nodes, homeBytes: 2 * GiB, nodeMemory });
+  }
+  const help = spawnSync(process.execPath, [BIN, 'run', '--help'], { encoding: 'utf8', timeout: 20_000 });
+  assert.match(help.stdout, /--node-memory SIZE .*default: the\s+host's free memory less 1\/8/s);
 });
 
 test('a window larger than the wasm memory can hold is refused when the core is made, naming the most that fits', () => {

@@ -10,13 +10,13 @@ import type { DsmFaultExit } from '../../src/node/vcpu.js';
 export const S1 = 9;
 export const S2 = 18;
 const T2 = 7;
-const add = (rd: number, rs1: number, rs2: number): number => ((rs2 << 20) | (rs1 << 15) | (rd << 7) | 0x33) >>> 0;
+export const add = (rd: number, rs1: number, rs2: number): number => ((rs2 << 20) | (rs1 << 15) | (rd << 7) | 0x33) >>> 0;
 function branch(f3: number, rs1: number, rs2: number, off: number): number {
   const o = off & 0x1fff;
   return ((((o >> 12) & 1) << 31) | (((o >> 5) & 0x3f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (((o >> 1) & 0xf) << 8) | (((o >> 11) & 1) << 7) | 0x63) >>> 0;
 }
-const bne = (a: number, b: number, off: number) => branch(1, a, b, off);
-const beq = (a: number, b: number, off: number) => branch(0, a, b, off);
+export const bne = (a: number, b: number, off: number) => branch(1, a, b, off);
+export const beq = (a: number, b: number, off: number) => branch(0, a, b, off);
 
 /** The same program, laid out with exact branch offsets. */
 export function program(n: number): Uint8Array {

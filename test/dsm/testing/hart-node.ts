@@ -11,6 +11,8 @@
  *   fill {pages}            writes a pattern into each page: this node owns them
  *   echoServer              starts a plain node:net echo server (no router, no
  *                           framing, unencrypted) next to the node; returns its address
+ *   faultLoop {pages}        the same loads timed in one guest loop (no exit between
+ *                           them, the hart stays on its own thread): {fault: us[]}
  *   faults {pages, echo, echoBytes}
  *                           the hart loads one word of each page in turn; the
  *                           guest times each load with the time CSR, from the
@@ -29,7 +31,8 @@ import { WasmCore } from '../../../src/node/wasm-core.js';
 import { GuestClock } from '../../../src/node/clock.js';
 import { DsmGuestMemory } from '../../../src/node/dsm-memory.js';
 import { ThreadedHartRunner } from '../../../src/node/threaded-runner.js';
-import { ECALL, X, j, load, words } from '../../core/encode.js';
+import { ECALL, X, addi, j, load, store, words } from '../../core/encode.js';
+import { bne } from '../../node/fill-program.js';
 import { homeOfPage, nodeRouter, RAM_BASE, runAsScript, serveCommands, type RemoteNodeConfig } from './node-process.js';
 
 const TICKS_PER_US = 10;
@@ -44,6 +47,16 @@ const sub = (rd: number, rs1: number, rs2: number): number => ((0x20 << 25) | (r
  *   loop: csrr t1, time; ld t2, 0(t0); csrr t3, time; sub t3, t3, t1; ecall; j loop
  */
 const PROGRAM = words(csrr(X.t1, CSR_TIME), load('d', 7, X.t0, 0), csrr(T3, CSR_TIME), sub(T3, T3, X.t1), ECALL, j(-20));
+/**
+ * The same timed load over a table of addresses without leaving the guest
+ * between them (so the hart stays on its own thread): a0 = address table,
+ * a1 = where the times go, a2 = count; one ECALL at the end.
+ *   loop: ld t0, 0(a0); csrr t1, time; ld t2, 0(t0); csrr t3, time; sub t3, t3, t1; sd t3, 0(a1)
+ *         a0 += 8; a1 += 8; a2--; bnez a2, loop; ecall
+ */
+const LOOP_AT = 256;
+const LOOP_PROGRAM = words(load('d', X.t0, X.a0, 0), csrr(X.t1, CSR_TIME), load('d', 7, X.t0, 0), csrr(T3, CSR_TIME), sub(T3, T3, X.t1),
+  store('d', T3, X.a1, 0), addi(X.a0, X.a0, 8), addi(X.a1, X.a1, 8), addi(12, 12, -1), bne(12, X.zero, -36), ECALL, j(0));
 
 /** A plain echo client: one outstanding round trip at a time. */
 class EchoClient {
@@ -96,6 +109,11 @@ export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
   const memory = new DsmGuestMemory(core, router, (p) => homeOfPage(p, cfg.pages, cfg.nodeCount), cfg.maxFrames ?? null, {}, undefined,
     cfg.windowFrames !== undefined ? { windowFrames: cfg.windowFrames } : {});
   let onEcall: (() => Promise<void>) | null = null;
+  // as a node's VM does: the hart thread serves its own tier faults (tierOnMain: the main thread does, for comparison)
+  const tierShare = (m: DsmGuestMemory) => {
+    const tier = cfg.tierOnMain ? undefined : m.table.hartTier();
+    return tier ? { tier } : {};
+  };
   const fatal = (e: unknown) => {
     log(`fatal: ${(e as Error)?.stack ?? e}`);
     process.exit(1);
@@ -113,13 +131,14 @@ export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
     },
     halt: () => undefined,
     fatal,
-  }, { harts: 1 });
+  }, { harts: 1, ...(tierShare(memory)) });
   await router.start(20_000);
   runner.start();
 
   const perNode = Math.ceil(cfg.pages / cfg.nodeCount);
   const codeGpa = RAM_BASE + cfg.id * perNode * 4096; // the first page homed here
   await memory.write(codeGpa, PROGRAM);
+  await memory.write(codeGpa + LOOP_AT, LOOP_PROGRAM);
   let echoServer: Server | null = null;
   const echoClients = new Map<string, EchoClient>();
 
@@ -162,6 +181,33 @@ export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
     });
   }
 
+  /** Times a load of each page from one guest loop: tables in the pages after the code page (homed here). */
+  async function faultLoop(pages: number[]): Promise<{ fault: number[] }> {
+    const table = codeGpa + 4096;
+    const out = table + Math.ceil((pages.length * 8) / 4096) * 4096;
+    const addrs = new Uint8Array(pages.length * 8);
+    pages.forEach((p, i) => new DataView(addrs.buffer).setBigUint64(i * 8, BigInt(RAM_BASE + p * 4096 + 8), true));
+    await memory.write(table, addrs);
+    await memory.write(out, new Uint8Array(pages.length * 8));
+    await new Promise<void>((resolve) => {
+      onEcall = async () => {
+        onEcall = null;
+        runner.setState(0, 'stopped');
+        resolve();
+      };
+      core.resetHart(0, BigInt(codeGpa + LOOP_AT), 1);
+      core.setSbiEnabled(0, true);
+      core.writeCsr(0, CSR_MCOUNTEREN, 7n);
+      core.setX(0, X.a0, BigInt(table));
+      core.setX(0, X.a1, BigInt(out));
+      core.setX(0, 12, BigInt(pages.length));
+      runner.setState(0, 'running');
+    });
+    const times = await memory.read(out, pages.length * 8);
+    const dv = new DataView(times.buffer, times.byteOffset, times.byteLength);
+    return { fault: pages.map((_, i) => Number(dv.getBigUint64(i * 8, true)) / TICKS_PER_US) };
+  }
+
   async function handle(c: { cmd: string; [k: string]: unknown }): Promise<unknown> {
     switch (c.cmd) {
       case 'places':
@@ -193,6 +239,8 @@ export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
         if (r.fault.length !== expect) throw new Error(`${r.fault.length} samples for ${expect} pages`);
         return r;
       }
+      case 'faultLoop':
+        return faultLoop(c.pages as number[]);
       case 'trace':
         enableHopTrace(c.on as boolean);
         runner.traceHops(c.on as boolean);

@@ -19,6 +19,8 @@ export interface RemoteNodeConfig {
   maxFrames?: number | null;
   /** hart-node.js: frames of the core's wasm window (the rest in the local tier, docs/memory.md). */
   windowFrames?: number;
+  /** hart-node: tier faults go to the main thread, as before hart threads served them (bench/memory compares). */
+  tierOnMain?: boolean;
   secret: string;
 }
 

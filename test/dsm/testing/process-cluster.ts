@@ -45,7 +45,7 @@ export class DsmProcessCluster {
    * threads) with the same config and command protocol.
    */
   static async start(opts: {
-    nodes: number; transport: 'unix' | 'tcp'; pages: number; maxFrames?: number | null; script?: string; windowFrames?: number;
+    nodes: number; transport: 'unix' | 'tcp'; pages: number; maxFrames?: number | null; script?: string; windowFrames?: number; tierOnMain?: boolean;
   }): Promise<DsmProcessCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'hvdsm-'));
     const addresses =
@@ -62,6 +62,7 @@ export class DsmProcessCluster {
         pages: opts.pages,
         maxFrames: opts.maxFrames ?? null,
         ...(opts.windowFrames !== undefined ? { windowFrames: opts.windowFrames } : {}),
+        ...(opts.tierOnMain ? { tierOnMain: true } : {}),
         secret: 'dsm-process-cluster-secret-0123456789',
       };
       const proc = spawn(process.execPath, [opts.script ?? NODE_SCRIPT, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -5,19 +5,9 @@
  * Prints: memfill MIB MiB errors N write W ms read R ms
  * Used by test/guest/memory-tier.test.ts and bench/memory.ts.
  */
-#define _GNU_SOURCE
-#include <sched.h>
+#include "fill-common.h"
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <sys/mman.h>
-#include <time.h>
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
 
 /* a different value in every word, so a page copied to the wrong place or lost is seen */
 static inline uint64_t pattern(uint64_t i) { return (i * 0x9e3779b97f4a7c15ULL) ^ 0x5bd1e9955bd1e995ULL; }
@@ -28,15 +18,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   size_t mib = strtoul(argv[1], 0, 10);
-  if (argc > 2) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(atoi(argv[2]), &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) {
-      perror("sched_setaffinity");
-      return 2;
-    }
-  }
+  if (argc > 2 && !pin_cpu(argv[2])) return 2;
   size_t bytes = mib << 20, n = bytes / 8;
   uint64_t *p = mmap(0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
