@@ -13,7 +13,7 @@ import { DsmConfigError, DsmError } from './errors.js';
 import type { FaultDeadlines } from './fault-deadline.js';
 import type { FrameManager } from './frames.js';
 import type { DsmMessenger } from './messenger.js';
-import { newLocalOp, type LocalOp, type PageMeta, type PageMetas } from './page-meta.js';
+import { LocalOp, type PageMeta, type PageMetas } from './page-meta.js';
 import { DSM_PAGE_SIZE, PageState } from './page-store.js';
 import type { DsmStats, FaultKind } from './stats.js';
 import { BLOCK_SIZE, BLOCKS_PER_PAGE, blockUnit, isBlockUnit, unitName, unitPage, type UnitStore } from './units.js';
@@ -84,7 +84,8 @@ export class FaultDriver {
     const t0 = this.hartFaults++ % LATENCY_SAMPLE === 0 ? this.d.nowUs() : -1;
     const kind: FaultKind = need === 'write' && rights === PageState.SHARED ? 'upgrade' : need;
     const op = this.startRequest(unit, meta, need, block);
-    op.done.catch((e: unknown) => c.reject(e));
+    // a microtask later, as a promise's catch would: never inside the handler that failed the op
+    op.onFail = (e) => queueMicrotask(() => c.reject(e));
     op.onComplete = () => {
       if (this.unitOf(page, block) === unit && hasRights(this.store.rights(unit), need) && this.store.hasFrame(unit)) {
         this.store.enforce(unit);
@@ -216,7 +217,7 @@ export class FaultDriver {
 
   private startRequest(page: number, meta: PageMeta, need: PinMode, hint: number): LocalOp {
     const upgrade = need === 'write' && this.store.rights(page) === PageState.SHARED && this.store.hasFrame(page);
-    const op = newLocalOp(need === 'read' ? 'read' : upgrade ? 'upgrade' : 'write', this.d.nextTxn());
+    const op = new LocalOp(need === 'read' ? 'read' : upgrade ? 'upgrade' : 'write', this.d.nextTxn());
     meta.op = op;
     const home = this.d.homeOf(unitPage(page));
     // Remote if anything crosses the network: the request, a grant from
@@ -224,17 +225,17 @@ export class FaultDriver {
     op.remote = home !== this.d.nodeId;
     op.waitingOn.add(home);
     const send = (): void => {
+      const type = need === 'read' ? MsgType.READ_REQ : MsgType.WRITE_REQ;
+      this.d.messenger.post(home, makeMessage(type, page, op.txn, { flags: upgrade ? FLAG_HAS_COPY : 0, hint }));
+      // after the request left: the deadline reads the clock; completeOp and failOp settle it
       const deadlines = this.d.deadlines;
-      if (deadlines !== null) {
+      if (deadlines !== null && !op.failed) {
         deadlines.watch(op, () => {
           if (meta.op === op) {
             this.failOp(page, op, new DsmError(page, home, `page ${page}: no grant after ${deadlines.timeoutMs} ms of running time (manager node ${home}); a lost message or a DSM protocol bug`));
           }
         });
-        op.done.then(() => deadlines.settle(op), () => deadlines.settle(op));
       }
-      const type = need === 'read' ? MsgType.READ_REQ : MsgType.WRITE_REQ;
-      this.d.messenger.post(home, makeMessage(type, page, op.txn, { flags: upgrade ? FLAG_HAS_COPY : 0, hint }));
     };
     const failed = (e: unknown): void => {
       this.failOp(page, op, new DsmError(page, home, `page ${page}: request failed: ${(e as Error).message}`, { cause: e }));
@@ -281,6 +282,7 @@ export class FaultDriver {
     const meta = this.d.metas.get(page);
     if (meta.op === op) meta.op = null;
     this.d.budget.releaseFor(op);
+    this.d.deadlines?.settle(op);
     op.resolve();
     if (op.onComplete !== null && !op.failed) {
       this.d.messenger.resume(op.onComplete);
@@ -293,6 +295,7 @@ export class FaultDriver {
   failOp(page: number, op: LocalOp, err: Error): void {
     if (op.failed) return;
     op.failed = true;
+    this.d.deadlines?.settle(op);
     this.d.counters.failures++;
     this.d.log(`dsm node ${this.d.nodeId}: ${err.message}`);
     op.reject(err);
