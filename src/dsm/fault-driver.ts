@@ -62,22 +62,19 @@ export class FaultDriver {
   hartFault(page: number, access: number, block = 0): Completion<void> {
     const c = new Completion<void>();
     const need: PinMode = access === ACCESS_WRITE ? 'write' : 'read';
-    const general = (): void => {
-      this.fault(page, need, block).then(() => c.resolve(), (e: unknown) => c.reject(e));
-    };
     if (!Number.isInteger(page) || page < 0 || page >= this.d.pageCount || !Number.isInteger(block) || block < 0 || block >= BLOCKS_PER_PAGE) {
-      general(); // fault() throws the config error
+      this.general(c, page, need, block); // fault() throws the config error
       return c;
     }
     const unit = this.unitOf(page, block);
-    if (this.tryFaultSync(page, access, block)) {
+    const rights = this.store.rights(unit);
+    if (this.trySync(unit, need, rights)) {
       c.resolve();
       return c;
     }
     const meta = this.d.metas.get(unit);
-    const rights = this.store.rights(unit);
     if (meta.op || hasRights(rights, need)) {
-      general();
+      this.general(c, page, need, block);
       return c;
     }
     // a clock read costs 0.3-0.5 us on a virtual machine: the histogram samples
@@ -92,18 +89,27 @@ export class FaultDriver {
         this.d.counters.fault(kind, op.remote, t0 < 0 ? -1 : this.d.nowUs() - t0, isBlockUnit(unit));
         c.resolve();
       } else {
-        general();
+        this.general(c, page, need, block);
       }
     };
     return c;
   }
 
+  /** A hart fault that needs more than one request, or none: the promise path, settling `c`. */
+  private general(c: Completion<void>, page: number, need: PinMode, block: number): void {
+    this.fault(page, need, block).then(() => c.resolve(), (e: unknown) => c.reject(e));
+  }
+
   /** See DsmEngine.tryFaultSync. */
   tryFaultSync(page: number, access: number, block = 0): boolean {
     if (!Number.isInteger(page) || page < 0 || page >= this.d.pageCount) return false;
-    const need: PinMode = access === ACCESS_WRITE ? 'write' : 'read';
     const unit = this.unitOf(page, block);
-    if (this.d.metas.peek(unit)?.op || !hasRights(this.store.rights(unit), need)) return false;
+    return this.trySync(unit, access === ACCESS_WRITE ? 'write' : 'read', this.store.rights(unit));
+  }
+
+  /** tryFaultSync for a unit whose `rights` the caller has just read (it changes nothing when it returns false). */
+  private trySync(unit: number, need: PinMode, rights: PageState): boolean {
+    if (this.d.metas.peek(unit)?.op || !hasRights(rights, need)) return false;
     if (this.store.hasFrame(unit)) {
       this.store.enforce(unit);
       return true;
