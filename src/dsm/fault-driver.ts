@@ -82,7 +82,7 @@ export class FaultDriver {
     const kind: FaultKind = need === 'write' && rights === PageState.SHARED ? 'upgrade' : need;
     const op = this.startRequest(unit, meta, need, block);
     // a microtask later, as a promise's catch would: never inside the handler that failed the op
-    op.onFail = (e) => queueMicrotask(() => c.reject(e));
+    op.onFail((e) => queueMicrotask(() => c.reject(e)));
     op.onComplete = () => {
       if (this.unitOf(page, block) === unit && hasRights(this.store.rights(unit), need) && this.store.hasFrame(unit)) {
         this.store.enforce(unit);

@@ -39,12 +39,11 @@ export class LocalOp {
   failed = false;
   /** The waiting hart's resume (DsmEngine.hartFault), run once the message that completed the op is handled. */
   onComplete: (() => void) | null = null;
-  /** The waiting hart's failure (DsmEngine.hartFault), called when the op is rejected. */
-  onFail: ((e: Error) => void) | null = null;
   private outcome: 'pending' | 'resolved' | 'rejected' = 'pending';
   private error: Error | null = null;
   private promise: Promise<void> | null = null;
   private settle: ((e: Error | null) => void) | null = null;
+  private failHook: ((e: Error) => void) | null = null;
 
   constructor(
     readonly kind: LocalOpKind,
@@ -66,6 +65,12 @@ export class LocalOp {
     return this.promise;
   }
 
+  /** The waiting hart's failure (DsmEngine.hartFault): `f` runs when the op is rejected, or now if it was. */
+  onFail(f: (e: Error) => void): void {
+    if (this.outcome === 'rejected') f(this.error!);
+    else this.failHook = f;
+  }
+
   /** Settles `done` (once: a later resolve or reject is ignored). */
   resolve(): void {
     if (this.outcome !== 'pending') return;
@@ -78,7 +83,7 @@ export class LocalOp {
     this.outcome = 'rejected';
     this.error = e;
     this.settle?.(e);
-    this.onFail?.(e);
+    this.failHook?.(e);
   }
 }
 
