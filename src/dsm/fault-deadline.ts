@@ -63,9 +63,13 @@ export class FaultDeadlines {
     }
   }
 
+  /**
+   * The sweep that finds nothing watched stops the timer; stopping it here
+   * would clear and re-arm an interval for every fault of a sequential
+   * stream (each one watched alone), on the path of every remote fault.
+   */
   settle(key: object): void {
     this.watched.delete(key);
-    if (this.watched.size === 0) this.stop();
   }
 
   stop(): void {

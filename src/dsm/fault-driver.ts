@@ -13,7 +13,7 @@ import { DsmConfigError, DsmError } from './errors.js';
 import type { FaultDeadlines } from './fault-deadline.js';
 import type { FrameManager } from './frames.js';
 import type { DsmMessenger } from './messenger.js';
-import { newLocalOp, type LocalOp, type PageMeta, type PageMetas } from './page-meta.js';
+import { LocalOp, type PageMeta, type PageMetas } from './page-meta.js';
 import { DSM_PAGE_SIZE, PageState } from './page-store.js';
 import type { DsmStats, FaultKind } from './stats.js';
 import { BLOCK_SIZE, BLOCKS_PER_PAGE, blockUnit, isBlockUnit, unitName, unitPage, type UnitStore } from './units.js';
@@ -62,47 +62,54 @@ export class FaultDriver {
   hartFault(page: number, access: number, block = 0): Completion<void> {
     const c = new Completion<void>();
     const need: PinMode = access === ACCESS_WRITE ? 'write' : 'read';
-    const general = (): void => {
-      this.fault(page, need, block).then(() => c.resolve(), (e: unknown) => c.reject(e));
-    };
     if (!Number.isInteger(page) || page < 0 || page >= this.d.pageCount || !Number.isInteger(block) || block < 0 || block >= BLOCKS_PER_PAGE) {
-      general(); // fault() throws the config error
+      this.general(c, page, need, block); // fault() throws the config error
       return c;
     }
     const unit = this.unitOf(page, block);
-    if (this.tryFaultSync(page, access, block)) {
+    const rights = this.store.rights(unit);
+    if (this.trySync(unit, need, rights)) {
       c.resolve();
       return c;
     }
     const meta = this.d.metas.get(unit);
-    const rights = this.store.rights(unit);
     if (meta.op || hasRights(rights, need)) {
-      general();
+      this.general(c, page, need, block);
       return c;
     }
     // a clock read costs 0.3-0.5 us on a virtual machine: the histogram samples
     const t0 = this.hartFaults++ % LATENCY_SAMPLE === 0 ? this.d.nowUs() : -1;
     const kind: FaultKind = need === 'write' && rights === PageState.SHARED ? 'upgrade' : need;
     const op = this.startRequest(unit, meta, need, block);
-    op.done.catch((e: unknown) => c.reject(e));
+    // a microtask later, as a promise's catch would: never inside the handler that failed the op
+    op.onFail((e) => queueMicrotask(() => c.reject(e)));
     op.onComplete = () => {
       if (this.unitOf(page, block) === unit && hasRights(this.store.rights(unit), need) && this.store.hasFrame(unit)) {
         this.store.enforce(unit);
         this.d.counters.fault(kind, op.remote, t0 < 0 ? -1 : this.d.nowUs() - t0, isBlockUnit(unit));
         c.resolve();
       } else {
-        general();
+        this.general(c, page, need, block);
       }
     };
     return c;
   }
 
+  /** A hart fault that needs more than one request, or none: the promise path, settling `c`. */
+  private general(c: Completion<void>, page: number, need: PinMode, block: number): void {
+    this.fault(page, need, block).then(() => c.resolve(), (e: unknown) => c.reject(e));
+  }
+
   /** See DsmEngine.tryFaultSync. */
   tryFaultSync(page: number, access: number, block = 0): boolean {
     if (!Number.isInteger(page) || page < 0 || page >= this.d.pageCount) return false;
-    const need: PinMode = access === ACCESS_WRITE ? 'write' : 'read';
     const unit = this.unitOf(page, block);
-    if (this.d.metas.peek(unit)?.op || !hasRights(this.store.rights(unit), need)) return false;
+    return this.trySync(unit, access === ACCESS_WRITE ? 'write' : 'read', this.store.rights(unit));
+  }
+
+  /** tryFaultSync for a unit whose `rights` the caller has just read (it changes nothing when it returns false). */
+  private trySync(unit: number, need: PinMode, rights: PageState): boolean {
+    if (this.d.metas.peek(unit)?.op || !hasRights(rights, need)) return false;
     if (this.store.hasFrame(unit)) {
       this.store.enforce(unit);
       return true;
@@ -216,7 +223,7 @@ export class FaultDriver {
 
   private startRequest(page: number, meta: PageMeta, need: PinMode, hint: number): LocalOp {
     const upgrade = need === 'write' && this.store.rights(page) === PageState.SHARED && this.store.hasFrame(page);
-    const op = newLocalOp(need === 'read' ? 'read' : upgrade ? 'upgrade' : 'write', this.d.nextTxn());
+    const op = new LocalOp(need === 'read' ? 'read' : upgrade ? 'upgrade' : 'write', this.d.nextTxn());
     meta.op = op;
     const home = this.d.homeOf(unitPage(page));
     // Remote if anything crosses the network: the request, a grant from
@@ -224,17 +231,17 @@ export class FaultDriver {
     op.remote = home !== this.d.nodeId;
     op.waitingOn.add(home);
     const send = (): void => {
+      const type = need === 'read' ? MsgType.READ_REQ : MsgType.WRITE_REQ;
+      this.d.messenger.post(home, makeMessage(type, page, op.txn, { flags: upgrade ? FLAG_HAS_COPY : 0, hint }));
+      // after the request left: the deadline reads the clock; completeOp and failOp settle it
       const deadlines = this.d.deadlines;
-      if (deadlines !== null) {
+      if (deadlines !== null && !op.failed) {
         deadlines.watch(op, () => {
           if (meta.op === op) {
             this.failOp(page, op, new DsmError(page, home, `page ${page}: no grant after ${deadlines.timeoutMs} ms of running time (manager node ${home}); a lost message or a DSM protocol bug`));
           }
         });
-        op.done.then(() => deadlines.settle(op), () => deadlines.settle(op));
       }
-      const type = need === 'read' ? MsgType.READ_REQ : MsgType.WRITE_REQ;
-      this.d.messenger.post(home, makeMessage(type, page, op.txn, { flags: upgrade ? FLAG_HAS_COPY : 0, hint }));
     };
     const failed = (e: unknown): void => {
       this.failOp(page, op, new DsmError(page, home, `page ${page}: request failed: ${(e as Error).message}`, { cause: e }));
@@ -281,6 +288,7 @@ export class FaultDriver {
     const meta = this.d.metas.get(page);
     if (meta.op === op) meta.op = null;
     this.d.budget.releaseFor(op);
+    this.d.deadlines?.settle(op);
     op.resolve();
     if (op.onComplete !== null && !op.failed) {
       this.d.messenger.resume(op.onComplete);
@@ -293,6 +301,7 @@ export class FaultDriver {
   failOp(page: number, op: LocalOp, err: Error): void {
     if (op.failed) return;
     op.failed = true;
+    this.d.deadlines?.settle(op);
     this.d.counters.failures++;
     this.d.log(`dsm node ${this.d.nodeId}: ${err.message}`);
     op.reject(err);

@@ -17,29 +17,74 @@ export type LocalOpKind = FaultKind;
 /**
  * One in-flight local transaction on a page. Local harts that fault on the
  * same page wait on `done` instead of starting their own (coalescing).
+ *
+ * `done` is made on first use: a hart's fault (DsmEngine.hartFault) never
+ * awaits it, and a promise per fault, with its reactions, is CPU on the path
+ * of every remote fault (docs/dsm.md, "Where a remote fault's time goes").
  */
-export interface LocalOp {
-  kind: LocalOpKind;
-  txn: number;
+export class LocalOp {
   /** A frame was reserved for this op's install and not used yet. */
-  reserved: boolean;
+  reserved = false;
   /** Peers whose answer this op waits for (manager, then copy holders). */
-  waitingOn: Set<number>;
+  readonly waitingOn = new Set<number>();
   /** Copy holders whose INV_ACK is still missing. */
-  acksPending: Set<number>;
+  readonly acksPending = new Set<number>();
   /** Version carried by the grant, used when the op completes. */
-  grantVersion: number;
+  grantVersion = 0;
   /** The upgrade's SHARED copy was invalidated before the grant came. */
-  lostCopy: boolean;
+  lostCopy = false;
   /** Any network message was sent for this op. */
-  remote: boolean;
-  done: Promise<void>;
-  resolve: () => void;
-  reject: (e: Error) => void;
+  remote = false;
   /** Waiters were already rejected (timeout, lost peer); the protocol still runs to completion. */
-  failed: boolean;
+  failed = false;
   /** The waiting hart's resume (DsmEngine.hartFault), run once the message that completed the op is handled. */
-  onComplete: (() => void) | null;
+  onComplete: (() => void) | null = null;
+  private outcome: 'pending' | 'resolved' | 'rejected' = 'pending';
+  private error: Error | null = null;
+  private promise: Promise<void> | null = null;
+  private settle: ((e: Error | null) => void) | null = null;
+  private failHook: ((e: Error) => void) | null = null;
+
+  constructor(
+    readonly kind: LocalOpKind,
+    readonly txn: number,
+  ) {}
+
+  /** Resolves when the op completes, rejects when it fails. */
+  get done(): Promise<void> {
+    if (this.promise === null) {
+      if (this.outcome === 'resolved') this.promise = Promise.resolve();
+      else if (this.outcome === 'rejected') this.promise = Promise.reject(this.error);
+      else this.promise = new Promise<void>((resolve, reject) => {
+        this.settle = (e) => (e === null ? resolve() : reject(e));
+      });
+      // Coalesced waiters attach their own handlers; this keeps an unobserved
+      // rejection (nobody waiting any more) from crashing the process.
+      this.promise.catch(() => {});
+    }
+    return this.promise;
+  }
+
+  /** The waiting hart's failure (DsmEngine.hartFault): `f` runs when the op is rejected, or now if it was. */
+  onFail(f: (e: Error) => void): void {
+    if (this.outcome === 'rejected') f(this.error!);
+    else this.failHook = f;
+  }
+
+  /** Settles `done` (once: a later resolve or reject is ignored). */
+  resolve(): void {
+    if (this.outcome !== 'pending') return;
+    this.outcome = 'resolved';
+    this.settle?.(null);
+  }
+
+  reject(e: Error): void {
+    if (this.outcome !== 'pending') return;
+    this.outcome = 'rejected';
+    this.error = e;
+    this.settle?.(e);
+    this.failHook?.(e);
+  }
 }
 
 export interface PageMeta {
@@ -53,33 +98,6 @@ export interface PageMeta {
   evicting: boolean;
   /** Remote requests waiting for pins to drop or the local op to end. */
   deferred: Array<() => boolean>;
-}
-
-export function newLocalOp(kind: LocalOpKind, txn: number): LocalOp {
-  let resolve!: () => void;
-  let reject!: (e: Error) => void;
-  const done = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // Coalesced waiters attach their own handlers; this keeps an unobserved
-  // rejection (nobody waiting any more) from crashing the process.
-  done.catch(() => {});
-  return {
-    kind,
-    txn,
-    reserved: false,
-    waitingOn: new Set(),
-    acksPending: new Set(),
-    grantVersion: 0,
-    lostCopy: false,
-    remote: false,
-    done,
-    resolve,
-    reject,
-    failed: false,
-    onComplete: null,
-  };
 }
 
 /** A read-only view of one page at one node, for tests and the control plane. */

@@ -31,6 +31,7 @@ import { WasmCore } from '../../../src/node/wasm-core.js';
 import { GuestClock } from '../../../src/node/clock.js';
 import { DsmGuestMemory } from '../../../src/node/dsm-memory.js';
 import { ThreadedHartRunner } from '../../../src/node/threaded-runner.js';
+import { PRODUCTION_FAULT_DEADLINE_MS } from '../../../src/dsm/fault-deadline.js';
 import { ECALL, X, addi, j, load, store, words } from '../../core/encode.js';
 import { bne } from '../../node/fill-program.js';
 import { homeOfPage, nodeRouter, RAM_BASE, runAsScript, serveCommands, type RemoteNodeConfig } from './node-process.js';
@@ -106,7 +107,9 @@ export async function runHartNode(cfg: RemoteNodeConfig): Promise<void> {
   const clock = new GuestClock();
   const core = WasmCore.create({ ramBase: RAM_BASE, ramSize: cfg.pages * 4096, harts: 1, time: () => clock.ticks() });
   clock.setFloor((t) => core.publishTime(t));
-  const memory = new DsmGuestMemory(core, router, (p) => homeOfPage(p, cfg.pages, cfg.nodeCount), cfg.maxFrames ?? null, {}, undefined,
+  // the fault deadline a cluster node runs with (src/compose/cluster-node.ts): its bookkeeping is on every fault's path
+  const memory = new DsmGuestMemory(core, router, (p) => homeOfPage(p, cfg.pages, cfg.nodeCount), cfg.maxFrames ?? null,
+    { faultTimeoutMs: PRODUCTION_FAULT_DEADLINE_MS }, undefined,
     cfg.windowFrames !== undefined ? { windowFrames: cfg.windowFrames } : {});
   let onEcall: (() => Promise<void>) | null = null;
   // as a node's VM does: the hart thread serves its own tier faults (tierOnMain: the main thread does, for comparison)
