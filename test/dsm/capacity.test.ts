@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DsmEngine } from '../../src/dsm/engine.js';
+import { DROP_LOOKAHEAD, FrameBudget, type UnitView } from '../../src/dsm/capacity.js';
 import { MemoryPageStore } from './memory-page-store.js';
 import { Cluster, RAM_BASE } from './cluster.js';
 
@@ -72,4 +73,38 @@ test('capacity: a bad cap is a configuration error', () => {
     () => new DsmEngine({ router: cl.net.router(0), store: new MemoryPageStore(1), pageCount: 1, homeOf: () => 0, maxFrames: 0 }),
     /maxFrames 0 must be a positive integer/,
   );
+});
+
+test('capacity: victim choice does not walk frames that cannot go, again and again (a node at its cap evicts once per fault)', () => {
+  const pages = 20_000;
+  const homeHere = 10_000; // the oldest half: owned and homed here, never victims
+  const store = new MemoryPageStore(pages);
+  const budget = new FrameBudget(pages - 1, store);
+  for (let p = 0; p < pages; p++) {
+    store.allocFrame(p);
+    budget.allocated(p);
+  }
+  let looked = 0;
+  const view = (unit: number): UnitView => {
+    looked++;
+    // every 100th later page is a copy this node could drop; the rest it owns
+    return { owner: unit < homeHere || unit % 100 !== 0, pins: 0, op: null, evicting: false };
+  };
+  const homeOf = (page: number): number => (page < homeHere ? 0 : 1);
+  const seen = { drop: 0, handback: 0 };
+  for (let i = 0; i < 1000; i++) {
+    const v = budget.pickVictim(view, homeOf, 0);
+    assert.ok(v && v.page >= homeHere, `victim ${JSON.stringify(v)}`);
+    seen[v.how]++;
+    store.freeFrame(v.page);
+    budget.freed(v.page);
+  }
+  // The first choice walks the home pages once and moves them to the back;
+  // after that each choice looks at most DROP_LOOKAHEAD + 1 frames.
+  assert.ok(looked <= homeHere + 1000 * (DROP_LOOKAHEAD + 2), `victim choice looked at ${looked} frames for 1000 evictions`);
+  assert.ok(seen.drop > 0 && seen.handback > 0, `drops ${seen.drop}, hand-backs ${seen.handback}`);
+  // A page homed here and owned here is never chosen, even when nothing else is left.
+  const only = new FrameBudget(1, store);
+  only.allocated(0);
+  assert.equal(only.pickVictim(view, homeOf, 0), null);
 });
