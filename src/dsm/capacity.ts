@@ -30,6 +30,15 @@ export type Victim = { page: number; how: 'drop' | 'handback' };
 /** How many frames past the first hand-back candidate victim choice looks for a copy to drop instead. */
 export const DROP_LOOKAHEAD = 64;
 
+/**
+ * How many frames one victim choice looks at before it gives the event loop
+ * back (walkCut). A node fills its own home first (Linux allocates
+ * NUMA-local), so at its cap hundreds of thousands of frames that can never
+ * go may stand between it and the next victim; one synchronous walk over
+ * them stalled the main thread for seconds, past the peers' heartbeat.
+ */
+export const WALK_LIMIT = 4096;
+
 /** What victim choice needs to know of a unit: its owner bit (page store) and its transient state (PageMeta). */
 export interface UnitView {
   owner: boolean;
@@ -43,6 +52,10 @@ export class FrameBudget {
   private reservedFrames = 0;
   /** Pages holding a frame, oldest first. */
   private readonly order = new Set<number>();
+  /** The last pickVictim stopped at WALK_LIMIT with nothing found: ask again after a turn of the event loop. */
+  walkCut = false;
+  /** Frames looked at by cut walks since a choice last ended: a whole lap of the order means nothing can go. */
+  private lap = 0;
 
   constructor(
     readonly maxFrames: number | null,
@@ -97,8 +110,18 @@ export class FrameBudget {
     let handback: number | null = null;
     let found: Victim | null = null;
     let pastHandback = 0;
+    let walked = 0;
+    this.walkCut = false;
     const skipped: number[] = [];
+    // The frames not yet looked at in this lap; the last walk of a lap ends
+    // with them instead of starting over.
+    const lastWalk = this.lap + WALK_LIMIT >= this.order.size;
+    const limit = lastWalk ? Math.max(1, this.order.size - this.lap) : WALK_LIMIT;
     for (const page of this.order) {
+      if (++walked > limit && handback === null) {
+        this.walkCut = !lastWalk;
+        break;
+      }
       // A copy to drop is cheaper than a hand-back, but not worth a walk over
       // every frame: a node at its cap evicts once per fault.
       if (handback !== null && ++pastHandback > DROP_LOOKAHEAD) break;
@@ -122,6 +145,7 @@ export class FrameBudget {
       this.order.delete(page);
       this.order.add(page);
     }
+    this.lap = this.walkCut ? this.lap + WALK_LIMIT : 0;
     if (found) return found;
     return handback === null || dropOnly ? null : { page: handback, how: 'handback' };
   }

@@ -118,6 +118,10 @@ export class FrameManager {
         await this.evict(victim);
         continue;
       }
+      if (this.budget.walkCut) {
+        await new Promise<void>((r) => setImmediate(r));
+        continue;
+      }
       if (this.evictionsInFlight.size > 0) {
         await Promise.race(this.evictionsInFlight);
         continue;
@@ -161,8 +165,9 @@ export class FrameManager {
       void (async () => {
         while (!this.d.closed() && this.budget.overCap()) {
           const v = this.pickVictim(false);
-          if (!v) break;
-          await this.evict(v);
+          if (v) await this.evict(v);
+          else if (this.budget.walkCut) await new Promise<void>((r) => setImmediate(r));
+          else break;
         }
         this.trimScheduled = false;
       })();

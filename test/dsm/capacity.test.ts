@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DsmEngine } from '../../src/dsm/engine.js';
-import { DROP_LOOKAHEAD, FrameBudget, type UnitView } from '../../src/dsm/capacity.js';
+import { DROP_LOOKAHEAD, FrameBudget, WALK_LIMIT, type UnitView } from '../../src/dsm/capacity.js';
 import { MemoryPageStore } from './memory-page-store.js';
 import { Cluster, RAM_BASE } from './cluster.js';
 
@@ -75,9 +75,9 @@ test('capacity: a bad cap is a configuration error', () => {
   );
 });
 
-test('capacity: victim choice does not walk frames that cannot go, again and again (a node at its cap evicts once per fault)', () => {
+test('capacity: victim choice looks at a bounded number of frames per call and does not walk frames that cannot go again and again', () => {
   const pages = 20_000;
-  const homeHere = 10_000; // the oldest half: owned and homed here, never victims
+  const homeHere = 10_000; // the oldest half: owned and homed here, never victims (a node fills its own home first)
   const store = new MemoryPageStore(pages);
   const budget = new FrameBudget(pages - 1, store);
   for (let p = 0; p < pages; p++) {
@@ -91,20 +91,42 @@ test('capacity: victim choice does not walk frames that cannot go, again and aga
     return { owner: unit < homeHere || unit % 100 !== 0, pins: 0, op: null, evicting: false };
   };
   const homeOf = (page: number): number => (page < homeHere ? 0 : 1);
-  const seen = { drop: 0, handback: 0 };
-  for (let i = 0; i < 1000; i++) {
+  const seen = { drop: 0, handback: 0, cut: 0 };
+  let most = 0;
+  for (let evicted = 0; evicted < 1000; ) {
+    const before = looked;
     const v = budget.pickVictim(view, homeOf, 0);
-    assert.ok(v && v.page >= homeHere, `victim ${JSON.stringify(v)}`);
+    most = Math.max(most, looked - before);
+    if (!v) {
+      assert.ok(budget.walkCut, 'no victim although half the frames could go');
+      seen.cut++;
+      continue;
+    }
+    assert.ok(v.page >= homeHere, `victim ${JSON.stringify(v)}`);
     seen[v.how]++;
     store.freeFrame(v.page);
     budget.freed(v.page);
+    evicted++;
   }
-  // The first choice walks the home pages once and moves them to the back;
-  // after that each choice looks at most DROP_LOOKAHEAD + 1 frames.
+  // No call looks at more than WALK_LIMIT frames (the event loop turns in
+  // between); the home pages are walked once and then sit at the back.
+  assert.ok(most <= WALK_LIMIT + DROP_LOOKAHEAD + 1, `one choice looked at ${most} frames`);
+  assert.equal(seen.cut, Math.floor(homeHere / WALK_LIMIT));
   assert.ok(looked <= homeHere + 1000 * (DROP_LOOKAHEAD + 2), `victim choice looked at ${looked} frames for 1000 evictions`);
   assert.ok(seen.drop > 0 && seen.handback > 0, `drops ${seen.drop}, hand-backs ${seen.handback}`);
-  // A page homed here and owned here is never chosen, even when nothing else is left.
-  const only = new FrameBudget(1, store);
-  only.allocated(0);
-  assert.equal(only.pickVictim(view, homeOf, 0), null);
+
+  // Nothing can go: the walks end after one lap of the order with no victim and no cut.
+  const own = new MemoryPageStore(homeHere);
+  const only = new FrameBudget(1, own);
+  for (let p = 0; p < homeHere; p++) only.allocated(p), own.allocFrame(p);
+  looked = 0;
+  let calls = 0;
+  for (;;) {
+    calls++;
+    assert.equal(only.pickVictim(view, homeOf, 0), null);
+    if (!only.walkCut) break;
+    assert.ok(calls < 10, 'the walk never ends');
+  }
+  assert.equal(looked, homeHere, 'one lap, each frame once');
+  assert.equal(calls, Math.ceil(homeHere / WALK_LIMIT));
 });
