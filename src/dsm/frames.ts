@@ -9,6 +9,7 @@ import type { PageMetas } from './page-meta.js';
 import { PageState } from './page-store.js';
 import type { DsmStats } from './stats.js';
 import { BLOCKS_PER_PAGE, blockUnit, isBlockUnit, unitPage, type UnitStore } from './units.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export interface FrameManagerDeps {
   nodeId: number;
@@ -119,7 +120,7 @@ export class FrameManager {
         continue;
       }
       if (this.budget.walkCut) {
-        await new Promise<void>((r) => setImmediate(r));
+        await nextTurn();
         continue;
       }
       if (this.evictionsInFlight.size > 0) {
@@ -166,7 +167,7 @@ export class FrameManager {
         while (!this.d.closed() && this.budget.overCap()) {
           const v = this.pickVictim(false);
           if (v) await this.evict(v);
-          else if (this.budget.walkCut) await new Promise<void>((r) => setImmediate(r));
+          else if (this.budget.walkCut) await nextTurn();
           else break;
         }
         this.trimScheduled = false;
