@@ -11,7 +11,9 @@
  * against a plain node:net 4 KiB echo between the same processes, samples
  * interleaved; bar: fault p50 <= 1.2x echo p50, one check per transport. A
  * traced run gives the per-hop breakdown (docs/dsm.md, "Where a remote
- * fault's time goes"). Then the engine-level figures below.
+ * fault's time goes"). TCP runs once more with sealing off (`hart_tcp_plain`,
+ * reported only): the check is on sealed TCP, the default, and the plain run
+ * tells the AEAD's share from TCP's. Then the engine-level figures below.
  *
  * Per transport, measured in the same run against the same peer process:
  *   raw_rtt_24B_4KiB   router request of 24 B (a DSM header) answered with 4 KiB:
@@ -171,8 +173,8 @@ function breakdown(req: number[][], owner: number[][], guest: number[]): Record<
  * echo of 4 KiB with node 0's process: the raw round trip, in the same run,
  * under the same conditions. A second, traced run gives the per-hop breakdown.
  */
-async function benchHartFaults(transport: 'unix' | 'tcp', samples: number): Promise<Record<string, unknown>> {
-  const cl = await DsmProcessCluster.start({ nodes: 2, transport, pages: 2 * HART_PER_NODE, script: HART_NODE });
+async function benchHartFaults(transport: 'unix' | 'tcp', samples: number, plaintext = false): Promise<Record<string, unknown>> {
+  const cl = await DsmProcessCluster.start({ nodes: 2, transport, pages: 2 * HART_PER_NODE, script: HART_NODE, plaintext });
   try {
     // The check is about a running VM: the faults right after 1,000 of warm-up
     // measured 1.9-2.1x the echo where the next ones measured 1.4-1.7x, after
@@ -225,6 +227,12 @@ async function main(): Promise<void> {
       results[`hart_${t}`] = r;
       console.log(`hart ${t}`, JSON.stringify(r));
       checks.push({ name: `hart_read_fault_p50_vs_raw_echo_${t}`, value: r.ratio as number, bar: HART_FAULT_BAR, ok: (r.ratio as number) <= HART_FAULT_BAR });
+    }
+    if (transports.includes('tcp')) {
+      // reported, not checked: TCP with sealing off, to tell what the AEAD costs from what TCP costs (docs/dsm.md)
+      const r = await benchHartFaults('tcp', hartSamples, true);
+      results.hart_tcp_plain = r;
+      console.log('hart tcp_plain', JSON.stringify(r));
     }
   }
   for (const t of values.only === 'hart' ? [] : transports) {

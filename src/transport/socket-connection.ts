@@ -9,12 +9,13 @@
 import type { Socket } from 'node:net';
 import type { Connection, ConnectionHandlers } from './types.js';
 import { hopNow, hopTrace } from './hop-trace.js';
+import type { ChunkTarget, DirectReads } from './direct-reads.js';
 
 function endTick(conn: SocketConnection): void {
   conn.flush();
 }
 
-export class SocketConnection implements Connection {
+export class SocketConnection implements Connection, ChunkTarget {
   private handlers: ConnectionHandlers | null = null;
   private early: Uint8Array[] = [];
   private corked = false;
@@ -26,13 +27,11 @@ export class SocketConnection implements Connection {
   constructor(
     private readonly socket: Socket,
     readonly remote: string,
+    reads: DirectReads | null = null,
   ) {
-    socket.on('data', (chunk: Buffer) => {
-      if (this.closed) return;
-      if (hopTrace) hopTrace.chunkAt = hopNow();
-      if (this.handlers) this.handlers.data(chunk);
-      else this.early.push(chunk);
-    });
+    // a socket that reads through `reads` (direct-reads.ts) emits no 'data'
+    socket.on('data', (chunk: Buffer) => this.received(chunk));
+    reads?.attach(this);
     socket.on('error', (err) => {
       this.closeErr ??= err;
     });
@@ -40,6 +39,14 @@ export class SocketConnection implements Connection {
       this.closed = true;
       this.reportClose();
     });
+  }
+
+  /** Bytes from the socket, in order. */
+  received(chunk: Uint8Array): void {
+    if (this.closed) return;
+    if (hopTrace) hopTrace.chunkAt = hopNow();
+    if (this.handlers) this.handlers.data(chunk);
+    else this.early.push(chunk);
   }
 
   setHandlers(h: ConnectionHandlers): void {

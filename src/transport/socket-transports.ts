@@ -7,6 +7,7 @@
  * filesystem path, optionally prefixed with "unix:".
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { adoptAccepted, DirectReads } from './direct-reads.js';
 import { unlinkSync, existsSync, lstatSync } from 'node:fs';
 import { SocketConnection } from './socket-connection.js';
 import { TransportError, type Connection, type Listener, type Transport } from './types.js';
@@ -49,7 +50,8 @@ function listenOn(server: Server, arg: { port: number; host: string } | { path: 
 
 function connectTo(kind: 'unix' | 'tcp', arg: { port: number; host: string } | { path: string }, address: string): Promise<Connection> {
   return new Promise((resolve, reject) => {
-    const socket = createConnection(arg as never);
+    const reads = new DirectReads();
+    const socket = createConnection({ ...arg, onread: reads.onread } as never);
     const onError = (err: NodeJS.ErrnoException) => {
       socket.destroy();
       reject(new TransportError(`cannot connect to ${kind} ${address}: ${err.code ?? err.message}`, address, err.code));
@@ -58,7 +60,7 @@ function connectTo(kind: 'unix' | 'tcp', arg: { port: number; host: string } | {
     socket.once('connect', () => {
       socket.off('error', onError);
       if (kind === 'tcp') socket.setNoDelay(true);
-      resolve(new SocketConnection(socket, `${kind} ${address}`));
+      resolve(new SocketConnection(socket, `${kind} ${address}`, reads));
     });
   });
 }
@@ -89,11 +91,14 @@ class SocketListener implements Listener {
 }
 
 function makeServer(kind: 'unix' | 'tcp', label: string, onConnection: (c: Connection) => void, accepted: Set<Socket>): Server {
-  return createServer((socket) => {
+  // paused until adoptAccepted gives the socket to one that reads into our buffer
+  return createServer({ pauseOnConnect: true }, (raw) => {
+    const reads = new DirectReads();
+    const socket = adoptAccepted(raw, reads);
     if (kind === 'tcp') socket.setNoDelay(true);
     accepted.add(socket);
     socket.once('close', () => accepted.delete(socket));
-    onConnection(new SocketConnection(socket, describeSocket(kind, socket, `peer on ${label}`)));
+    onConnection(new SocketConnection(socket, describeSocket(kind, socket, `peer on ${label}`), reads));
   });
 }
 

@@ -21,6 +21,8 @@ export interface RemoteNodeConfig {
   windowFrames?: number;
   /** hart-node: tier faults go to the main thread, as before hart threads served them (bench/memory compares). */
   tierOnMain?: boolean;
+  /** Links without sealing (tcp seals by default): the bench's control for what sealing costs. */
+  plaintext?: boolean;
   secret: string;
 }
 
@@ -39,6 +41,7 @@ export function nodeRouter(cfg: RemoteNodeConfig, log: (line: string) => void, l
     clusterId: 'dsm-test',
     secret: new TextEncoder().encode(cfg.secret),
     transport: cfg.transport === 'unix' ? new UnixTransport() : new TcpTransport(),
+    ...(cfg.plaintext ? { encrypt: false } : {}),
     addresses: cfg.addresses,
     ...liveness,
     log,

@@ -46,6 +46,8 @@ export class DsmProcessCluster {
    */
   static async start(opts: {
     nodes: number; transport: 'unix' | 'tcp'; pages: number; maxFrames?: number | null; script?: string; windowFrames?: number; tierOnMain?: boolean;
+    /** tcp links without sealing (the bench's control for what sealing costs) */
+    plaintext?: boolean;
   }): Promise<DsmProcessCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'hvdsm-'));
     const addresses =
@@ -63,6 +65,7 @@ export class DsmProcessCluster {
         maxFrames: opts.maxFrames ?? null,
         ...(opts.windowFrames !== undefined ? { windowFrames: opts.windowFrames } : {}),
         ...(opts.tierOnMain ? { tierOnMain: true } : {}),
+        ...(opts.plaintext ? { plaintext: true } : {}),
         secret: 'dsm-process-cluster-secret-0123456789',
       };
       const proc = spawn(process.execPath, [opts.script ?? NODE_SCRIPT, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });
