@@ -7,11 +7,12 @@
  * addChunk, the `'data'` emit and a maybeReadMore nextTick. On a remote DSM
  * fault two such reads lie on the critical path, and on a machine where the
  * two node processes take turns on one CPU every microsecond of it adds to
- * the fault (docs/dsm.md, "Fault latency"). With `onread` libuv reads into
- * one buffer per connection and Node calls us with the byte count; we copy
- * the bytes out (a chunk handed to the record layer must stay valid, see
- * types.ts), which costs less than what it replaces. End of stream, errors
- * and close still go through the Socket as before.
+ * the fault (docs/dsm.md, "Where a remote fault's time goes"). With
+ * `onread` libuv reads into one buffer per connection and Node calls us
+ * with the byte count; we copy the bytes out (a chunk handed to the record
+ * layer must stay valid, see types.ts), which costs less than what it
+ * replaces. End of stream, errors and close still go through the Socket as
+ * before.
  *
  * Node offers `onread` only to sockets it creates from options: a dialled
  * socket gets it from createConnection; an accepted one is taken over
