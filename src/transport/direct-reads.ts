@@ -39,7 +39,8 @@ export class DirectReads {
       buffer: new Uint8Array(READ_BUFFER_BYTES),
       callback: (nread, buf) => {
         // copied out: the next read overwrites the buffer, and the record layer keeps views of what it got
-        const chunk = new Uint8Array(nread);
+        // (allocUnsafe: from Buffer's pool below 4 KiB, never zero-filled; every byte is written here)
+        const chunk = Buffer.allocUnsafe(nread);
         chunk.set(buf.subarray(0, nread));
         if (this.target) this.target.received(chunk);
         else this.early.push(chunk);
