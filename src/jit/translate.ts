@@ -241,6 +241,8 @@ export function generateRegion(insns: readonly Insn[], entry: number, memory: Me
   let depth = 0; // constructs opened inside the current segment's code
   let seg = 0;
 
+  /** Segments with a branch or jump back to their own start: emitted inside a wasm loop (innermost loops). */
+  const selfLoop = segs.map((sg) => sg.insns.some((i) => isControl(i.op) && targetOf(i) === sg.start));
   const brDispatch = (): number => depth + (K - 1 - seg);
   const brExit = (): number => brDispatch() + 1;
   const brSlow = (): number => brDispatch() + 2;
@@ -293,7 +295,9 @@ export function generateRegion(insns: readonly Insn[], entry: number, memory: Me
       return; // the next run continues inline
     }
     if (fallthrough && t === seg + 1) return;
-    b.byte(Op.i32Const).s32(t).byte(Op.localSet).u32(L_LABEL).byte(Op.br).u32(brDispatch());
+    // back to the start of this segment: straight to its loop, not through the dispatch br_table
+    if (t === seg && selfLoop[seg]) b.byte(Op.br).u32(depth - 1);
+    else b.byte(Op.i32Const).s32(t).byte(Op.localSet).u32(L_LABEL).byte(Op.br).u32(brDispatch());
   };
   const slow = (k: number, i: Insn, w: number, isStore: boolean): void => {
     addN(k + 1); // the slow path executes the instruction
@@ -449,10 +453,18 @@ export function generateRegion(insns: readonly Insn[], entry: number, memory: Me
     b.byte(Op.end);
     seg = j;
     const s = segs[j]!;
+    if (selfLoop[j]) {
+      b.byte(Op.loop).byte(VOID); // falling off its end continues with the next segment
+      depth++;
+    }
     for (const i of s.insns) {
       const k = runPos.get(i.off)!;
       const fall = i.off + i.len;
       emitInsn(i, k, !region.has(fall) || runLen.has(fall)); // the run ends here
+    }
+    if (selfLoop[j]) {
+      b.byte(Op.end);
+      depth--;
     }
   }
   b.byte(Op.end); // loop
