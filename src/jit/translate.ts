@@ -14,7 +14,7 @@
  * instruction budget `left`, so compiled code stops exactly where the
  * interpreter would.
  */
-import { ByteWriter, Op, I32, I64, VOID, assembleModule, type MemoryImportType } from './wasm-emit.js';
+import { ByteWriter, Op, I32, I64, VOID, assembleModule, type FuncSpec, type MemoryImportType } from './wasm-emit.js';
 import * as O from './core-ops.js';
 import { HART_PC } from '../core/abi.js';
 
@@ -216,6 +216,19 @@ export interface Translation {
   segments: number;
 }
 
+/** A discovered region: its instructions (plain data, so a compile worker can generate its code) and entry offset. */
+export interface RegionRequest {
+  insns: readonly Insn[];
+  entry: number;
+}
+
+/** Several regions in one module: function i (export "i") is block blockId + i. */
+export interface BatchTranslation {
+  bytes: Uint8Array<ArrayBuffer>;
+  /** guest instructions of each region */
+  instructions: number[];
+}
+
 /** Translate the region entered at page offset `entry`; null when the entry instruction is not supported. */
 export function translateRegion(
   src: RegionSource, entry: number, memory: MemoryImportType, maxInsns = MAX_REGION,
@@ -224,12 +237,44 @@ export function translateRegion(
   return region.has(entry) ? generateRegion([...region.values()], entry, memory) : null;
 }
 
-/**
- * Generate the module for a discovered region (the instructions of
- * discoverRegion, in any order; they are plain data, so a compile worker can
- * do this half of the work).
- */
+/** The module of one discovered region (the instructions of discoverRegion, in any order). */
 export function generateRegion(insns: readonly Insn[], entry: number, memory: MemoryImportType): Translation {
+  const f = regionFunction(insns, entry, 0);
+  return { bytes: moduleOf([f.func], memory), instructions: f.instructions, segments: f.segments };
+}
+
+/**
+ * One module for a batch of regions: V8's cost per module (instantiation,
+ * the sync compile's job set-up) is paid once per batch (docs/jit.md).
+ */
+export function generateRegions(regions: readonly RegionRequest[], memory: MemoryImportType): BatchTranslation {
+  const fs = regions.map((r, i) => regionFunction(r.insns, r.entry, i));
+  return { bytes: moduleOf(fs.map((f) => f.func), memory), instructions: fs.map((f) => f.instructions) };
+}
+
+function moduleOf(funcs: FuncSpec[], memory: MemoryImportType): Uint8Array<ArrayBuffer> {
+  return assembleModule({
+    types: [
+      { params: [I32, I64, I32, I32, I32], results: [I32] },
+      { params: [I32, I64, I32, I64], results: [I32] },
+      { params: [I32, I64, I32, I64, I64], results: [I32] },
+      { params: [I64, I64], results: [I64] },
+    ],
+    funcImports: [
+      { name: 'jitLoadSlow', type: 1 },
+      { name: 'jitStoreSlow', type: 2 },
+      ...HELPERS.map(([, name]) => ({ name, type: 3 })),
+    ],
+    globalImports: [BLOCK_ID_IMPORT],
+    memory,
+    funcs,
+  });
+}
+
+/** The function of region `index` in its module: its block id is the module's blockId + index. */
+function regionFunction(
+  insns: readonly Insn[], entry: number, index: number,
+): { func: FuncSpec; instructions: number; segments: number } {
   const region = new Map<number, Insn>(insns.map((i) => [i.off, i]));
   const { segs, runLen, runPos } = layoutOf(region, entry);
   const segIndex = new Map<number, number>(segs.map((s, i) => [s.start, i]));
@@ -499,7 +544,9 @@ export function generateRegion(insns: readonly Insn[], entry: number, memory: Me
   // a table slot is reused by newer blocks, and each thread's table catches up only when it calls one:
   // a caller that looked up another id reached a stale slot. The id is an imported global, so the
   // same region compiled again (its page was dropped and reloaded) has the same bytes and V8 reuses its code.
-  body.byte(Op.localGet).u32(L_ID).byte(Op.globalGet).u32(0).byte(Op.i32Ne).byte(Op.if).byte(VOID);
+  body.byte(Op.localGet).u32(L_ID).byte(Op.globalGet).u32(0);
+  if (index !== 0) body.byte(Op.i32Const).s32(index).byte(Op.i32Add);
+  body.byte(Op.i32Ne).byte(Op.if).byte(VOID);
   body.byte(Op.i32Const).s32(RES_JIT_MISS).byte(Op.return).byte(Op.end);
   // written registers are loaded too: an exit on a path that did not write one stores it back unchanged
   for (const r of [...new Set([...used, ...written])].sort((x, y) => x - y)) {
@@ -510,24 +557,8 @@ export function generateRegion(insns: readonly Insn[], entry: number, memory: Me
   body.byte(Op.i32Const).s32(segIndex.get(entry)!).byte(Op.localSet).u32(L_LABEL);
   body.bytes(b.view());
 
-  const bytes = assembleModule({
-    types: [
-      { params: [I32, I64, I32, I32, I32], results: [I32] },
-      { params: [I32, I64, I32, I64], results: [I32] },
-      { params: [I32, I64, I32, I64, I64], results: [I32] },
-      { params: [I64, I64], results: [I64] },
-    ],
-    funcImports: [
-      { name: 'jitLoadSlow', type: 1 },
-      { name: 'jitStoreSlow', type: 2 },
-      ...HELPERS.map(([, name]) => ({ name, type: 3 })),
-    ],
-    globalImports: [BLOCK_ID_IMPORT],
-    memory,
-    func: { type: 0, locals: [{ count: 5, type: I32 }, { count: 35, type: I64 }, { count: 1, type: I32 }], body },
-    exportName: 'run',
-  });
-  return { bytes, instructions: region.size, segments: K };
+  const func = { type: 0, locals: [{ count: 5, type: I32 }, { count: 35, type: I64 }, { count: 1, type: I32 }], body };
+  return { func, instructions: region.size, segments: K };
 }
 
 
@@ -542,7 +573,6 @@ export function missStub(memory: MemoryImportType): Uint8Array<ArrayBuffer> {
     types: [{ params: [I32, I64, I32, I32, I32], results: [I32] }],
     funcImports: [],
     memory,
-    func: { type: 0, locals: [], body },
-    exportName: 'run',
+    funcs: [{ type: 0, locals: [], body }],
   });
 }
