@@ -22,6 +22,8 @@ import { HART_PC } from '../core/abi.js';
 export const H_TLB_R = 784;
 export const H_TLB_W = 788;
 export const H_JIT_COUNT = 58372; // src/core/hart-ext.ts
+/** u32 the interpreter's FENCE does a sequentially consistent RMW on (src/core/layout.ts). */
+export const H_FENCE_WORD = 924;
 /** u64: guest instructions retired in compiled code (src/core/hart-ext.ts). */
 export const H_JIT_INSNS = 58400;
 export const RES_CONT = -1;
@@ -89,7 +91,7 @@ const CMP = new Map<number, number>([
 ]);
 const OTHER = new Set([
   O.OP_NOP, O.OP_LUI, O.OP_AUIPC, O.OP_LI, O.OP_MV, O.OP_SLTI, O.OP_SLTIU, O.OP_SLT, O.OP_SLTU,
-  O.OP_JAL, O.OP_J, O.OP_JALR, O.OP_JR, O.OP_LOAD_RD0,
+  O.OP_JAL, O.OP_J, O.OP_JALR, O.OP_JR, O.OP_LOAD_RD0, O.OP_FENCE,
 ]);
 
 export function supported(op: number): boolean {
@@ -466,6 +468,10 @@ function regionFunction(
     } else {
       switch (op) {
         case O.OP_NOP: break;
+        case O.OP_FENCE: // as the interpreter: a sequentially consistent RMW on a hart-private word is a full fence
+          b.byte(Op.localGet).u32(L_H).byte(Op.i32Const).s32(0);
+          b.byte(Op.atomic).byte(Op.i32AtomicRmwOr).u32(2).u32(H_FENCE_WORD).byte(Op.drop);
+          break;
         case O.OP_LUI: case O.OP_LI: b.byte(Op.i64Const).s32(i.imm); setX(i.rd); break;
         case O.OP_AUIPC: pcOf(i.off); b.byte(Op.i64Const).s32(i.imm).byte(Op.i64Add); setX(i.rd); break;
         case O.OP_MV: getX(i.rs1); setX(i.rd); break;

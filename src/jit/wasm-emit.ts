@@ -23,6 +23,8 @@ export const Op = {
   i64Add: 0x7c, i64Sub: 0x7d, i64Mul: 0x7e, i64And: 0x83, i64Or: 0x84, i64Xor: 0x85, i64Shl: 0x86,
   i64ShrS: 0x87, i64ShrU: 0x88,
   i32WrapI64: 0xa7, i64ExtendI32S: 0xac, i64ExtendI32U: 0xad,
+  /** prefix of the threads proposal's atomic instructions; i32.atomic.rmw.or follows it as 0x33 */
+  atomic: 0xfe, i32AtomicRmwOr: 0x33,
 } as const;
 
 /** Block type "no result". */

@@ -12,7 +12,7 @@ import { WasmCore } from '../../src/node/wasm-core.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
 import { PAGE_SHARED, PAGE_FRAME_SHIFT } from '../../src/core/abi.js';
 import * as ops from '../../src/jit/core-ops.js';
-import { H_JIT_COUNT, H_JIT_INSNS, RES_JIT_MISS } from '../../src/jit/translate.js';
+import { H_JIT_COUNT, H_JIT_INSNS, H_FENCE_WORD, RES_JIT_MISS } from '../../src/jit/translate.js';
 import { X, addi, auipc, store, WFI, words } from '../core/encode.js';
 
 const BASE = 0x8000_0000;
@@ -27,6 +27,8 @@ test('the translator uses the core op ids (src/core/ops.ts)', () => {
   // and the hart offset generated code writes its count to
   const ext = readFileSync(resolve(root, 'src/core/hart-ext.ts'), 'utf8');
   assert.equal(Number(/H_JIT_COUNT: usize = (\d+)/.exec(ext)?.[1]), H_JIT_COUNT);
+  const layout = readFileSync(resolve(root, 'src/core/layout.ts'), 'utf8');
+  assert.equal(Number(/H_FENCE_WORD: usize = (\d+)/.exec(layout)?.[1]), H_FENCE_WORD);
   assert.equal(Number(/H_JIT_INSNS: usize = (\d+)/.exec(ext)?.[1]), H_JIT_INSNS);
   const hook = readFileSync(resolve(root, 'src/core/jit.ts'), 'utf8');
   assert.equal(Number(/RES_JIT_MISS: i32 = (-?\d+)/.exec(hook)?.[1]), RES_JIT_MISS);
