@@ -16,7 +16,7 @@
  * "not decoded" the next time a thread reaches it.
  */
 import { BroadcastChannel, MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { translateRegion, discoverRegion, missStub, MAX_REGION, BLOCK_ID_IMPORT, type RegionSource } from './translate.js';
+import { translateRegion, discoverRegion, packInsns, missStub, MAX_REGION, BLOCK_ID_IMPORT, type RegionSource } from './translate.js';
 import { OP_JIT } from './core-ops.js';
 import { JitConfigError, JitShared, type JitShare } from './jit-share.js';
 import type { MemoryImportType } from './wasm-emit.js';
@@ -235,7 +235,7 @@ export class CodeCache {
         if (i.len === 4) parcels.push(i.off + 2, src.parcel(i.off + 2));
       }
       const key = this.nextKey++;
-      this.compilePort().postMessage({ key, entry: off, insns, memory: this.memType } satisfies CompileRequest);
+      this.compilePort().postMessage({ key, entry: off, insns: packInsns(insns), memory: this.memType } satisfies CompileRequest);
       this.inFlight++;
       s.add('requested');
       this.pending.set(entry, { key, parcels, reply: null });

@@ -14,13 +14,14 @@
  * drains its port (receiveMessageOnPort) only when that counter moved.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { generateRegions, BLOCK_ID_IMPORT, RES_JIT_MISS, type Insn } from './translate.js';
+import { generateRegions, unpackInsns, BLOCK_ID_IMPORT, RES_JIT_MISS } from './translate.js';
 import type { MemoryImportType } from './wasm-emit.js';
 
 export interface CompileRequest {
   key: number;
   entry: number;
-  insns: Insn[];
+  /** packInsns of the region's instructions */
+  insns: Int32Array;
   memory: MemoryImportType;
 }
 
@@ -85,7 +86,7 @@ function serve(data: CompileWorkerData): void {
     let reply: CompileReply;
     const keys = batch.map((r) => r.key);
     try {
-      const tr = generateRegions(batch, batch[0]!.memory);
+      const tr = generateRegions(batch.map((r) => ({ insns: unpackInsns(r.insns), entry: r.entry })), batch[0]!.memory);
       const t1 = performance.now();
       const module = new WebAssembly.Module(tr.bytes);
       warm(module, batch[0]!.memory, batch.length);

@@ -117,9 +117,28 @@ function readInsn(src: RegionSource, off: number): Insn | null {
     raw = (lo | (src.parcel(off + 2) << 16)) >>> 0;
   }
   const { w, imm } = src.decode(raw);
-  const op = w & 0xff;
-  if (!supported(op)) return null;
-  return { off, op, w, imm, rd: (w >>> 8) & 31, rs1: (w >>> 13) & 31, rs2: (w >>> 18) & 31, len: w >>> 26 };
+  return supported(w & 0xff) ? insnOf(off, w >>> 0, imm) : null;
+}
+
+/**
+ * Instructions as 3 ints each (offset, decoded entry word, immediate; the rest
+ * follows from the word): the structured clone of a typed array, for the
+ * compile worker, costs far less than of objects.
+ */
+export function packInsns(insns: readonly Insn[]): Int32Array {
+  const a = new Int32Array(insns.length * 3);
+  insns.forEach((i, k) => a.set([i.off, i.w, i.imm], k * 3));
+  return a;
+}
+
+export function unpackInsns(a: Int32Array): Insn[] {
+  const out: Insn[] = [];
+  for (let k = 0; k < a.length; k += 3) out.push(insnOf(a[k]!, a[k + 1]! >>> 0, a[k + 2]!));
+  return out;
+}
+
+function insnOf(off: number, w: number, imm: number): Insn {
+  return { off, op: w & 0xff, w, imm, rd: (w >>> 8) & 31, rs1: (w >>> 13) & 31, rs2: (w >>> 18) & 31, len: w >>> 26 };
 }
 
 /** The supported instructions reachable from `entry` inside the page, by offset. */
