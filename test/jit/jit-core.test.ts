@@ -88,6 +88,18 @@ test('a hot loop is compiled once and runs in compiled code with exact budgets',
   assert.ok(n > 400);
 });
 
+test('a loop is counted at its head: compiled after `threshold` iterations of one run, not at refills', () => {
+  // one run() call and no slow path: the code window is refilled once, at entry, so only the
+  // backward branch's arrivals at the loop head can make it hot
+  const { core, mem } = machine(50, loop(3), { jitOffThread: false });
+  runToWfi(core, mem);
+  assert.equal(core.getX(0, X.a0), 3000n);
+  const s = core.jitStats()!;
+  assert.ok(s.compiled >= 1, JSON.stringify(s));
+  // 1000 iterations of 3 instructions; the first ~50 are interpreted
+  assert.ok(s.executed > 2700, `executed ${s.executed} in compiled code`);
+});
+
 /** Rerun the 1000-iteration loop (a0 += step) until compiled code has run a whole round; the rounds it took. */
 function untilCompiled(core: WasmCore, mem: LocalGuestMemory, step: number): number {
   const t0 = Date.now();
