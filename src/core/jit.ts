@@ -25,6 +25,9 @@ declare function jitCompileHost(hart: i32, pcLo: u32, pcHi: u32, code: usize, en
 /** jitCompile's answer while the block is being compiled off the hart thread. */
 export const JIT_PENDING: i32 = 2;
 
+/** Arrivals at an entry whose compile is pending between two asks to the host. */
+const JIT_RETRY: u32 = 64;
+
 /** Count one arrival at decoded entry `e` (pc); compile it when it is hot. Only called with the JIT on. */
 export function jitProbe(h: usize, e: usize, pc: u64, code: usize): void {
   if ((load<u32>(e) & 0xff) == OP_JIT) return;
@@ -39,8 +42,11 @@ export function jitProbe(h: usize, e: usize, pc: u64, code: usize): void {
     return;
   }
   const ok = jitCompileHost(<i32>load<u32>(h + H_HARTINDEX), <u32>pc, <u32>(pc >> 32), code, e);
-  // JIT_PENDING: a compile worker has it; the count stays, so the next arrival asks again and installs it
-  store<u32>(c, ok == JIT_PENDING ? v : (tag << 16) | (ok != 0 ? 0 : JIT_NEVER));
+  // JIT_PENDING: a compile worker has it; ask again after JIT_RETRY more arrivals (a hot loop head arrives
+  // every few instructions, and each ask is a call into the host)
+  const on = load<u32>(h + H_JIT_ON);
+  const retry = on > JIT_RETRY + 1 ? on - 1 - JIT_RETRY : 0;
+  store<u32>(c, (tag << 16) | (ok == JIT_PENDING ? retry : ok == 1 ? 0 : JIT_NEVER));
 }
 
 /**

@@ -132,6 +132,18 @@ function decodeEntry(h: usize, e: usize, pc: u64): void {
   else decode32(e, load<u32>(host));
 }
 
+/**
+ * A taken backward branch, a call or an in-page indirect jump to decoded entry
+ * t: count an arrival there (loop heads and function entries are where
+ * compiled code pays; docs/jit.md "How code gets compiled"). Only inside a
+ * page window (not the one-entry scratch window of a page-crossing instruction).
+ */
+@inline function loopProbe(h: usize, t: usize, codeBase: usize, span: usize, pageV: u64): void {
+  if (span == SLOT_BYTES && t - codeBase < span) {
+    jitProbe(h, t, pageV + (<u64>(t - codeBase) >> 2), <usize>load<u32>(h + H_CODE_HOST));
+  }
+}
+
 function runChunk(h: usize, maxN: i32): i32 {
   // The loop walks decoded entries: e points at the current entry of a window
   // [codeBase, codeBase + span) that maps pc = pageV + (e - codeBase) / 4.
@@ -147,6 +159,7 @@ function runChunk(h: usize, maxN: i32): i32 {
   let result: i32 = EXIT_BUDGET;
   let cross = false;
   let instret0 = load<u64>(h + HART_INSTRET);
+  const jitOn = load<u32>(h + H_JIT_ON) != 0;
   while (true) {
     if (e - codeBase >= span) {
       if (!pcLive) pc = pageV + <u64>(<i64>(<i32>(e - codeBase)) >> 2);
@@ -165,7 +178,7 @@ function runChunk(h: usize, maxN: i32): i32 {
         span = SLOT_BYTES;
         e = codeBase + ((<usize>pc & 0xffe) << 2);
         pcLive = false;
-        if (load<u32>(h + H_JIT_ON) != 0) jitProbe(h, e, pc, <usize>load<u32>(h + H_CODE_HOST));
+        if (jitOn) jitProbe(h, e, pc, <usize>load<u32>(h + H_CODE_HOST));
       } else if (r == RES_CROSS_OK) {
         // a one-entry window on the scratch entry; pageV is the (unaligned) pc itself
         codeBase = h + H_SCRATCH_ENTRY;
@@ -238,19 +251,24 @@ function runChunk(h: usize, maxN: i32): i32 {
       case OP_DIVUW: store<u64>(h + ((w >> 5) & 0xf8), divu32(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
       case OP_REMW: store<u64>(h + ((w >> 5) & 0xf8), rem32(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
       case OP_REMUW: store<u64>(h + ((w >> 5) & 0xf8), remu32(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
-      case OP_BEQ: if (load<u64>(h + ((w >> 10) & 0xf8)) == load<u64>(h + ((w >> 15) & 0xf8))) e += <usize>imm; break;
-      case OP_BNE: if (load<u64>(h + ((w >> 10) & 0xf8)) != load<u64>(h + ((w >> 15) & 0xf8))) e += <usize>imm; break;
-      case OP_BLT: if (<i64>load<u64>(h + ((w >> 10) & 0xf8)) < <i64>load<u64>(h + ((w >> 15) & 0xf8))) e += <usize>imm; break;
-      case OP_BGE: if (<i64>load<u64>(h + ((w >> 10) & 0xf8)) >= <i64>load<u64>(h + ((w >> 15) & 0xf8))) e += <usize>imm; break;
-      case OP_BLTU: if (load<u64>(h + ((w >> 10) & 0xf8)) < load<u64>(h + ((w >> 15) & 0xf8))) e += <usize>imm; break;
-      case OP_BGEU: if (load<u64>(h + ((w >> 10) & 0xf8)) >= load<u64>(h + ((w >> 15) & 0xf8))) e += <usize>imm; break;
-      case OP_JAL: store<u64>(h + ((w >> 5) & 0xf8), (pageV + (<u64>(e - codeBase) >> 2)) + <u64>(w >> 26)); e += <usize>imm; break;
-      case OP_J: e += <usize>imm; break;
+      case OP_BEQ: if (load<u64>(h + ((w >> 10) & 0xf8)) == load<u64>(h + ((w >> 15) & 0xf8))) { e += <usize>imm; if (imm < 0 && jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV); } break;
+      case OP_BNE: if (load<u64>(h + ((w >> 10) & 0xf8)) != load<u64>(h + ((w >> 15) & 0xf8))) { e += <usize>imm; if (imm < 0 && jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV); } break;
+      case OP_BLT: if (<i64>load<u64>(h + ((w >> 10) & 0xf8)) < <i64>load<u64>(h + ((w >> 15) & 0xf8))) { e += <usize>imm; if (imm < 0 && jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV); } break;
+      case OP_BGE: if (<i64>load<u64>(h + ((w >> 10) & 0xf8)) >= <i64>load<u64>(h + ((w >> 15) & 0xf8))) { e += <usize>imm; if (imm < 0 && jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV); } break;
+      case OP_BLTU: if (load<u64>(h + ((w >> 10) & 0xf8)) < load<u64>(h + ((w >> 15) & 0xf8))) { e += <usize>imm; if (imm < 0 && jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV); } break;
+      case OP_BGEU: if (load<u64>(h + ((w >> 10) & 0xf8)) >= load<u64>(h + ((w >> 15) & 0xf8))) { e += <usize>imm; if (imm < 0 && jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV); } break;
+      case OP_JAL:
+        store<u64>(h + ((w >> 5) & 0xf8), (pageV + (<u64>(e - codeBase) >> 2)) + <u64>(w >> 26));
+        e += <usize>imm;
+        if (jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV);
+        break;
+      case OP_J: e += <usize>imm; if (imm < 0 && jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV); break;
       case OP_JALR: {
         const t = (load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm) & ~<u64>1;
         store<u64>(h + ((w >> 5) & 0xf8), (pageV + (<u64>(e - codeBase) >> 2)) + <u64>(w >> 26));
         if ((t & ~<u64>0xfff) == pageV) {
           e = codeBase + ((<usize>t & 0xffe) << 2) - <usize>(w >> 24);
+          if (jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV);
         } else {
           pc = t;
           pcLive = true;
@@ -262,6 +280,7 @@ function runChunk(h: usize, maxN: i32): i32 {
         const t = (load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm) & ~<u64>1;
         if ((t & ~<u64>0xfff) == pageV) {
           e = codeBase + ((<usize>t & 0xffe) << 2) - <usize>(w >> 24);
+          if (jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV);
         } else {
           pc = t;
           pcLive = true;

@@ -16,7 +16,7 @@
  * "not decoded" the next time a thread reaches it.
  */
 import { BroadcastChannel, MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { translateRegion, discoverRegion, missStub, MAX_REGION, BLOCK_ID_IMPORT, type RegionSource } from './translate.js';
+import { translateRegion, discoverRegion, packInsns, missStub, MAX_REGION, BLOCK_ID_IMPORT, type RegionSource } from './translate.js';
 import { OP_JIT } from './core-ops.js';
 import { JitConfigError, JitShared, type JitShare } from './jit-share.js';
 import type { MemoryImportType } from './wasm-emit.js';
@@ -52,17 +52,34 @@ let threadWorker: Worker | null = null;
 /** Open caches of this thread with a port to threadWorker. */
 let workerUsers = 0;
 
+/**
+ * A compiled module of n regions (a batch of the compile worker, or one
+ * region compiled here). Its functions take n consecutive block ids from
+ * `base`, given when the first of its entries is installed: the whole module
+ * is instantiated and put in the table then, its other entries are marked at
+ * their own next arrivals.
+ */
+interface Batch {
+  module: WebAssembly.Module;
+  n: number;
+  /** wasm bytes per function (the module's size over n) */
+  bytesEach: number;
+  instructions: number[];
+  base: number | null;
+}
+
 /** A region at the compile worker, keyed by its decoded entry's address. */
 interface Pending {
   key: number;
   /** page offset, parcel: the instruction bytes the region was translated from */
   parcels: number[];
-  reply: CompileReply | null;
+  reply: { batch: Batch | null; index: number } | null;
 }
 
-/** What a thread posts after compiling a block. */
+/** What a thread posts after instantiating a module: blocks id .. id + n - 1. */
 interface Posted {
   id: number;
+  n: number;
   module: WebAssembly.Module;
 }
 
@@ -118,7 +135,7 @@ export class CodeCache {
     this.env = env;
     // every instance of the core starts with the same table, so slot indices agree across threads
     this.tableBase = ex.table.length;
-    const stub = new WebAssembly.Instance(new WebAssembly.Module(missStub(this.memType)), this.importsFor(0)).exports['run'];
+    const stub = new WebAssembly.Instance(new WebAssembly.Module(missStub(this.memType)), this.importsFor(0)).exports['0'];
     ex.table.grow(share.slots, stub as (...a: never[]) => unknown);
     for (let h = 0; h < harts; h++) ex.setJit(h, share.threshold, this.tableBase, this.shared.mask);
     this.channel = threaded ? new BroadcastChannel(share.channel) : null;
@@ -168,7 +185,6 @@ export class CodeCache {
   private compileHere(src: RegionSource, off: number, entry: number, old: bigint): number {
     const t0 = performance.now();
     const s = this.shared;
-    let id = 0;
     let module: WebAssembly.Module;
     let size = 0;
     let insns = 0;
@@ -180,7 +196,6 @@ export class CodeCache {
       }
       const t1 = performance.now();
       s.add('translateMs', t1 - t0);
-      id = s.nextId(); // only blocks that compile take a table slot
       module = new WebAssembly.Module(tr.bytes);
       s.add('wasmMs', performance.now() - t1);
       size = tr.bytes.length;
@@ -189,7 +204,7 @@ export class CodeCache {
       s.add('failures');
       return 0;
     }
-    const r = this.publish(module, size, insns, entry, old);
+    const r = this.publish({ module, n: 1, bytesEach: size, instructions: [insns], base: null }, 0, entry, old);
     s.add('compileMs', performance.now() - t0);
     return r;
   }
@@ -220,7 +235,7 @@ export class CodeCache {
         if (i.len === 4) parcels.push(i.off + 2, src.parcel(i.off + 2));
       }
       const key = this.nextKey++;
-      this.compilePort().postMessage({ key, entry: off, insns, memory: this.memType } satisfies CompileRequest);
+      this.compilePort().postMessage({ key, entry: off, insns: packInsns(insns), memory: this.memType } satisfies CompileRequest);
       this.inFlight++;
       s.add('requested');
       this.pending.set(entry, { key, parcels, reply: null });
@@ -234,7 +249,7 @@ export class CodeCache {
     const r = p.reply;
     if (r === null) return JIT_PENDING;
     this.pending.delete(entry);
-    if (r.module === null) {
+    if (r.batch === null) {
       s.add('failures');
       return 0;
     }
@@ -244,36 +259,43 @@ export class CodeCache {
       if (dv.getUint16(code + p.parcels[k]!, true) !== p.parcels[k + 1]) return JIT_PENDING;
     }
     const t0 = performance.now();
-    const ok = this.publish(r.module, r.bytes, r.instructions, entry, Atomics.load(this.cells(), entry >>> 3));
+    const ok = this.publish(r.batch, r.index, entry, Atomics.load(this.cells(), entry >>> 3));
     const ms = performance.now() - t0;
-    s.add('translateMs', r.translateMs);
-    s.add('wasmMs', r.wasmMs + ms);
-    s.add('offThreadMs', r.translateMs + r.wasmMs);
-    s.add('compileMs', r.translateMs + r.wasmMs + ms);
+    s.add('wasmMs', ms);
+    s.add('compileMs', ms);
     return ok;
   }
 
-  /** Give `module` a block id, put it in this thread's table, post it to the others, then mark the entry. */
-  private publish(module: WebAssembly.Module, size: number, insns: number, entry: number, old: bigint): number {
+  /**
+   * Mark `entry` with the block id of function `index` of batch `b`; the
+   * first entry of a batch gives it its ids, puts all its functions in this
+   * thread's table and posts the module to the others.
+   */
+  private publish(b: Batch, index: number, entry: number, old: bigint): number {
     const s = this.shared;
     if (Number(old & 0xffn) === OP_JIT) return 1;
-    const id = s.nextId();
-    let fn: unknown;
-    try {
-      fn = new WebAssembly.Instance(module, this.importsFor(id)).exports['run'];
-    } catch {
-      s.add('failures');
-      return 0;
+    if (b.base === null) {
+      const base = s.nextIds(b.n);
+      let ex: WebAssembly.Exports;
+      try {
+        ex = new WebAssembly.Instance(b.module, this.importsFor(base)).exports;
+      } catch {
+        s.add('failures');
+        return 0;
+      }
+      for (let i = 0; i < b.n; i++) {
+        this.ex.table.set(this.tableBase + ((base + i) & s.mask), ex[String(i)] as (...a: never[]) => unknown);
+        if (s.setSlotBytes(base + i, b.bytesEach)) s.add('evicted');
+      }
+      b.base = base;
+      // the others must be able to find the module before any of them can see an entry
+      this.channel?.postMessage({ id: base, n: b.n, module: b.module } satisfies Posted);
     }
-    this.ex.table.set(this.tableBase + (id & s.mask), fn as (...a: never[]) => unknown);
-    if (s.setSlotBytes(id, size)) s.add('evicted');
-    // the others must be able to find the module before any of them can see the entry
-    this.channel?.postMessage({ id, module } satisfies Posted);
     // install unless the entry changed meanwhile (re-decoded, or another thread compiled it first)
-    const v = (BigInt(id) << 32n) | BigInt(OP_JIT);
+    const v = (BigInt((b.base + index) >>> 0) << 32n) | BigInt(OP_JIT);
     Atomics.compareExchange(this.cells(), entry >>> 3, old, v);
     s.add('compiled');
-    s.add('guestInstructions', insns);
+    s.add('guestInstructions', b.instructions[index]!);
     return 1;
   }
 
@@ -298,13 +320,22 @@ export class CodeCache {
     const n = Atomics.load(this.ready, 0);
     if (n === this.seen || this.port === null) return;
     this.seen = n;
+    const s = this.shared;
     for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
       const r = m.message as CompileReply;
-      this.inFlight--;
-      const entry = this.byKey.get(r.key);
-      this.byKey.delete(r.key);
-      const p = entry === undefined ? undefined : this.pending.get(entry);
-      if (p !== undefined && p.key === r.key) p.reply = r;
+      const batch: Batch | null = r.module === null ? null
+        : { module: r.module, n: r.keys.length, bytesEach: Math.ceil(r.bytes / r.keys.length), instructions: r.instructions, base: null };
+      s.add('translateMs', r.translateMs);
+      s.add('wasmMs', r.wasmMs);
+      s.add('offThreadMs', r.translateMs + r.wasmMs);
+      s.add('compileMs', r.translateMs + r.wasmMs);
+      r.keys.forEach((key, index) => {
+        this.inFlight--;
+        const entry = this.byKey.get(key);
+        this.byKey.delete(key);
+        const p = entry === undefined ? undefined : this.pending.get(entry);
+        if (p !== undefined && p.key === key) p.reply = { batch, index };
+      });
     }
   }
 
@@ -327,22 +358,29 @@ export class CodeCache {
       const port = this.channel as unknown as MessagePort;
       for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
         const p = m.message as Posted;
-        const slot = p.id & s.mask;
-        const had = this.posted.get(slot);
-        if (had === undefined || ((p.id - had.id) | 0) > 0) this.posted.set(slot, p);
+        for (let i = 0; i < p.n; i++) {
+          const slot = (p.id + i) & s.mask;
+          const had = this.posted.get(slot);
+          if (had === undefined || ((p.id - had.id) | 0) > 0) this.posted.set(slot, p); // ids only grow
+        }
       }
     }
     const want = id >>> 0;
     const p = this.posted.get(want & s.mask);
-    if (p === undefined || p.id !== want) {
+    if (p === undefined || ((want - p.id) >>> 0) >= p.n) {
       // evicted by a newer block, or compiled before this thread listened: interpret it and compile it here later
       s.add('installMisses');
       return 0;
     }
-    this.posted.delete(want & s.mask);
     try {
-      const fn = new WebAssembly.Instance(p.module, this.importsFor(want)).exports['run'];
-      this.ex.table.set(this.tableBase + (want & s.mask), fn as (...a: never[]) => unknown);
+      const ex = new WebAssembly.Instance(p.module, this.importsFor(p.id)).exports;
+      // every function of the module whose slot no newer block took
+      for (let i = 0; i < p.n; i++) {
+        const slot = (p.id + i) & s.mask;
+        if (this.posted.get(slot) !== p) continue;
+        this.posted.delete(slot);
+        this.ex.table.set(this.tableBase + slot, ex[String(i)] as (...a: never[]) => unknown);
+      }
     } catch {
       s.add('failures');
       return 0;

@@ -4,32 +4,41 @@
  * compile it, so a hart thread only discovers a region and later installs
  * the finished module while the interpreter runs on meanwhile.
  *
- * V8's lazy compile and its wrappers are forced here too (warm).
+ * V8's lazy compile and its wrappers are forced here too (warm). Requests
+ * that queued up while the worker was busy are compiled together, as the
+ * functions of one module (at most MAX_BATCH): V8's cost per module is paid
+ * once per batch, and the busier the worker, the bigger its batches.
  *
  * The hart thread never returns to its event loop, so it polls: every reply
  * is followed by an increment of the shared `ready` counter, and the hart
  * drains its port (receiveMessageOnPort) only when that counter moved.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { generateRegion, BLOCK_ID_IMPORT, RES_JIT_MISS, type Insn } from './translate.js';
+import { generateRegions, unpackInsns, BLOCK_ID_IMPORT, RES_JIT_MISS } from './translate.js';
 import type { MemoryImportType } from './wasm-emit.js';
 
 export interface CompileRequest {
   key: number;
   entry: number;
-  insns: Insn[];
+  /** packInsns of the region's instructions */
+  insns: Int32Array;
   memory: MemoryImportType;
 }
 
+/** One module for a batch of requests: function i (export "i") is the region of keys[i]. */
 export interface CompileReply {
-  key: number;
+  keys: number[];
   /** null when generation or V8's compile threw */
   module: WebAssembly.Module | null;
   bytes: number;
-  instructions: number;
+  /** guest instructions per region */
+  instructions: number[];
   translateMs: number;
   wasmMs: number;
 }
+
+/** Regions per module at most. */
+const MAX_BATCH = 16;
 
 export interface CompileWorkerData {
   port: MessagePort;
@@ -47,7 +56,7 @@ const memories = new Map<string, WebAssembly.Memory>();
  * its id check): the code it compiles lives in the module, which the hart
  * shares.
  */
-function warm(module: WebAssembly.Module, type: MemoryImportType): void {
+function warm(module: WebAssembly.Module, type: MemoryImportType, n: number): void {
   const key = `${type.maximum}/${type.shared}`;
   let memory = memories.get(key);
   if (memory === undefined) {
@@ -56,26 +65,48 @@ function warm(module: WebAssembly.Module, type: MemoryImportType): void {
   }
   const env: Record<string, unknown> = { memory, [BLOCK_ID_IMPORT]: 0 };
   for (const i of WebAssembly.Module.imports(module)) if (i.kind === 'function') env[i.name] = () => 0n;
-  const run = new WebAssembly.Instance(module, { env: env as WebAssembly.ModuleImports }).exports['run'] as (...a: unknown[]) => number;
-  if (run(0, 0n, 0, 0, 1) !== RES_JIT_MISS) throw new Error('compile worker: a block ran with a foreign id');
+  const ex = new WebAssembly.Instance(module, { env: env as WebAssembly.ModuleImports }).exports;
+  for (let i = 0; i < n; i++) {
+    // blockId 0: function i is block i, so id -1 is foreign to all of them
+    if ((ex[String(i)] as (...a: unknown[]) => number)(0, 0n, 0, 0, -1) !== RES_JIT_MISS) {
+      throw new Error('compile worker: a block ran with a foreign id');
+    }
+  }
 }
 
 function serve(data: CompileWorkerData): void {
   const ready = new Int32Array(data.ready);
-  data.port.on('message', (req: CompileRequest) => {
+  const queue: CompileRequest[] = [];
+  let scheduled = false;
+  // messages that arrived together are all queued before the immediate runs
+  const flush = (): void => {
+    scheduled = false;
+    const batch = queue.splice(0, MAX_BATCH);
     const t0 = performance.now();
     let reply: CompileReply;
+    const keys = batch.map((r) => r.key);
     try {
-      const tr = generateRegion(req.insns, req.entry, req.memory);
+      const tr = generateRegions(batch.map((r) => ({ insns: unpackInsns(r.insns), entry: r.entry })), batch[0]!.memory);
       const t1 = performance.now();
       const module = new WebAssembly.Module(tr.bytes);
-      warm(module, req.memory);
-      reply = { key: req.key, module, bytes: tr.bytes.length, instructions: tr.instructions, translateMs: t1 - t0, wasmMs: performance.now() - t1 };
+      warm(module, batch[0]!.memory, batch.length);
+      reply = { keys, module, bytes: tr.bytes.length, instructions: tr.instructions, translateMs: t1 - t0, wasmMs: performance.now() - t1 };
     } catch {
-      reply = { key: req.key, module: null, bytes: 0, instructions: 0, translateMs: 0, wasmMs: 0 };
+      reply = { keys, module: null, bytes: 0, instructions: [], translateMs: 0, wasmMs: 0 };
     }
     data.port.postMessage(reply);
     Atomics.add(ready, 0, 1);
+    if (queue.length > 0) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+  data.port.on('message', (req: CompileRequest) => {
+    queue.push(req);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
   });
 }
 

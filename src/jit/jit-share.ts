@@ -112,9 +112,9 @@ export class JitShared {
     return this.share.slots - 1;
   }
 
-  /** A node-wide block id, never handed out twice (until 2^32 compilations). */
-  nextId(): number {
-    return Atomics.add(this.hdr, 0, 1) >>> 0;
+  /** n consecutive node-wide block ids (the first returned), never handed out twice (until 2^32 compilations). */
+  nextIds(n: number): number {
+    return Atomics.add(this.hdr, 0, n) >>> 0;
   }
 
   /** Record the code size of the block now in `id`'s slot; true when it replaced a block. */

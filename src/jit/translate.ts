@@ -14,7 +14,7 @@
  * instruction budget `left`, so compiled code stops exactly where the
  * interpreter would.
  */
-import { ByteWriter, Op, I32, I64, VOID, assembleModule, type MemoryImportType } from './wasm-emit.js';
+import { ByteWriter, Op, I32, I64, VOID, assembleModule, type FuncSpec, type MemoryImportType } from './wasm-emit.js';
 import * as O from './core-ops.js';
 import { HART_PC } from '../core/abi.js';
 
@@ -22,6 +22,8 @@ import { HART_PC } from '../core/abi.js';
 export const H_TLB_R = 784;
 export const H_TLB_W = 788;
 export const H_JIT_COUNT = 58372; // src/core/hart-ext.ts
+/** u32 the interpreter's FENCE does a sequentially consistent RMW on (src/core/layout.ts). */
+export const H_FENCE_WORD = 924;
 /** u64: guest instructions retired in compiled code (src/core/hart-ext.ts). */
 export const H_JIT_INSNS = 58400;
 export const RES_CONT = -1;
@@ -89,7 +91,7 @@ const CMP = new Map<number, number>([
 ]);
 const OTHER = new Set([
   O.OP_NOP, O.OP_LUI, O.OP_AUIPC, O.OP_LI, O.OP_MV, O.OP_SLTI, O.OP_SLTIU, O.OP_SLT, O.OP_SLTU,
-  O.OP_JAL, O.OP_J, O.OP_JALR, O.OP_JR, O.OP_LOAD_RD0,
+  O.OP_JAL, O.OP_J, O.OP_JALR, O.OP_JR, O.OP_LOAD_RD0, O.OP_FENCE,
 ]);
 
 export function supported(op: number): boolean {
@@ -115,9 +117,28 @@ function readInsn(src: RegionSource, off: number): Insn | null {
     raw = (lo | (src.parcel(off + 2) << 16)) >>> 0;
   }
   const { w, imm } = src.decode(raw);
-  const op = w & 0xff;
-  if (!supported(op)) return null;
-  return { off, op, w, imm, rd: (w >>> 8) & 31, rs1: (w >>> 13) & 31, rs2: (w >>> 18) & 31, len: w >>> 26 };
+  return supported(w & 0xff) ? insnOf(off, w >>> 0, imm) : null;
+}
+
+/**
+ * Instructions as 3 ints each (offset, decoded entry word, immediate; the rest
+ * follows from the word): the structured clone of a typed array, for the
+ * compile worker, costs far less than of objects.
+ */
+export function packInsns(insns: readonly Insn[]): Int32Array {
+  const a = new Int32Array(insns.length * 3);
+  insns.forEach((i, k) => a.set([i.off, i.w, i.imm], k * 3));
+  return a;
+}
+
+export function unpackInsns(a: Int32Array): Insn[] {
+  const out: Insn[] = [];
+  for (let k = 0; k < a.length; k += 3) out.push(insnOf(a[k]!, a[k + 1]! >>> 0, a[k + 2]!));
+  return out;
+}
+
+function insnOf(off: number, w: number, imm: number): Insn {
+  return { off, op: w & 0xff, w, imm, rd: (w >>> 8) & 31, rs1: (w >>> 13) & 31, rs2: (w >>> 18) & 31, len: w >>> 26 };
 }
 
 /** The supported instructions reachable from `entry` inside the page, by offset. */
@@ -216,6 +237,19 @@ export interface Translation {
   segments: number;
 }
 
+/** A discovered region: its instructions (plain data, so a compile worker can generate its code) and entry offset. */
+export interface RegionRequest {
+  insns: readonly Insn[];
+  entry: number;
+}
+
+/** Several regions in one module: function i (export "i") is block blockId + i. */
+export interface BatchTranslation {
+  bytes: Uint8Array<ArrayBuffer>;
+  /** guest instructions of each region */
+  instructions: number[];
+}
+
 /** Translate the region entered at page offset `entry`; null when the entry instruction is not supported. */
 export function translateRegion(
   src: RegionSource, entry: number, memory: MemoryImportType, maxInsns = MAX_REGION,
@@ -224,12 +258,44 @@ export function translateRegion(
   return region.has(entry) ? generateRegion([...region.values()], entry, memory) : null;
 }
 
-/**
- * Generate the module for a discovered region (the instructions of
- * discoverRegion, in any order; they are plain data, so a compile worker can
- * do this half of the work).
- */
+/** The module of one discovered region (the instructions of discoverRegion, in any order). */
 export function generateRegion(insns: readonly Insn[], entry: number, memory: MemoryImportType): Translation {
+  const f = regionFunction(insns, entry, 0);
+  return { bytes: moduleOf([f.func], memory), instructions: f.instructions, segments: f.segments };
+}
+
+/**
+ * One module for a batch of regions: V8's cost per module (instantiation,
+ * the sync compile's job set-up) is paid once per batch (docs/jit.md).
+ */
+export function generateRegions(regions: readonly RegionRequest[], memory: MemoryImportType): BatchTranslation {
+  const fs = regions.map((r, i) => regionFunction(r.insns, r.entry, i));
+  return { bytes: moduleOf(fs.map((f) => f.func), memory), instructions: fs.map((f) => f.instructions) };
+}
+
+function moduleOf(funcs: FuncSpec[], memory: MemoryImportType): Uint8Array<ArrayBuffer> {
+  return assembleModule({
+    types: [
+      { params: [I32, I64, I32, I32, I32], results: [I32] },
+      { params: [I32, I64, I32, I64], results: [I32] },
+      { params: [I32, I64, I32, I64, I64], results: [I32] },
+      { params: [I64, I64], results: [I64] },
+    ],
+    funcImports: [
+      { name: 'jitLoadSlow', type: 1 },
+      { name: 'jitStoreSlow', type: 2 },
+      ...HELPERS.map(([, name]) => ({ name, type: 3 })),
+    ],
+    globalImports: [BLOCK_ID_IMPORT],
+    memory,
+    funcs,
+  });
+}
+
+/** The function of region `index` in its module: its block id is the module's blockId + index. */
+function regionFunction(
+  insns: readonly Insn[], entry: number, index: number,
+): { func: FuncSpec; instructions: number; segments: number } {
   const region = new Map<number, Insn>(insns.map((i) => [i.off, i]));
   const { segs, runLen, runPos } = layoutOf(region, entry);
   const segIndex = new Map<number, number>(segs.map((s, i) => [s.start, i]));
@@ -241,6 +307,8 @@ export function generateRegion(insns: readonly Insn[], entry: number, memory: Me
   let depth = 0; // constructs opened inside the current segment's code
   let seg = 0;
 
+  /** Segments with a branch or jump back to their own start: emitted inside a wasm loop (innermost loops). */
+  const selfLoop = segs.map((sg) => sg.insns.some((i) => isControl(i.op) && targetOf(i) === sg.start));
   const brDispatch = (): number => depth + (K - 1 - seg);
   const brExit = (): number => brDispatch() + 1;
   const brSlow = (): number => brDispatch() + 2;
@@ -293,7 +361,9 @@ export function generateRegion(insns: readonly Insn[], entry: number, memory: Me
       return; // the next run continues inline
     }
     if (fallthrough && t === seg + 1) return;
-    b.byte(Op.i32Const).s32(t).byte(Op.localSet).u32(L_LABEL).byte(Op.br).u32(brDispatch());
+    // back to the start of this segment: straight to its loop, not through the dispatch br_table
+    if (t === seg && selfLoop[seg]) b.byte(Op.br).u32(depth - 1);
+    else b.byte(Op.i32Const).s32(t).byte(Op.localSet).u32(L_LABEL).byte(Op.br).u32(brDispatch());
   };
   const slow = (k: number, i: Insn, w: number, isStore: boolean): void => {
     addN(k + 1); // the slow path executes the instruction
@@ -417,6 +487,10 @@ export function generateRegion(insns: readonly Insn[], entry: number, memory: Me
     } else {
       switch (op) {
         case O.OP_NOP: break;
+        case O.OP_FENCE: // as the interpreter: a sequentially consistent RMW on a hart-private word is a full fence
+          b.byte(Op.localGet).u32(L_H).byte(Op.i32Const).s32(0);
+          b.byte(Op.atomic).byte(Op.i32AtomicRmwOr).u32(2).u32(H_FENCE_WORD).byte(Op.drop);
+          break;
         case O.OP_LUI: case O.OP_LI: b.byte(Op.i64Const).s32(i.imm); setX(i.rd); break;
         case O.OP_AUIPC: pcOf(i.off); b.byte(Op.i64Const).s32(i.imm).byte(Op.i64Add); setX(i.rd); break;
         case O.OP_MV: getX(i.rs1); setX(i.rd); break;
@@ -449,10 +523,18 @@ export function generateRegion(insns: readonly Insn[], entry: number, memory: Me
     b.byte(Op.end);
     seg = j;
     const s = segs[j]!;
+    if (selfLoop[j]) {
+      b.byte(Op.loop).byte(VOID); // falling off its end continues with the next segment
+      depth++;
+    }
     for (const i of s.insns) {
       const k = runPos.get(i.off)!;
       const fall = i.off + i.len;
       emitInsn(i, k, !region.has(fall) || runLen.has(fall)); // the run ends here
+    }
+    if (selfLoop[j]) {
+      b.byte(Op.end);
+      depth--;
     }
   }
   b.byte(Op.end); // loop
@@ -487,7 +569,9 @@ export function generateRegion(insns: readonly Insn[], entry: number, memory: Me
   // a table slot is reused by newer blocks, and each thread's table catches up only when it calls one:
   // a caller that looked up another id reached a stale slot. The id is an imported global, so the
   // same region compiled again (its page was dropped and reloaded) has the same bytes and V8 reuses its code.
-  body.byte(Op.localGet).u32(L_ID).byte(Op.globalGet).u32(0).byte(Op.i32Ne).byte(Op.if).byte(VOID);
+  body.byte(Op.localGet).u32(L_ID).byte(Op.globalGet).u32(0);
+  if (index !== 0) body.byte(Op.i32Const).s32(index).byte(Op.i32Add);
+  body.byte(Op.i32Ne).byte(Op.if).byte(VOID);
   body.byte(Op.i32Const).s32(RES_JIT_MISS).byte(Op.return).byte(Op.end);
   // written registers are loaded too: an exit on a path that did not write one stores it back unchanged
   for (const r of [...new Set([...used, ...written])].sort((x, y) => x - y)) {
@@ -498,24 +582,8 @@ export function generateRegion(insns: readonly Insn[], entry: number, memory: Me
   body.byte(Op.i32Const).s32(segIndex.get(entry)!).byte(Op.localSet).u32(L_LABEL);
   body.bytes(b.view());
 
-  const bytes = assembleModule({
-    types: [
-      { params: [I32, I64, I32, I32, I32], results: [I32] },
-      { params: [I32, I64, I32, I64], results: [I32] },
-      { params: [I32, I64, I32, I64, I64], results: [I32] },
-      { params: [I64, I64], results: [I64] },
-    ],
-    funcImports: [
-      { name: 'jitLoadSlow', type: 1 },
-      { name: 'jitStoreSlow', type: 2 },
-      ...HELPERS.map(([, name]) => ({ name, type: 3 })),
-    ],
-    globalImports: [BLOCK_ID_IMPORT],
-    memory,
-    func: { type: 0, locals: [{ count: 5, type: I32 }, { count: 35, type: I64 }, { count: 1, type: I32 }], body },
-    exportName: 'run',
-  });
-  return { bytes, instructions: region.size, segments: K };
+  const func = { type: 0, locals: [{ count: 5, type: I32 }, { count: 35, type: I64 }, { count: 1, type: I32 }], body };
+  return { func, instructions: region.size, segments: K };
 }
 
 
@@ -530,7 +598,6 @@ export function missStub(memory: MemoryImportType): Uint8Array<ArrayBuffer> {
     types: [{ params: [I32, I64, I32, I32, I32], results: [I32] }],
     funcImports: [],
     memory,
-    func: { type: 0, locals: [], body },
-    exportName: 'run',
+    funcs: [{ type: 0, locals: [], body }],
   });
 }

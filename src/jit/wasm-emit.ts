@@ -23,6 +23,8 @@ export const Op = {
   i64Add: 0x7c, i64Sub: 0x7d, i64Mul: 0x7e, i64And: 0x83, i64Or: 0x84, i64Xor: 0x85, i64Shl: 0x86,
   i64ShrS: 0x87, i64ShrU: 0x88,
   i32WrapI64: 0xa7, i64ExtendI32S: 0xac, i64ExtendI32U: 0xad,
+  /** prefix of the threads proposal's atomic instructions; i32.atomic.rmw.or follows it as 0x33 */
+  atomic: 0xfe, i32AtomicRmwOr: 0x33,
 } as const;
 
 /** Block type "no result". */
@@ -135,16 +137,22 @@ export interface ModuleSpec {
   /** Immutable env.<name> i32 globals (global indices 0..), set per instance. */
   globalImports?: string[];
   memory: MemoryImportType;
-  /** The one defined function: its type, locals (run-length groups) and body (without the final end). */
-  func: { type: number; locals: { count: number; type: number }[]; body: ByteWriter };
-  exportName: string;
+  /** The defined functions, each exported by its index as a name ("0", "1", ...). */
+  funcs: FuncSpec[];
+}
+
+/** A defined function: its type, locals (run-length groups) and body (without the final end). */
+export interface FuncSpec {
+  type: number;
+  locals: { count: number; type: number }[];
+  body: ByteWriter;
 }
 
 function section(out: ByteWriter, id: number, content: ByteWriter): void {
   out.byte(id).vec(content);
 }
 
-/** Assemble a module: imports first (functions, then memory), one defined function exported by name. */
+/** Assemble a module: imports first (functions, globals, memory), then the defined functions, exported by index. */
 export function assembleModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   const out = new ByteWriter();
   out.bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
@@ -171,14 +179,22 @@ export function assembleModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   }
   section(out, 2, imports);
 
-  section(out, 3, new ByteWriter().u32(1).u32(spec.func.type));
+  const n = spec.funcs.length;
+  const funcs = new ByteWriter().u32(n);
+  for (const f of spec.funcs) funcs.u32(f.type);
+  section(out, 3, funcs);
 
-  const fnIndex = spec.funcImports.length;
-  section(out, 7, new ByteWriter().u32(1).name(spec.exportName).byte(0x00).u32(fnIndex));
+  const exports = new ByteWriter().u32(n);
+  for (let i = 0; i < n; i++) exports.name(String(i)).byte(0x00).u32(spec.funcImports.length + i);
+  section(out, 7, exports);
 
-  const body = new ByteWriter().u32(spec.func.locals.length);
-  for (const l of spec.func.locals) body.u32(l.count).byte(l.type);
-  body.bytes(spec.func.body.view()).byte(Op.end);
-  section(out, 10, new ByteWriter().u32(1).vec(body));
+  const code = new ByteWriter().u32(n);
+  for (const f of spec.funcs) {
+    const body = new ByteWriter(f.body.length + 16).u32(f.locals.length);
+    for (const l of f.locals) body.u32(l.count).byte(l.type);
+    body.bytes(f.body.view()).byte(Op.end);
+    code.vec(body);
+  }
+  section(out, 10, code);
   return new Uint8Array(out.view());
 }

@@ -47,7 +47,7 @@ function firstDifference(a: string, b: string): string {
 }
 
 /** Run one seed in lockstep; returns compiled block count and instructions. */
-function runSeed(seed: number): { blocks: number; instret: bigint } {
+function runSeed(seed: number): { blocks: number; failures: number; instret: bigint } {
   const rng = new Rng(seed);
   const gen = new ProgramGen(rng);
   const code = assemble([...prologue(rng), ...gen.body(250), ...epilogue(TOHOST)]);
@@ -64,7 +64,8 @@ function runSeed(seed: number): { blocks: number; instret: bigint } {
     if (sa !== sb) assert.fail(`seed ${seed} step ${step} (budget ${budget}, exit ${ra.kind}): ${firstDifference(sa, sb)}`);
     if (ra.kind === 'halt') {
       assert.deepEqual(b.mem.readSync(DATA - 4096, 8192), a.mem.readSync(DATA - 4096, 8192), `seed ${seed}: data memory`);
-      return { blocks: b.core.jitStats()!.compiled, instret: a.core.instret(0) };
+      const js = b.core.jitStats()!;
+      return { blocks: js.compiled, failures: js.failures, instret: a.core.instret(0) };
     }
     for (const m of [a, b]) {
       if (ra.kind === 'dsmFault') assert.ok(m.mem.resolveFault(ra));
@@ -78,14 +79,17 @@ function runSeed(seed: number): { blocks: number; instret: bigint } {
 
 test('random programs end in identical state under the interpreter and the JIT (threshold 0)', () => {
   let blocks = 0;
+  let failures = 0;
   let instret = 0n;
   for (let seed = 1; seed <= 40; seed++) {
     const r = runSeed(seed * 7919);
     blocks += r.blocks;
+    failures += r.failures;
     instret += r.instret;
   }
   // the comparison means something only if the JIT compiled and ran real code
   if (process.env['JIT_TEST_VERBOSE']) console.log(`${blocks} blocks, ${instret} instructions`);
   assert.ok(blocks > 500, `only ${blocks} blocks compiled`);
+  assert.equal(failures, 0, 'every generated module compiles (V8 rejects none)');
   assert.ok(instret > 50_000n, `only ${instret} instructions ran`);
 });

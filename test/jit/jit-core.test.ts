@@ -12,7 +12,7 @@ import { WasmCore } from '../../src/node/wasm-core.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
 import { PAGE_SHARED, PAGE_FRAME_SHIFT } from '../../src/core/abi.js';
 import * as ops from '../../src/jit/core-ops.js';
-import { H_JIT_COUNT, H_JIT_INSNS, RES_JIT_MISS } from '../../src/jit/translate.js';
+import { H_JIT_COUNT, H_JIT_INSNS, H_FENCE_WORD, RES_JIT_MISS } from '../../src/jit/translate.js';
 import { X, addi, auipc, store, WFI, words } from '../core/encode.js';
 
 const BASE = 0x8000_0000;
@@ -27,6 +27,8 @@ test('the translator uses the core op ids (src/core/ops.ts)', () => {
   // and the hart offset generated code writes its count to
   const ext = readFileSync(resolve(root, 'src/core/hart-ext.ts'), 'utf8');
   assert.equal(Number(/H_JIT_COUNT: usize = (\d+)/.exec(ext)?.[1]), H_JIT_COUNT);
+  const layout = readFileSync(resolve(root, 'src/core/layout.ts'), 'utf8');
+  assert.equal(Number(/H_FENCE_WORD: usize = (\d+)/.exec(layout)?.[1]), H_FENCE_WORD);
   assert.equal(Number(/H_JIT_INSNS: usize = (\d+)/.exec(ext)?.[1]), H_JIT_INSNS);
   const hook = readFileSync(resolve(root, 'src/core/jit.ts'), 'utf8');
   assert.equal(Number(/RES_JIT_MISS: i32 = (-?\d+)/.exec(hook)?.[1]), RES_JIT_MISS);
@@ -84,6 +86,18 @@ test('a hot loop is compiled once and runs in compiled code with exact budgets',
   const s = core.jitStats()!;
   assert.ok(s.compiled >= 1 && s.compiled <= 4, `compiled ${s.compiled}`);
   assert.ok(n > 400);
+});
+
+test('a loop is counted at its head: compiled after `threshold` iterations of one run, not at refills', () => {
+  // one run() call and no slow path: the code window is refilled once, at entry, so only the
+  // backward branch's arrivals at the loop head can make it hot
+  const { core, mem } = machine(50, loop(3), { jitOffThread: false });
+  runToWfi(core, mem);
+  assert.equal(core.getX(0, X.a0), 3000n);
+  const s = core.jitStats()!;
+  assert.ok(s.compiled >= 1, JSON.stringify(s));
+  // 1000 iterations of 3 instructions; the first ~50 are interpreted
+  assert.ok(s.executed > 2700, `executed ${s.executed} in compiled code`);
 });
 
 /** Rerun the 1000-iteration loop (a0 += step) until compiled code has run a whole round; the rounds it took. */
@@ -199,7 +213,7 @@ test('generated modules import a shared memory with its maximum (for worker thre
   const env: Record<string, unknown> = { memory: shared, jitLoadSlow: stub, jitStoreSlow: stub, blockId: 7 };
   for (const n of ['Mulh', 'Mulhsu', 'Mulhu', 'Div', 'Divu', 'Rem', 'Remu', 'Divw', 'Divuw', 'Remw', 'Remuw']) env[`jit${n}`] = (): bigint => 0n;
   const inst = new WebAssembly.Instance(new WebAssembly.Module(tr.bytes), { env: env as WebAssembly.ModuleImports });
-  const run = inst.exports['run'] as (h: number, pc: bigint, left: number, n: number, id: number) => number;
+  const run = inst.exports['0'] as (h: number, pc: bigint, left: number, n: number, id: number) => number;
   // hart at address 0 of the shared memory: a0 = 41, ra = 0x1000
   const dv = new DataView(shared.buffer);
   dv.setBigUint64(10 * 8, 41n, true);
@@ -211,4 +225,34 @@ test('generated modules import a shared memory with its maximum (for worker thre
   assert.equal(dv.getBigUint64(10 * 8, true), 42n);
   assert.equal(dv.getBigUint64(512, true), 0x1000n, 'pc after jalr');
   assert.equal(dv.getUint32(H_JIT_COUNT, true), 2, 'instructions executed');
+});
+
+test('a batch of regions is one module; function i answers only to block id blockId + i', async () => {
+  const { generateRegions, discoverRegion } = await import('../../src/jit/translate.js');
+  const mem = new WebAssembly.Memory({ initial: 1 });
+  // two entries of "addi a0, a0, 1; addi a0, a0, 1; jalr x0, 0(ra)": offset 0 (3 instructions) and 4 (2)
+  const code = words(addi(X.a0, X.a0, 1), addi(X.a0, X.a0, 1), 0x00008067);
+  const src = {
+    parcel: (off: number): number => code[off]! | (code[off + 1]! << 8),
+    decode: (insn: number): { w: number; imm: number } =>
+      insn === addi(X.a0, X.a0, 1) ? { w: (6 | (10 << 8) | (10 << 13) | (4 << 26)) >>> 0, imm: 1 } : { w: (56 | (1 << 13) | (4 << 26)) >>> 0, imm: 0 },
+  };
+  const regions = [0, 4].map((entry) => ({ insns: [...discoverRegion(src, entry).values()], entry }));
+  const tr = generateRegions(regions, { initial: 0, shared: false });
+  assert.deepEqual(tr.instructions, [3, 2]);
+  const stub = (): number => 0;
+  const env: Record<string, unknown> = { memory: mem, jitLoadSlow: stub, jitStoreSlow: stub, blockId: 20 };
+  for (const n of ['Mulh', 'Mulhsu', 'Mulhu', 'Div', 'Divu', 'Rem', 'Remu', 'Divw', 'Divuw', 'Remw', 'Remuw']) env[`jit${n}`] = (): bigint => 0n;
+  const ex = new WebAssembly.Instance(new WebAssembly.Module(tr.bytes), { env: env as WebAssembly.ModuleImports }).exports;
+  type Fn = (h: number, pc: bigint, left: number, n: number, id: number) => number;
+  const [f0, f1] = [ex['0'] as Fn, ex['1'] as Fn];
+  const dv = new DataView(mem.buffer);
+  assert.equal(f0(0, 0x8000_0000n, 100, 0, 21), RES_JIT_MISS);
+  assert.equal(f1(0, 0x8000_0004n, 100, 0, 20), RES_JIT_MISS);
+  assert.equal(dv.getBigUint64(10 * 8, true), 0n, 'a foreign id runs nothing');
+  assert.equal(f0(0, 0x8000_0000n, 100, 0, 20), -1);
+  assert.equal(dv.getBigUint64(10 * 8, true), 2n);
+  assert.equal(f1(0, 0x8000_0004n, 100, 0, 21), -1);
+  assert.equal(dv.getBigUint64(10 * 8, true), 3n);
+  assert.equal(dv.getUint32(H_JIT_COUNT, true), 2, 'instructions executed by function 1');
 });

@@ -2,7 +2,7 @@
  * Random RV64GC programs for the JIT differential test: integer ALU and M
  * ops (32- and 16-bit encodings), loads and stores (aligned, misaligned,
  * page-crossing), forward branches, counted loops, FP loads/arithmetic,
- * CSR reads of minstret/mcycle and mscratch writes, accesses that fault
+ * CSR reads of minstret/mcycle and mscratch writes, FENCE, accesses that fault
  * (physical address above 56 bits, handled by a trap handler that skips the
  * instruction) and MMIO loads/stores (exits to the host mid-block).
  *
@@ -140,8 +140,9 @@ export class ProgramGen {
           default: return w32(R(0x69, 2, this.src(), 0, fd, 0x53));
         }
       }
-      case 11: { // CSRs: minstret, mcycle (exact instruction counts), mscratch
-        const k = g.int(3);
+      case 11: { // CSRs: minstret, mcycle (exact instruction counts), mscratch; FENCE
+        const k = g.int(4);
+        if (k === 3) return w32(0x0ff0000f); // fence iorw, iorw
         if (k === 0) return w32(I(0xb02, 0, 2, this.reg(), 0x73));
         if (k === 1) return w32(I(0xb00, 0, 2, this.reg(), 0x73));
         return w32(I(0x340, this.src(), 1, this.reg(), 0x73));
