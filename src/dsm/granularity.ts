@@ -7,7 +7,13 @@
  * `splitAfter` such alternations in a row the manager splits it. A split page
  * whose block write grants all went to one node `mergeAfter` times in a row
  * (the sharing stopped), or whose frame a node must give back at its cap, is
- * merged. Both are transactions the manager serializes with the page's
+ * merged. So is a split page whose blocks keep changing hands, many of them
+ * (a convoy: `convoyBlocks` distinct blocks handed between nodes within
+ * CONVOY_WINDOW hand-overs): the nodes share most of the page, not disjoint
+ * parts of it, and each pass over it costs a transfer per block instead of
+ * one per page. The page then splits again only after a hold-off of page
+ * write requests that doubles with each convoy merge.
+ * Both are transactions the manager serializes with the page's
  * requests: a split starts only when the page is idle, a merge only when
  * every block is idle, and while either is in flight no request for the page
  * or its blocks starts. Requests for the wrong unit (a page request that
@@ -27,14 +33,22 @@ import type { EngineHost } from './engine-host.js';
 import { DsmProtocolError } from './errors.js';
 import type { ManagerRequest } from './directory.js';
 import { DSM_PAGE_SIZE, PageState } from './page-store.js';
-import { BLOCK_SIZE, BLOCKS_PER_PAGE, blockUnit, isBlockUnit, unitPage } from './units.js';
+import { BLOCK_SIZE, BLOCKS_PER_PAGE, blockUnit, isBlockUnit, unitBlock, unitPage } from './units.js';
 
 export interface GranularityOptions {
   /** Alternating writers on different blocks before a split; 0 turns splitting off. */
   splitAfter: number;
   /** Consecutive block write grants to one node before a merge. */
   mergeAfter: number;
+  /** Distinct blocks changing hands within CONVOY_WINDOW hand-overs that merge a split page; 0 never merges for that. */
+  convoyBlocks: number;
 }
+
+/** Block write grants to another node than the block's last writer, per convoy verdict. */
+export const CONVOY_WINDOW = 64;
+/** Page write requests a convoy-merged page waits before it may split again: the first hold-off, and the largest. */
+export const RESPLIT_HOLD_FIRST = 64;
+export const RESPLIT_HOLD_MAX = 4096;
 
 /**
  * mergeAfter is above the 64 blocks of a page: right after a split the
@@ -46,7 +60,22 @@ export interface GranularityOptions {
  * from another writer, so a run this long means one node writes while the
  * others at most read.
  */
-export const DEFAULT_GRANULARITY: GranularityOptions = { splitAfter: 4, mergeAfter: 96 };
+export const DEFAULT_GRANULARITY: GranularityOptions = { splitAfter: 4, mergeAfter: 96, convoyBlocks: 8 };
+
+/**
+ * Why 8 distinct blocks: in a false-shared page that splitting serves, each
+ * node keeps its own blocks and only the few 64-byte blocks that really hold
+ * both nodes' data change hands. xv6's proc array, walked by the idle harts
+ * of every node, hands over every lock block of the page on each walk (11 or
+ * more per page): that is true sharing of the page, and a whole page moves
+ * once per walk instead of once per lock.
+ */
+interface Handovers {
+  /** Node granted each block's last write, -1 before the first. */
+  lastWriter: Int16Array;
+  count: number;
+  blocks: Set<number>;
+}
 
 interface Detector {
   lastWriter: number;
@@ -69,6 +98,9 @@ export class Granularity {
   private readonly split = new Set<number>();
   private readonly detectors = new Map<number, Detector>();
   private readonly sole = new Map<number, { node: number; count: number }>();
+  private readonly handovers = new Map<number, Handovers>();
+  /** Convoy-merged pages: page write requests left before the next split, and the next hold-off. */
+  private readonly holdOff = new Map<number, { left: number; next: number }>();
   private readonly mergeWanted = new Set<number>();
   private readonly inFlight = new Map<number, Collecting>();
   /** Hand-backs of a split page's frame waiting for its merge. */
@@ -93,6 +125,11 @@ export class Granularity {
   /** A page write request is starting: is this the alternation that makes the page split? */
   shouldSplit(page: number, req: ManagerRequest, hint: number): boolean {
     if (this.opts.splitAfter <= 0) return false;
+    const hold = this.holdOff.get(page);
+    if (hold && hold.left > 0) {
+      hold.left--;
+      return false;
+    }
     const d = this.detectors.get(page) ?? { lastWriter: -1, lastHint: -1, alternations: 0 };
     this.detectors.set(page, d);
     if (req.requester === d.lastWriter) return false;
@@ -105,15 +142,38 @@ export class Granularity {
     return true;
   }
 
-  /** A block write request is starting: has the sharing stopped? */
-  shouldMerge(page: number, requester: number): boolean {
+  /** A block write request for `unit` is starting: has the sharing stopped, or does it cover most of the page? */
+  shouldMerge(unit: number, requester: number): boolean {
+    const page = unitPage(unit);
     const s = this.sole.get(page);
     if (!s || s.node !== requester) {
       this.sole.set(page, { node: requester, count: 1 });
-      return false;
+    } else if (++s.count >= this.opts.mergeAfter) {
+      return true;
     }
-    s.count++;
-    return s.count >= this.opts.mergeAfter;
+    return this.opts.convoyBlocks > 0 && this.convoy(page, unitBlock(unit), requester);
+  }
+
+  private convoy(page: number, block: number, requester: number): boolean {
+    let h = this.handovers.get(page);
+    if (!h) {
+      h = { lastWriter: new Int16Array(BLOCKS_PER_PAGE).fill(-1), count: 0, blocks: new Set() };
+      this.handovers.set(page, h);
+    }
+    const last = h.lastWriter[block]!;
+    h.lastWriter[block] = requester;
+    if (last < 0 || last === requester) return false;
+    h.count++;
+    h.blocks.add(block);
+    if (h.count < CONVOY_WINDOW) return false;
+    const convoy = h.blocks.size >= this.opts.convoyBlocks;
+    h.count = 0;
+    h.blocks.clear();
+    if (!convoy) return false;
+    const prev = this.holdOff.get(page);
+    const next = prev ? Math.min(prev.next * 2, RESPLIT_HOLD_MAX) : RESPLIT_HOLD_FIRST;
+    this.holdOff.set(page, { left: next, next });
+    return true;
   }
 
   startSplit(page: number): void {
@@ -135,6 +195,7 @@ export class Granularity {
     for (let b = 0; b < BLOCKS_PER_PAGE; b++) this.h.directory.setOwner(blockUnit(page, b), owner);
     this.split.add(page);
     this.sole.delete(page);
+    this.handovers.delete(page);
     this.h.directory.abort(page);
     this.h.counters.splits++;
     this.h.pump(page); // queued page requests learn that they must ask for a block
@@ -184,6 +245,7 @@ export class Granularity {
     this.inFlight.delete(page);
     this.split.delete(page);
     this.sole.delete(page);
+    this.handovers.delete(page);
     if (c.owned.size !== BLOCKS_PER_PAGE) {
       // an owner was lost with its blocks: the page is lost as a whole
       this.h.directory.markLost(page);
@@ -229,6 +291,8 @@ export class Granularity {
     this.split.clear();
     this.detectors.clear();
     this.sole.clear();
+    this.handovers.clear();
+    this.holdOff.clear();
     this.mergeWanted.clear();
     this.inFlight.clear();
     this.evictWaiters.clear();

@@ -52,7 +52,7 @@ export class ManagerRole {
           this.gran.startSplit(page);
           return;
         }
-        if (block && this.gran.shouldMerge(whole, req.requester)) {
+        if (block && this.gran.shouldMerge(page, req.requester)) {
           this.h.directory.putBack(page);
           this.gran.wantMerge(whole);
           return;

@@ -4,7 +4,7 @@
  * every node), each then owns its block and writes it with no message; a
  * block fault moves 64 bytes; one node taking every block write merges the
  * page back (MERGE/MERGE_DATA), and its data survives; true sharing (the
- * same block) never splits.
+ * same block) never splits; a convoy over most of the page merges it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -75,4 +75,53 @@ test('granularity: writers alternating on the same block (true sharing) never sp
     assert.equal(e0.managerInfo(0)!.split, false);
     assert.equal(e0.stats().splits, 0);
   }
+});
+
+/** Splits page 0 of a 2-node cluster by alternating writes on blocks 1 and 2. */
+async function splitPage0(cl: Cluster): Promise<void> {
+  const [e0, e1] = cl.engines as [typeof cl.engines[0], typeof cl.engines[0]];
+  for (let i = 0; i < 8 && !e0.managerInfo(0)!.split; i++) {
+    await step(cl, () => e0.writeFault(0, 1));
+    if (!e0.managerInfo(0)!.split) await step(cl, () => e1.writeFault(0, 2));
+  }
+  assert.equal(e0.managerInfo(0)!.split, true, 'the page split');
+}
+
+test('granularity: a split page whose blocks all keep changing hands (a convoy) merges, and splits again only after a hold-off', async () => {
+  const cl = new Cluster({ nodes: 2, pages: 2, seed: 7 });
+  const [e0, e1] = cl.engines as [typeof cl.engines[0], typeof cl.engines[0]];
+  await splitPage0(cl);
+  // both nodes walk blocks 0..15 in turn, as xv6's idle harts walk the proc locks
+  let walks = 0;
+  while (e0.managerInfo(0)!.split && walks < 20) {
+    for (const e of [e0, e1]) for (let b = 0; b < 16 && e0.managerInfo(0)!.split; b++) await step(cl, () => e.writeFault(0, b));
+    walks++;
+  }
+  assert.equal(e0.managerInfo(0)!.split, false, 'the convoy merged the page');
+  assert.ok(walks <= 6, `merged after ${walks} walks: 64 hand-overs of 16 blocks take about 4`);
+  assert.equal(e0.stats().merges, 1);
+  // the false-sharing pattern that split it at first now must wait out the hold-off (64 page write requests)
+  for (let i = 0; i < 20; i++) {
+    await step(cl, () => e0.writeFault(0, 1));
+    await step(cl, () => e1.writeFault(0, 2));
+  }
+  assert.equal(e0.managerInfo(0)!.split, false, 'no split during the hold-off');
+  for (let i = 0; i < 40 && !e0.managerInfo(0)!.split; i++) {
+    await step(cl, () => e0.writeFault(0, 1));
+    await step(cl, () => e1.writeFault(0, 2));
+  }
+  assert.equal(e0.managerInfo(0)!.split, true, 'split again after the hold-off');
+  assert.equal(e0.stats().splits, 2);
+});
+
+test('granularity: a split page where only a few blocks change hands stays split', async () => {
+  const cl = new Cluster({ nodes: 2, pages: 2, seed: 9 });
+  const [e0, e1] = cl.engines as [typeof cl.engines[0], typeof cl.engines[0]];
+  await splitPage0(cl);
+  // two blocks that hold both nodes' data bounce 200 times; the rest of the page stays put
+  for (let i = 0; i < 100; i++) {
+    for (const e of [e0, e1]) for (const b of [5, 6]) await step(cl, () => e.writeFault(0, b));
+  }
+  assert.equal(e0.managerInfo(0)!.split, true);
+  assert.equal(e0.stats().merges, 0);
 });
