@@ -28,10 +28,16 @@ export interface ChunkTarget {
   received(chunk: Uint8Array): void;
 }
 
-/** The `onread` option of one socket and the connection its bytes go to. */
+/**
+ * The `onread` option of one socket and the connection its bytes go to.
+ *
+ * The connection attaches in the same tick as the socket is created (after
+ * 'connect' for a dialled socket, right after adoptAccepted for an accepted
+ * one), and libuv calls `onread` only from a later turn of the loop, so no
+ * chunk can arrive before `attach`: nothing needs queueing here.
+ */
 export class DirectReads {
   private target: ChunkTarget | null = null;
-  private early: Uint8Array[] = [];
   readonly onread: { buffer: Uint8Array; callback: (nread: number, buf: Uint8Array) => void };
 
   constructor() {
@@ -42,18 +48,14 @@ export class DirectReads {
         // (allocUnsafe: from Buffer's pool below 4 KiB, never zero-filled; every byte is written here)
         const chunk = Buffer.allocUnsafe(nread);
         chunk.set(buf.subarray(0, nread));
-        if (this.target) this.target.received(chunk);
-        else this.early.push(chunk);
+        this.target!.received(chunk);
       },
     };
   }
 
-  /** From now on chunks go to `target`; any read before this are handed over first. */
+  /** Chunks go to `target` from now on; call it in the tick the socket was created or connected. */
   attach(target: ChunkTarget): void {
     this.target = target;
-    const early = this.early;
-    this.early = [];
-    for (const c of early) target.received(c);
   }
 }
 
