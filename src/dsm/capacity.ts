@@ -26,6 +26,12 @@ import { BLOCKS_PER_PAGE, blockUnit } from './units.js';
 import type { PageStore } from './page-store.js';
 
 export type Victim = { page: number; how: 'drop' | 'handback' };
+/**
+ * What one victim choice found: a victim; 'cut', nothing among the
+ * WALK_LIMIT frames it looked at, ask again after a turn of the event loop;
+ * or null, nothing can go now.
+ */
+export type VictimChoice = Victim | 'cut' | null;
 
 /** How many frames past the first hand-back candidate victim choice looks for a copy to drop instead. */
 export const DROP_LOOKAHEAD = 64;
@@ -52,8 +58,6 @@ export class FrameBudget {
   private reservedFrames = 0;
   /** Pages holding a frame, oldest first. */
   private readonly order = new Set<number>();
-  /** The last pickVictim stopped at WALK_LIMIT with nothing found: ask again after a turn of the event loop. */
-  walkCut = false;
   /** Frames looked at by cut walks since a choice last ended: a whole lap of the order means nothing can go. */
   private lap = 0;
 
@@ -106,12 +110,12 @@ export class FrameBudget {
     self: number,
     dropOnly = false,
     isSplit: (page: number) => boolean = () => false,
-  ): Victim | null {
+  ): VictimChoice {
     let handback: number | null = null;
     let found: Victim | null = null;
     let pastHandback = 0;
     let walked = 0;
-    this.walkCut = false;
+    let cut = false;
     const skipped: number[] = [];
     // The frames not yet looked at in this lap; the last walk of a lap ends
     // with them instead of starting over.
@@ -119,7 +123,7 @@ export class FrameBudget {
     const limit = lastWalk ? Math.max(1, this.order.size - this.lap) : WALK_LIMIT;
     for (const page of this.order) {
       if (++walked > limit && handback === null) {
-        this.walkCut = !lastWalk;
+        cut = !lastWalk;
         break;
       }
       // A copy to drop is cheaper than a hand-back, but not worth a walk over
@@ -145,9 +149,10 @@ export class FrameBudget {
       this.order.delete(page);
       this.order.add(page);
     }
-    this.lap = this.walkCut ? this.lap + WALK_LIMIT : 0;
+    this.lap = cut ? this.lap + WALK_LIMIT : 0;
     if (found) return found;
-    return handback === null || dropOnly ? null : { page: handback, how: 'handback' };
+    if (handback !== null && !dropOnly) return { page: handback, how: 'handback' };
+    return cut ? 'cut' : null;
   }
 }
 

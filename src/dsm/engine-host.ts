@@ -5,7 +5,7 @@
  * PageMeta), its frames, and a way to send. DsmEngine builds one and hands it to each
  * role, so the roles stay free of the engine's public API.
  */
-import type { FrameBudget, Victim } from './capacity.js';
+import type { FrameBudget, Victim, VictimChoice } from './capacity.js';
 import type { DsmMessage } from './codec.js';
 import type { ManagerDirectory } from './directory.js';
 import type { LocalOp, PageMeta } from './page-meta.js';
@@ -36,7 +36,7 @@ export interface EngineHost {
   /** Flushes and frees this node's copy of the unit; the node no longer owns it. A page's frame goes when no block needs it. */
   dropLocal(unit: number): void;
   /** The oldest unit that can give its frame up (capacity.ts); `dropOnly`: only copies this node does not own. */
-  pickVictim(dropOnly: boolean): Victim | null;
+  pickVictim(dropOnly: boolean): VictimChoice;
   /** Re-runs a remote request after an unpin or the end of the local op. */
   defer(page: number, from: number, m: DsmMessage): void;
   /** Sends INV to `targets`; the write completes when all have acknowledged. */

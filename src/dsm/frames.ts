@@ -3,7 +3,7 @@
  * room before a request (capacity.ts has the policy), hand-backs in flight,
  * and trimming back under the cap after the home accepted pages above it.
  */
-import type { FrameBudget, UnitView, Victim } from './capacity.js';
+import type { FrameBudget, UnitView, Victim, VictimChoice } from './capacity.js';
 import { makeMessage, MsgType, type DsmMessage } from './codec.js';
 import type { PageMetas } from './page-meta.js';
 import { PageState } from './page-store.js';
@@ -96,7 +96,7 @@ export class FrameManager {
   };
 
   /** The oldest unit that can give its frame up (capacity.ts); `dropOnly`: only copies this node does not own. */
-  pickVictim(dropOnly: boolean): Victim | null {
+  pickVictim(dropOnly: boolean): VictimChoice {
     return this.budget.pickVictim(this.view, this.d.homeOf, this.d.nodeId, dropOnly, (p) => this.store.isSplit(p));
   }
 
@@ -115,12 +115,12 @@ export class FrameManager {
         return;
       }
       const victim = this.pickVictim(false);
-      if (victim) {
-        await this.evict(victim);
+      if (victim === 'cut') {
+        await nextTurn();
         continue;
       }
-      if (this.budget.walkCut) {
-        await nextTurn();
+      if (victim) {
+        await this.evict(victim);
         continue;
       }
       if (this.evictionsInFlight.size > 0) {
@@ -166,8 +166,8 @@ export class FrameManager {
       void (async () => {
         while (!this.d.closed() && this.budget.overCap()) {
           const v = this.pickVictim(false);
-          if (v) await this.evict(v);
-          else if (this.budget.walkCut) await nextTurn();
+          if (v === 'cut') await nextTurn();
+          else if (v) await this.evict(v);
           else break;
         }
         this.trimScheduled = false;

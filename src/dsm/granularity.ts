@@ -74,7 +74,16 @@ interface Handovers {
   /** Node granted each block's last write, -1 before the first. */
   lastWriter: Int16Array;
   count: number;
-  blocks: Set<number>;
+  /** The blocks handed over in this window: a 64-bit mask as two 32-bit halves (blocks 0-31, 32-63). */
+  low: number;
+  high: number;
+}
+
+/** Set bits of a 32-bit word. */
+function popcount32(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
 
 interface Detector {
@@ -157,18 +166,20 @@ export class Granularity {
   private convoy(page: number, block: number, requester: number): boolean {
     let h = this.handovers.get(page);
     if (!h) {
-      h = { lastWriter: new Int16Array(BLOCKS_PER_PAGE).fill(-1), count: 0, blocks: new Set() };
+      h = { lastWriter: new Int16Array(BLOCKS_PER_PAGE).fill(-1), count: 0, low: 0, high: 0 };
       this.handovers.set(page, h);
     }
     const last = h.lastWriter[block]!;
     h.lastWriter[block] = requester;
     if (last < 0 || last === requester) return false;
     h.count++;
-    h.blocks.add(block);
+    if (block < 32) h.low |= 1 << block;
+    else h.high |= 1 << (block - 32);
     if (h.count < CONVOY_WINDOW) return false;
-    const convoy = h.blocks.size >= this.opts.convoyBlocks;
+    const convoy = popcount32(h.low) + popcount32(h.high) >= this.opts.convoyBlocks;
     h.count = 0;
-    h.blocks.clear();
+    h.low = 0;
+    h.high = 0;
     if (!convoy) return false;
     const prev = this.holdOff.get(page);
     const next = prev ? Math.min(prev.next * 2, RESPLIT_HOLD_MAX) : RESPLIT_HOLD_FIRST;

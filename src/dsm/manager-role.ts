@@ -97,7 +97,8 @@ export class ManagerRole {
     const meta = this.h.meta(m.page);
     if (!this.h.store.hasFrame(m.page)) {
       const victim = this.h.budget.hasRoom() ? null : this.h.pickVictim(true);
-      if (victim) void this.h.evict(victim);
+      // nothing to drop at once ('cut' or null): over the cap for now, trimSoon below makes room
+      if (victim && victim !== 'cut') void this.h.evict(victim);
       this.h.allocFrame(m.page);
     }
     this.h.store.writeFrame(m.page, m.data);

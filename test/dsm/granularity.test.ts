@@ -114,6 +114,22 @@ test('granularity: a split page whose blocks all keep changing hands (a convoy) 
   assert.equal(e0.stats().splits, 2);
 });
 
+test('granularity: the convoy count sees blocks in both halves of the page (the 64-bit block mask)', async () => {
+  for (const [first, count, merges] of [[28, 8, true], [56, 8, true], [29, 7, false]] as const) {
+    const cl = new Cluster({ nodes: 2, pages: 2, seed: 11 });
+    const [e0, e1] = cl.engines as [typeof cl.engines[0], typeof cl.engines[0]];
+    await splitPage0(cl);
+    // `count` blocks from `first` on: 28..35 straddle the halves, 56..63 are all in the high one (8 is
+    // exactly convoyBlocks), 29..35 are one too few
+    let walks = 0;
+    while (e0.managerInfo(0)!.split && walks < 20) {
+      for (const e of [e0, e1]) for (let b = first; b < first + count && e0.managerInfo(0)!.split; b++) await step(cl, () => e.writeFault(0, b));
+      walks++;
+    }
+    assert.equal(!e0.managerInfo(0)!.split, merges, `walk from block ${first}: merged ${!e0.managerInfo(0)!.split} after ${walks} walks`);
+  }
+});
+
 test('granularity: a split page where only a few blocks change hands stays split', async () => {
   const cl = new Cluster({ nodes: 2, pages: 2, seed: 9 });
   const [e0, e1] = cl.engines as [typeof cl.engines[0], typeof cl.engines[0]];
