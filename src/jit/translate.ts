@@ -141,12 +141,24 @@ function insnOf(off: number, w: number, imm: number): Insn {
   return { off, op: w & 0xff, w, imm, rd: (w >>> 8) & 31, rs1: (w >>> 13) & 31, rs2: (w >>> 18) & 31, len: w >>> 26 };
 }
 
-/** The supported instructions reachable from `entry` inside the page, by offset. */
+/**
+ * The supported instructions reachable from `entry` inside the page, by
+ * offset, nearest to the entry first: when the cap cuts a region, it keeps
+ * the loops around the entry (a loop head's region that ran ahead into the
+ * code after the loop left out the outer loop's body, and every outer
+ * iteration cost two block calls).
+ */
 export function discoverRegion(src: RegionSource, entry: number, max = MAX_REGION): Map<number, Insn> {
   const region = new Map<number, Insn>();
   const work = [entry];
   while (work.length > 0 && region.size < max) {
-    const off = work.pop()!;
+    let best = 0;
+    for (let k = 1; k < work.length; k++) {
+      if (Math.abs(work[k]! - entry) < Math.abs(work[best]! - entry)) best = k;
+    }
+    const off = work[best]!;
+    work[best] = work[work.length - 1]!;
+    work.pop();
     if (region.has(off)) continue;
     const i = readInsn(src, off);
     if (i === null) continue;
