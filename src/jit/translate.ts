@@ -198,8 +198,6 @@ function layoutOf(region: Map<number, Insn>, entry: number): Layout {
   const order = [...region.keys()].sort((a, b) => a - b);
   const labels = new Set<number>([entry]);
   const checks = new Set<number>([entry]);
-  const e = region.get(entry)!;
-  if (region.has(entry + e.len)) checks.add(entry + e.len); // the first instruction always runs alone
   for (let k = 0; k < order.length; k++) {
     const i = region.get(order[k]!)!;
     const next = order[k + 1];
@@ -311,7 +309,12 @@ function regionFunction(
   const region = new Map<number, Insn>(insns.map((i) => [i.off, i]));
   const { segs, runLen, runPos } = layoutOf(region, entry);
   const segIndex = new Map<number, number>(segs.map((s, i) => [s.start, i]));
-  const K = segs.length;
+  // The entry's budget run is checked like any other, so a loop whose head is the entry checks once per
+  // iteration. A call with less budget left than that run takes the last segment, ALONE: the entry
+  // instruction by itself (every call makes progress), then on as after any run, or out of the region.
+  const ALONE = segs.length;
+  const entryRun = runLen.get(entry)!;
+  const K = segs.length + 1;
   const entryOff = entry;
   const used = new Set<number>();
   const written = new Set<number>();
@@ -321,6 +324,7 @@ function regionFunction(
 
   /** Segments with a branch or jump back to their own start: emitted inside a wasm loop (innermost loops). */
   const selfLoop = segs.map((sg) => sg.insns.some((i) => isControl(i.op) && targetOf(i) === sg.start));
+  selfLoop.push(false);
   const brDispatch = (): number => depth + (K - 1 - seg);
   const brExit = (): number => brDispatch() + 1;
   const brSlow = (): number => brDispatch() + 2;
@@ -368,6 +372,11 @@ function regionFunction(
     depth--;
     b.byte(Op.end);
     const t = segIndex.get(to);
+    if (t === undefined && seg === ALONE) {
+      // the next run starts mid-segment: leave (a later call enters at a run of its own)
+      exitAt(0, () => pcOf(to));
+      return;
+    }
     if (t === undefined) {
       if (!fallthrough) throw new Error(`translator: jump to 0x${to.toString(16)}, which is not a label`);
       return; // the next run continues inline
@@ -534,6 +543,10 @@ function regionFunction(
   for (let j = 0; j < K; j++) {
     b.byte(Op.end);
     seg = j;
+    if (j === ALONE) {
+      emitInsn(region.get(entry)!, 0, true); // every way out of it ends in a br (see goTo)
+      continue;
+    }
     const s = segs[j]!;
     if (selfLoop[j]) {
       b.byte(Op.loop).byte(VOID); // falling off its end continues with the next segment
@@ -592,6 +605,11 @@ function regionFunction(
   body.byte(Op.localGet).u32(L_H).byte(Op.i32Load).u32(2).u32(H_TLB_R).byte(Op.localSet).u32(L_TLBR);
   body.byte(Op.localGet).u32(L_H).byte(Op.i32Load).u32(2).u32(H_TLB_W).byte(Op.localSet).u32(L_TLBW);
   body.byte(Op.i32Const).s32(segIndex.get(entry)!).byte(Op.localSet).u32(L_LABEL);
+  if (entryRun > 1) {
+    body.byte(Op.localGet).u32(L_N).byte(Op.i32Const).s32(entryRun).byte(Op.i32Add);
+    body.byte(Op.localGet).u32(L_LEFT).byte(Op.i32GtS).byte(Op.if).byte(VOID);
+    body.byte(Op.i32Const).s32(ALONE).byte(Op.localSet).u32(L_LABEL).byte(Op.end);
+  }
   body.bytes(b.view());
 
   const func = { type: 0, locals: [{ count: 5, type: I32 }, { count: 35, type: I64 }, { count: 1, type: I32 }], body };
