@@ -23,7 +23,7 @@ import {
   OP_JR, OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU, OP_SB, OP_SH, OP_SW, OP_SD, OP_FLW, OP_FLD,
   OP_FSW, OP_FSD, OP_AMO, OP_SYSTEM, OP_CSR, OP_FP, OP_LI, OP_MV, OP_LOAD_RD0, OP_FENCE, OP_FENCE_I, OP_JIT,
 } from './ops';
-import { H_JIT_ON, H_JIT_COUNT, H_MINSTRET_WRITTEN } from './hart-ext';
+import { H_JIT_ON, H_JIT_COUNT, H_MINSTRET_WRITTEN, H_JIT_IBASE } from './hart-ext';
 import { jitProbe, jitRun, RES_JIT_MISS } from './jit';
 import { decode16, decode32 } from './decode';
 import { fetchHost, fetchPageIndex, codeSlot, splitHost } from './mmu';
@@ -705,7 +705,10 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
       }
       case OP_JIT: {
         // compiled code runs at most `left` instructions and leaves pc, registers and H_JIT_COUNT exact
+        store<u64>(h + H_JIT_IBASE, instret0 + <u64>(maxN - left));
         const r = jitRun(h, e, ent, (pageV + (<u64>(e - codeBase) >> 2)), left);
+        // a CSR in compiled code may have written minstret
+        instret0 = load<u64>(h + H_JIT_IBASE) - <u64>(maxN - left);
         // this thread could not get the block: its entry is "not decoded" again, so run it as such
         if (r == RES_JIT_MISS) continue;
         left -= load<i32>(h + H_JIT_COUNT) - 1;

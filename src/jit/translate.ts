@@ -55,6 +55,15 @@ export interface Insn {
   len: number;
 }
 
+/**
+ * Instructions that end their block through the $slow exit: registers back
+ * to the hart, then the core's own function for the op (env.<name>, function
+ * import index) runs it and sets pc, as the interpreter's case does.
+ */
+const ENDS = new Map<number, { name: string; index: number }>([
+  [O.OP_AMO, { name: 'jitAmo', index: 0 }], [O.OP_SYSTEM, { name: 'jitSystem', index: 0 }],
+  [O.OP_CSR, { name: 'jitCsr', index: 0 }],
+]);
 const BRANCH = new Set([O.OP_BEQ, O.OP_BNE, O.OP_BLT, O.OP_BGE, O.OP_BLTU, O.OP_BGEU]);
 const LOADS = new Map<number, { size: number; wop: number }>([
   [O.OP_LB, { size: 1, wop: Op.i64Load8S }], [O.OP_LBU, { size: 1, wop: Op.i64Load8U }],
@@ -91,9 +100,10 @@ export const HELPERS = [
   [O.OP_DIVUW, 'jitDivuw'], [O.OP_REMW, 'jitRemw'], [O.OP_REMUW, 'jitRemuw'],
 ] as const;
 const HELPER_INDEX = new Map<number, number>(HELPERS.map(([op], i) => [op, 2 + i]));
-/** Function imports after the M helpers: env.jitFp (insn, pc) and env.jitAmo (insn, pc, len). */
+/** Function imports after the M helpers: env.jitFp (insn, pc), then the ENDS (insn, pc, len[, count]). */
 const F_FP = 2 + HELPERS.length;
-const F_AMO = F_FP + 1;
+let nextImport = F_FP + 1;
+for (const e of ENDS.values()) e.index = nextImport++;
 const CMP = new Map<number, number>([
   [O.OP_BEQ, Op.i64Eq], [O.OP_BNE, Op.i64Ne], [O.OP_BLT, Op.i64LtS], [O.OP_BGE, Op.i64GeS],
   [O.OP_BLTU, Op.i64LtU], [O.OP_BGEU, Op.i64GeU],
@@ -107,7 +117,7 @@ const FSTORES = new Map<number, { size: number; wop: number }>([
 ]);
 const OTHER = new Set([
   O.OP_NOP, O.OP_LUI, O.OP_AUIPC, O.OP_LI, O.OP_MV, O.OP_SLTI, O.OP_SLTIU, O.OP_SLT, O.OP_SLTU,
-  O.OP_JAL, O.OP_J, O.OP_JALR, O.OP_JR, O.OP_LOAD_RD0, O.OP_FENCE, O.OP_FP, O.OP_AMO,
+  O.OP_JAL, O.OP_J, O.OP_JALR, O.OP_JR, O.OP_LOAD_RD0, O.OP_FENCE, O.OP_FP, O.OP_FENCE_I, ...ENDS.keys(),
 ]);
 
 export function supported(op: number): boolean {
@@ -116,12 +126,13 @@ export function supported(op: number): boolean {
 }
 
 /**
- * Instructions after which the region ends: indirect jumps, and AMOs (they
- * may store to a code page, which retires compiled code; the interpreter
- * refills its window after one too).
+ * Instructions after which the region ends: indirect jumps, FENCE.I, and
+ * the ENDS: AMOs may store to a code page (which retires compiled code),
+ * CSRs and SYSTEM may change privilege, translation or pc (the interpreter
+ * refills its window after all of them).
  */
 function endsRegion(op: number): boolean {
-  return op === O.OP_JALR || op === O.OP_JR || op === O.OP_AMO;
+  return op === O.OP_JALR || op === O.OP_JR || op === O.OP_FENCE_I || ENDS.has(op);
 }
 
 function isControl(op: number): boolean {
@@ -232,7 +243,7 @@ function layoutOf(region: Map<number, Insn>, entry: number): Layout {
       if (t >= 0 && region.has(t)) labels.add(t);
       if (region.has(fall)) checks.add(fall);
     }
-    if (i.op === O.OP_AMO && region.has(fall)) checks.add(fall);
+    if (endsRegion(i.op) && region.has(fall)) checks.add(fall);
     if (region.has(fall) && fall !== next) labels.add(fall);
     if (next !== undefined && fall !== next) labels.add(next);
   }
@@ -320,13 +331,14 @@ function moduleOf(funcs: FuncSpec[], memory: MemoryImportType): Uint8Array<Array
       { params: [I64, I64], results: [I64] },
       { params: [I32, I32, I64], results: [I32] },
       { params: [I32, I32, I64, I32], results: [I32] },
+      { params: [I32, I32, I64, I32, I32], results: [I32] },
     ],
     funcImports: [
       { name: 'jitLoadSlow', type: 1 },
       { name: 'jitStoreSlow', type: 2 },
       ...HELPERS.map(([, name]) => ({ name, type: 3 })),
       { name: 'jitFp', type: 4 },
-      { name: 'jitAmo', type: 5 },
+      ...[...ENDS.values()].map(({ name }) => ({ name, type: name === 'jitCsr' ? 6 : 5 })),
     ],
     globalImports: [BLOCK_ID_IMPORT],
     memory,
@@ -350,6 +362,7 @@ function regionFunction(
   const entryOff = entry;
   const used = new Set<number>();
   const written = new Set<number>();
+  const endsUsed = new Set<number>(insns.filter((i) => ENDS.has(i.op)).map((i) => i.op));
   const b = new ByteWriter(4096);
   let depth = 0; // constructs opened inside the current segment's code
   let seg = 0;
@@ -505,15 +518,15 @@ function regionFunction(
       slow(k, i, i.w, fs !== undefined);
       depth--;
       b.byte(Op.end);
-    } else if (op === O.OP_FP || op === O.OP_AMO) {
+    } else if (op === O.OP_FP || ENDS.has(op)) {
       // the core's own functions read and write integer registers in hart memory
       const regs = [...new Set([i.rs1, i.rs2, i.rd])].filter((r) => r !== 0);
       for (const r of regs) {
         used.add(r);
         b.byte(Op.localGet).u32(L_H).byte(Op.localGet).u32(X(r)).byte(Op.i64Store).u32(3).u32(r * 8);
       }
-      if (op === O.OP_AMO) {
-        // ends the block: on the way out the registers are written back, then jitAmo runs it
+      if (ENDS.has(op)) {
+        // ends the block: on the way out the registers are written back, then the core runs it
         addN(k + 1);
         b.byte(Op.i32Const).s32(i.w | 0).byte(Op.localSet).u32(L_SLOWW);
         pcOf(i.off);
@@ -605,6 +618,7 @@ function regionFunction(
           b.byte(Op.localGet).u32(L_H).byte(Op.i32Const).s32(0);
           b.byte(Op.atomic).byte(Op.i32AtomicRmwOr).u32(2).u32(H_FENCE_WORD).byte(Op.drop);
           break;
+        case O.OP_FENCE_I: exitAt(k + 1, () => pcOf(i.off + i.len)); break; // the interpreter refills after it too
         case O.OP_LUI: case O.OP_LI: b.byte(Op.i64Const).s32(i.imm); setX(i.rd); break;
         case O.OP_AUIPC: pcOf(i.off); b.byte(Op.i64Const).s32(i.imm).byte(Op.i64Add); setX(i.rd); break;
         case O.OP_MV: getX(i.rs1); setX(i.rd); break;
@@ -679,11 +693,16 @@ function regionFunction(
   slowOp();
   b.byte(Op.i32Const).s32(O.OP_FP).byte(Op.i32Eq).byte(Op.if).byte(VOID);
   b.byte(Op.localGet).u32(L_RES).byte(Op.return).byte(Op.end);
-  slowOp();
-  b.byte(Op.i32Const).s32(O.OP_AMO).byte(Op.i32Eq).byte(Op.if).byte(VOID);
-  b.byte(Op.localGet).u32(L_H).byte(Op.localGet).u32(L_VA).byte(Op.i32WrapI64).byte(Op.localGet).u32(L_SLOWPC);
-  b.byte(Op.localGet).u32(L_SLOWW).byte(Op.i32Const).s32(26).byte(Op.i32ShrU);
-  b.byte(Op.call).u32(F_AMO).byte(Op.return).byte(Op.end);
+  for (const [endOp, { index }] of ENDS) {
+    if (!endsUsed.has(endOp)) continue;
+    slowOp();
+    b.byte(Op.i32Const).s32(endOp).byte(Op.i32Eq).byte(Op.if).byte(VOID);
+    b.byte(Op.localGet).u32(L_H).byte(Op.localGet).u32(L_VA).byte(Op.i32WrapI64).byte(Op.localGet).u32(L_SLOWPC);
+    b.byte(Op.localGet).u32(L_SLOWW).byte(Op.i32Const).s32(26).byte(Op.i32ShrU);
+    // a CSR reads instret: the instructions the chain ran before it (n counts the CSR itself)
+    if (endOp === O.OP_CSR) b.byte(Op.localGet).u32(L_N).byte(Op.i32Const).s32(1).byte(Op.i32Sub);
+    b.byte(Op.call).u32(index).byte(Op.return).byte(Op.end);
+  }
   // stores: SB..SD and FSW, FSD; everything else here is a load
   slowOp();
   b.byte(Op.i32Const).s32(O.OP_SB).byte(Op.i32Sub).byte(Op.i32Const).s32(4).byte(Op.i32LtU);

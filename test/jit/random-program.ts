@@ -3,7 +3,7 @@
  * ops (32- and 16-bit encodings), loads and stores (aligned, misaligned,
  * page-crossing), forward branches, counted loops, FP loads/stores/arithmetic,
  * AMOs and LR/SC (some faulting),
- * CSR reads of minstret/mcycle and mscratch writes, FENCE, accesses that fault
+ * CSR reads of minstret/mcycle, minstret and mscratch writes, FENCE, accesses that fault
  * (physical address above 56 bits, handled by a trap handler that skips the
  * instruction) and MMIO loads/stores (exits to the host mid-block).
  *
@@ -130,8 +130,9 @@ export class ProgramGen {
         }
       }
       case 10: return this.fp();
-      case 11: { // CSRs: minstret, mcycle (exact instruction counts), mscratch; FENCE
-        const k = g.int(4);
+      case 11: { // CSRs: minstret, mcycle (exact instruction counts), mscratch, minstret writes; FENCE
+        const k = g.int(5);
+        if (k === 4) return w32(I(0xb02, this.src(), 1, this.reg(), 0x73)); // csrrw rd, minstret, rs
         if (k === 3) return w32(0x0ff0000f); // fence iorw, iorw
         if (k === 0) return w32(I(0xb02, 0, 2, this.reg(), 0x73));
         if (k === 1) return w32(I(0xb00, 0, 2, this.reg(), 0x73));
