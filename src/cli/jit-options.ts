@@ -1,4 +1,5 @@
 import { UsageError } from './errors.js';
+import { defaultJitMode } from '../node/core-module.js';
 
 /** --jit on|off and --jit-threshold N, shared by `hydravm run` and `hydravm node` (docs/jit.md). */
 export interface JitCliOptions {
@@ -12,11 +13,12 @@ export const JIT_OPTIONS = {
   'jit-threshold': { type: 'string' },
 } as const;
 
-export const JIT_USAGE = `  --jit on|off         compile hot guest code to WebAssembly (default off)
+export const JIT_USAGE = `  --jit on|off         compile hot guest code to WebAssembly (default on;
+                       HYDRAVM_JIT=on|off sets the default)
   --jit-threshold N    arrivals at a block before the JIT compiles it; 0 = every block on first use`;
 
 export function parseJitOptions(jit: string | undefined, threshold: string | undefined): JitCliOptions {
-  const mode = jit ?? 'off';
+  const mode = jit ?? defaultJitMode();
   if (mode !== 'on' && mode !== 'off') throw new UsageError(`--jit ${JSON.stringify(jit)}: expected on or off`);
   let t: number | undefined;
   if (threshold !== undefined) {

@@ -15,6 +15,7 @@ import { GuestClock } from '../node/clock.js';
 import { DsmGuestMemory } from '../node/dsm-memory.js';
 import { checkCapacity, defaultNodeMemory } from '../node/memory-plan.js';
 import { Machine, type BootFiles } from '../node/machine-builder.js';
+import { defaultJitMode } from '../node/core-module.js';
 import { TerminalConsole } from '../node/console-io.js';
 import { ControlMessages } from './control-messages.js';
 import { ClusterVmControl, localCpus } from './cluster-control.js';
@@ -196,7 +197,7 @@ export async function runClusterNode(o: ClusterNodeOptions): Promise<number> {
     onGuestStop,
     trace: o.trace ?? false,
     singleThread: o.singleThread ?? false,
-    jit: o.jit ?? 'off',
+    jit: o.jit ?? defaultJitMode(),
     ...(o.jitThreshold !== undefined ? { jitThreshold: o.jitThreshold } : {}),
     budget: o.budget,
     sliceMs: o.sliceMs,

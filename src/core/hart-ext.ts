@@ -27,3 +27,9 @@ export const H_JIT_INSNS: usize = 58400;
 export const H_JIT_CALLS: usize = 58408;
 /** u64: chains entered from the interpreter (jitRun calls). */
 export const H_JIT_RUNS: usize = 58416;
+/**
+ * u64: instret before the running chain of compiled blocks (runChunk's count
+ * so far): a CSR in compiled code reads instret as this plus the chain's
+ * count, and a write to minstret moves it (runChunk takes it back).
+ */
+export const H_JIT_IBASE: usize = 58424;

@@ -3,9 +3,13 @@
 // Generated modules import these from the core instance, so calls stay
 // wasm-to-wasm.
 import { hartAddr } from './layout';
-import { H_JIT_ON, H_JIT_DECODE, H_JIT_HOT, H_JIT_TBASE, H_JIT_TMASK, JIT_HOT_ENTRIES } from './hart-ext';
+import { H_JIT_ON, H_JIT_DECODE, H_JIT_HOT, H_JIT_TBASE, H_JIT_TMASK, JIT_HOT_ENTRIES, H_JIT_IBASE, H_MINSTRET_WRITTEN } from './hart-ext';
+import { execCsr, execSystem } from './system';
 import { decode16, decode32 } from './decode';
-import { loadSlow, storeSlow } from './memops';
+import { loadSlow, storeSlow, execAmo, trapAt } from './memops';
+import { execFp } from './fpu';
+import { HART_PC, HART_MSTATUS, HART_INSTRET } from './abi';
+import { MS_FS, CAUSE_ILLEGAL } from './layout';
 import { mulh, mulhsu, mulhu, div64, divu64, rem64, remu64, div32, divu32, rem32, remu32 } from './run';
 
 /**
@@ -46,3 +50,47 @@ export function jitDivw(a: u64, b: u64): u64 { return div32(a, b); }
 export function jitDivuw(a: u64, b: u64): u64 { return divu32(a, b); }
 export function jitRemw(a: u64, b: u64): u64 { return rem32(a, b); }
 export function jitRemuw(a: u64, b: u64): u64 { return remu32(a, b); }
+
+/** jitFp's answer when the instruction executed: compiled code goes on with the next one. */
+const RES_JIT_DONE: i32 = -7;
+
+/**
+ * OP_FP (insn = the raw instruction) from compiled code, as the interpreter's
+ * case: RES_JIT_DONE when it executed, else the result of its
+ * illegal-instruction trap (HART_PC set). Integer registers it reads or
+ * writes are in hart memory around the call.
+ */
+export function jitFp(h: usize, insn: u32, pc: u64): i32 {
+  if ((load<u64>(h + HART_MSTATUS) & MS_FS) != 0 && execFp(h, insn)) return RES_JIT_DONE;
+  store<u64>(h + HART_PC, pc);
+  return trapAt(h, CAUSE_ILLEGAL, <u64>insn, pc);
+}
+
+/** OP_AMO from compiled code, as the interpreter's case; it ends the block (HART_PC set either way). */
+export function jitAmo(h: usize, insn: u32, pc: u64, len: u32): i32 {
+  store<u64>(h + HART_PC, pc);
+  return execAmo(h, insn, pc, len);
+}
+
+/** OP_SYSTEM (ecall, ebreak, xRET, WFI, SFENCE.VMA) from compiled code, as the interpreter's case; it ends the block. */
+export function jitSystem(h: usize, insn: u32, pc: u64, len: u32): i32 {
+  store<u64>(h + HART_PC, pc);
+  return execSystem(h, insn, pc, len);
+}
+
+/**
+ * OP_CSR from compiled code, as the interpreter's case; it ends the block.
+ * `count`: instructions the chain executed before it, so instret reads
+ * exactly as in the interpreter; a write to minstret moves H_JIT_IBASE, and
+ * the writing instruction does not count itself.
+ */
+export function jitCsr(h: usize, insn: u32, pc: u64, len: u32, count: i32): i32 {
+  store<u64>(h + HART_PC, pc);
+  store<u64>(h + HART_INSTRET, load<u64>(h + H_JIT_IBASE) + <u64>count);
+  store<u32>(h + H_MINSTRET_WRITTEN, 0);
+  const r = execCsr(h, insn, pc, len);
+  let base = load<u64>(h + HART_INSTRET) - <u64>count;
+  if (load<u32>(h + H_MINSTRET_WRITTEN) != 0) base--;
+  store<u64>(h + H_JIT_IBASE, base);
+  return r;
+}

@@ -23,7 +23,7 @@ import {
   OP_JR, OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU, OP_SB, OP_SH, OP_SW, OP_SD, OP_FLW, OP_FLD,
   OP_FSW, OP_FSD, OP_AMO, OP_SYSTEM, OP_CSR, OP_FP, OP_LI, OP_MV, OP_LOAD_RD0, OP_FENCE, OP_FENCE_I, OP_JIT,
 } from './ops';
-import { H_JIT_ON, H_JIT_COUNT, H_MINSTRET_WRITTEN } from './hart-ext';
+import { H_JIT_ON, H_JIT_COUNT, H_MINSTRET_WRITTEN, H_JIT_IBASE } from './hart-ext';
 import { jitProbe, jitRun, RES_JIT_MISS } from './jit';
 import { decode16, decode32 } from './decode';
 import { fetchHost, fetchPageIndex, codeSlot, splitHost } from './mmu';
@@ -144,7 +144,24 @@ function decodeEntry(h: usize, e: usize, pc: u64): void {
   }
 }
 
-function runChunk(h: usize, maxN: i32): i32 {
+/**
+ * A taken branch or J from entry e with offset imm (entries): the entry it
+ * lands on, minus this instruction's own step, which the loop adds. A
+ * backward one counts an arrival at its target, a loop head.
+ */
+@inline function branchTo(h: usize, e: usize, imm: i32, w: u32, jitOn: bool, codeBase: usize, span: usize, pageV: u64): usize {
+  const t = e + <usize>imm;
+  if (imm < 0 && jitOn) loopProbe(h, t + <usize>(w >> 24), codeBase, span, pageV);
+  return t;
+}
+
+/**
+ * Run up to maxN instructions. `probeEntry`: count the first refill as an
+ * arrival at a block start (not when the chunk resumes where the previous one
+ * ran out of budget: that pc is wherever the count happened to end, and
+ * compiling it would only add regions that start mid-loop).
+ */
+function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
   // The loop walks decoded entries: e points at the current entry of a window
   // [codeBase, codeBase + span) that maps pc = pageV + (e - codeBase) / 4.
   // Leaving the window (sequential flow, a branch, e = 0 after a slow path)
@@ -160,6 +177,7 @@ function runChunk(h: usize, maxN: i32): i32 {
   let cross = false;
   let instret0 = load<u64>(h + HART_INSTRET);
   const jitOn = load<u32>(h + H_JIT_ON) != 0;
+  let probe = probeEntry;
   while (true) {
     if (e - codeBase >= span) {
       if (!pcLive) pc = pageV + <u64>(<i64>(<i32>(e - codeBase)) >> 2);
@@ -178,7 +196,8 @@ function runChunk(h: usize, maxN: i32): i32 {
         span = SLOT_BYTES;
         e = codeBase + ((<usize>pc & 0xffe) << 2);
         pcLive = false;
-        if (jitOn) jitProbe(h, e, pc, <usize>load<u32>(h + H_CODE_HOST));
+        if (jitOn && probe) jitProbe(h, e, pc, <usize>load<u32>(h + H_CODE_HOST));
+        probe = true;
       } else if (r == RES_CROSS_OK) {
         // a one-entry window on the scratch entry; pageV is the (unaligned) pc itself
         codeBase = h + H_SCRATCH_ENTRY;
@@ -251,18 +270,18 @@ function runChunk(h: usize, maxN: i32): i32 {
       case OP_DIVUW: store<u64>(h + ((w >> 5) & 0xf8), divu32(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
       case OP_REMW: store<u64>(h + ((w >> 5) & 0xf8), rem32(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
       case OP_REMUW: store<u64>(h + ((w >> 5) & 0xf8), remu32(load<u64>(h + ((w >> 10) & 0xf8)), load<u64>(h + ((w >> 15) & 0xf8)))); break;
-      case OP_BEQ: if (load<u64>(h + ((w >> 10) & 0xf8)) == load<u64>(h + ((w >> 15) & 0xf8))) { e += <usize>imm; if (imm < 0 && jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV); } break;
-      case OP_BNE: if (load<u64>(h + ((w >> 10) & 0xf8)) != load<u64>(h + ((w >> 15) & 0xf8))) { e += <usize>imm; if (imm < 0 && jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV); } break;
-      case OP_BLT: if (<i64>load<u64>(h + ((w >> 10) & 0xf8)) < <i64>load<u64>(h + ((w >> 15) & 0xf8))) { e += <usize>imm; if (imm < 0 && jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV); } break;
-      case OP_BGE: if (<i64>load<u64>(h + ((w >> 10) & 0xf8)) >= <i64>load<u64>(h + ((w >> 15) & 0xf8))) { e += <usize>imm; if (imm < 0 && jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV); } break;
-      case OP_BLTU: if (load<u64>(h + ((w >> 10) & 0xf8)) < load<u64>(h + ((w >> 15) & 0xf8))) { e += <usize>imm; if (imm < 0 && jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV); } break;
-      case OP_BGEU: if (load<u64>(h + ((w >> 10) & 0xf8)) >= load<u64>(h + ((w >> 15) & 0xf8))) { e += <usize>imm; if (imm < 0 && jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV); } break;
+      case OP_BEQ: if (load<u64>(h + ((w >> 10) & 0xf8)) == load<u64>(h + ((w >> 15) & 0xf8))) e = branchTo(h, e, imm, w, jitOn, codeBase, span, pageV); break;
+      case OP_BNE: if (load<u64>(h + ((w >> 10) & 0xf8)) != load<u64>(h + ((w >> 15) & 0xf8))) e = branchTo(h, e, imm, w, jitOn, codeBase, span, pageV); break;
+      case OP_BLT: if (<i64>load<u64>(h + ((w >> 10) & 0xf8)) < <i64>load<u64>(h + ((w >> 15) & 0xf8))) e = branchTo(h, e, imm, w, jitOn, codeBase, span, pageV); break;
+      case OP_BGE: if (<i64>load<u64>(h + ((w >> 10) & 0xf8)) >= <i64>load<u64>(h + ((w >> 15) & 0xf8))) e = branchTo(h, e, imm, w, jitOn, codeBase, span, pageV); break;
+      case OP_BLTU: if (load<u64>(h + ((w >> 10) & 0xf8)) < load<u64>(h + ((w >> 15) & 0xf8))) e = branchTo(h, e, imm, w, jitOn, codeBase, span, pageV); break;
+      case OP_BGEU: if (load<u64>(h + ((w >> 10) & 0xf8)) >= load<u64>(h + ((w >> 15) & 0xf8))) e = branchTo(h, e, imm, w, jitOn, codeBase, span, pageV); break;
       case OP_JAL:
         store<u64>(h + ((w >> 5) & 0xf8), (pageV + (<u64>(e - codeBase) >> 2)) + <u64>(w >> 26));
         e += <usize>imm;
         if (jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV);
         break;
-      case OP_J: e += <usize>imm; if (imm < 0 && jitOn) loopProbe(h, e + <usize>(w >> 24), codeBase, span, pageV); break;
+      case OP_J: e = branchTo(h, e, imm, w, jitOn, codeBase, span, pageV); break;
       case OP_JALR: {
         const t = (load<u64>(h + ((w >> 10) & 0xf8)) + <u64><i64>imm) & ~<u64>1;
         store<u64>(h + ((w >> 5) & 0xf8), (pageV + (<u64>(e - codeBase) >> 2)) + <u64>(w >> 26));
@@ -686,7 +705,10 @@ function runChunk(h: usize, maxN: i32): i32 {
       }
       case OP_JIT: {
         // compiled code runs at most `left` instructions and leaves pc, registers and H_JIT_COUNT exact
+        store<u64>(h + H_JIT_IBASE, instret0 + <u64>(maxN - left));
         const r = jitRun(h, e, ent, (pageV + (<u64>(e - codeBase) >> 2)), left);
+        // a CSR in compiled code may have written minstret
+        instret0 = load<u64>(h + H_JIT_IBASE) - <u64>(maxN - left);
         // this thread could not get the block: its entry is "not decoded" again, so run it as such
         if (r == RES_JIT_MISS) continue;
         left -= load<i32>(h + H_JIT_COUNT) - 1;
@@ -723,15 +745,19 @@ export function runHart(hart: i32, budget: i32): i32 {
   checkInterrupts(h);
   let done: i32 = 0;
   let result: i32 = EXIT_BUDGET;
+  let probe = true;
   while (done < budget) {
     let chunk = budget - done;
     if (chunk > CHUNK) chunk = CHUNK;
-    result = runChunk(h, chunk);
+    result = runChunk(h, chunk, probe);
     done += load<i32>(h + H_RUN_COUNT);
     if (requestsPending(h)) serviceRequests(h);
     if (result != EXIT_BUDGET || atomic.load<u32>(h + H_EXIT_REQ) != 0) break;
+    const pcEnd = load<u64>(h + HART_PC);
     updateTimers(h);
     checkInterrupts(h);
+    // an interrupt taken here starts a block (the trap vector); otherwise the next chunk resumes mid-block
+    probe = load<u64>(h + HART_PC) != pcEnd;
   }
   leaveGuest(h);
   return result;

@@ -100,8 +100,20 @@ export function checkInterrupts(h: usize): bool {
 }
 
 /** Recompute MTIP (mtimecmp) and, under Sstc or the built-in SBI, STIP (stimecmp). */
+/**
+ * mtime for the timer comparisons between chunks: readTime's value without
+ * publishing it. The published word is shared by every hart thread, and a
+ * chunk ends every few microseconds with the JIT: a compare-exchange there
+ * moved its cache line between the harts' cores at every chunk.
+ */
+function timerTime(): u64 {
+  const t = <u64>hostTime();
+  const last = atomic.load<u64>(gState + G_LAST_TIME);
+  return t > last ? t : last;
+}
+
 export function updateTimers(h: usize): void {
-  const t = readTime(h);
+  const t = timerTime();
   let mask: u64 = MIP_MTIP;
   let bits: u64 = t >= load<u64>(h + HART_MTIMECMP) ? MIP_MTIP : 0;
   if ((load<u64>(h + H_MENVCFG) & ENVCFG_STCE) != 0 || load<u32>(h + H_SBI) != 0) {

@@ -27,6 +27,12 @@ export const H_FENCE_WORD = 924;
 /** u64: guest instructions retired in compiled code (src/core/hart-ext.ts). */
 export const H_JIT_INSNS = 58400;
 export const RES_CONT = -1;
+/** env.jitFp's answer when the instruction executed (src/core/jit-exports.ts). */
+export const RES_JIT_DONE = -7;
+/** u64 hart fields (src/core/abi.ts): float registers, mstatus; MS_FS its FS field (any nonzero: FP on). */
+const HART_F = 256;
+const HART_MSTATUS = 536;
+const MS_FS = 3 << 13;
 
 export const MAX_REGION = 256;
 
@@ -49,6 +55,15 @@ export interface Insn {
   len: number;
 }
 
+/**
+ * Instructions that end their block through the $slow exit: registers back
+ * to the hart, then the core's own function for the op (env.<name>, function
+ * import index) runs it and sets pc, as the interpreter's case does.
+ */
+const ENDS = new Map<number, { name: string; index: number }>([
+  [O.OP_AMO, { name: 'jitAmo', index: 0 }], [O.OP_SYSTEM, { name: 'jitSystem', index: 0 }],
+  [O.OP_CSR, { name: 'jitCsr', index: 0 }],
+]);
 const BRANCH = new Set([O.OP_BEQ, O.OP_BNE, O.OP_BLT, O.OP_BGE, O.OP_BLTU, O.OP_BGEU]);
 const LOADS = new Map<number, { size: number; wop: number }>([
   [O.OP_LB, { size: 1, wop: Op.i64Load8S }], [O.OP_LBU, { size: 1, wop: Op.i64Load8U }],
@@ -85,18 +100,39 @@ export const HELPERS = [
   [O.OP_DIVUW, 'jitDivuw'], [O.OP_REMW, 'jitRemw'], [O.OP_REMUW, 'jitRemuw'],
 ] as const;
 const HELPER_INDEX = new Map<number, number>(HELPERS.map(([op], i) => [op, 2 + i]));
+/** Function imports after the M helpers: env.jitFp (insn, pc), then the ENDS (insn, pc, len[, count]). */
+const F_FP = 2 + HELPERS.length;
+let nextImport = F_FP + 1;
+for (const e of ENDS.values()) e.index = nextImport++;
 const CMP = new Map<number, number>([
   [O.OP_BEQ, Op.i64Eq], [O.OP_BNE, Op.i64Ne], [O.OP_BLT, Op.i64LtS], [O.OP_BGE, Op.i64GeS],
   [O.OP_BLTU, Op.i64LtU], [O.OP_BGEU, Op.i64GeU],
 ]);
+/** FP loads and stores: the f register at HART_F + 8 * reg; inline when FS is on and the TLB hits. */
+const FLOADS = new Map<number, { size: number; wop: number }>([
+  [O.OP_FLW, { size: 4, wop: Op.i64Load32U }], [O.OP_FLD, { size: 8, wop: Op.i64Load }],
+]);
+const FSTORES = new Map<number, { size: number; wop: number }>([
+  [O.OP_FSW, { size: 4, wop: Op.i64Store32 }], [O.OP_FSD, { size: 8, wop: Op.i64Store }],
+]);
 const OTHER = new Set([
   O.OP_NOP, O.OP_LUI, O.OP_AUIPC, O.OP_LI, O.OP_MV, O.OP_SLTI, O.OP_SLTIU, O.OP_SLT, O.OP_SLTU,
-  O.OP_JAL, O.OP_J, O.OP_JALR, O.OP_JR, O.OP_LOAD_RD0, O.OP_FENCE,
+  O.OP_JAL, O.OP_J, O.OP_JALR, O.OP_JR, O.OP_LOAD_RD0, O.OP_FENCE, O.OP_FP, O.OP_FENCE_I, ...ENDS.keys(),
 ]);
 
 export function supported(op: number): boolean {
   return OTHER.has(op) || BRANCH.has(op) || LOADS.has(op) || STORES.has(op) || ALU64.has(op) ||
-    ALUI64.has(op) || ALU32.has(op) || ALUI32.has(op) || HELPER_INDEX.has(op);
+    ALUI64.has(op) || ALU32.has(op) || ALUI32.has(op) || HELPER_INDEX.has(op) || FLOADS.has(op) || FSTORES.has(op);
+}
+
+/**
+ * Instructions after which the region ends: indirect jumps, FENCE.I, and
+ * the ENDS: AMOs may store to a code page (which retires compiled code),
+ * CSRs and SYSTEM may change privilege, translation or pc (the interpreter
+ * refills its window after all of them).
+ */
+function endsRegion(op: number): boolean {
+  return op === O.OP_JALR || op === O.OP_JR || op === O.OP_FENCE_I || ENDS.has(op);
 }
 
 function isControl(op: number): boolean {
@@ -141,17 +177,29 @@ function insnOf(off: number, w: number, imm: number): Insn {
   return { off, op: w & 0xff, w, imm, rd: (w >>> 8) & 31, rs1: (w >>> 13) & 31, rs2: (w >>> 18) & 31, len: w >>> 26 };
 }
 
-/** The supported instructions reachable from `entry` inside the page, by offset. */
+/**
+ * The supported instructions reachable from `entry` inside the page, by
+ * offset, nearest to the entry first: when the cap cuts a region, it keeps
+ * the loops around the entry (a loop head's region that ran ahead into the
+ * code after the loop left out the outer loop's body, and every outer
+ * iteration cost two block calls).
+ */
 export function discoverRegion(src: RegionSource, entry: number, max = MAX_REGION): Map<number, Insn> {
   const region = new Map<number, Insn>();
   const work = [entry];
   while (work.length > 0 && region.size < max) {
-    const off = work.pop()!;
+    let best = 0;
+    for (let k = 1; k < work.length; k++) {
+      if (Math.abs(work[k]! - entry) < Math.abs(work[best]! - entry)) best = k;
+    }
+    const off = work[best]!;
+    work[best] = work[work.length - 1]!;
+    work.pop();
     if (region.has(off)) continue;
     const i = readInsn(src, off);
     if (i === null) continue;
     region.set(off, i);
-    if (i.op === O.OP_JALR || i.op === O.OP_JR) continue;
+    if (endsRegion(i.op)) continue;
     if (BRANCH.has(i.op) || i.op === O.OP_JAL || i.op === O.OP_J) {
       const t = targetOf(i);
       if (t >= 0) work.push(t);
@@ -186,8 +234,6 @@ function layoutOf(region: Map<number, Insn>, entry: number): Layout {
   const order = [...region.keys()].sort((a, b) => a - b);
   const labels = new Set<number>([entry]);
   const checks = new Set<number>([entry]);
-  const e = region.get(entry)!;
-  if (region.has(entry + e.len)) checks.add(entry + e.len); // the first instruction always runs alone
   for (let k = 0; k < order.length; k++) {
     const i = region.get(order[k]!)!;
     const next = order[k + 1];
@@ -197,6 +243,7 @@ function layoutOf(region: Map<number, Insn>, entry: number): Layout {
       if (t >= 0 && region.has(t)) labels.add(t);
       if (region.has(fall)) checks.add(fall);
     }
+    if (endsRegion(i.op) && region.has(fall)) checks.add(fall);
     if (region.has(fall) && fall !== next) labels.add(fall);
     if (next !== undefined && fall !== next) labels.add(next);
   }
@@ -220,12 +267,14 @@ function layoutOf(region: Map<number, Insn>, entry: number): Layout {
 
 // locals: params h=0 pc0=1 left=2 n=3 (instructions already executed by blocks chained before) id=4 (the
 // block id the caller looked up); i32 label=5 tlbR=6 tlbW=7 t=8 slowW=9; i64 npc=10 va=11 v=12 slowPc=13, x1..x31=14..44;
-// i32 va32=45
+// i32 va32=45 res=46
 const L_H = 0, L_PC0 = 1, L_LEFT = 2, L_N = 3, L_ID = 4, L_LABEL = 5, L_TLBR = 6, L_TLBW = 7, L_T = 8, L_SLOWW = 9;
 const L_NPC = 10, L_VA = 11, L_V = 12, L_SLOWPC = 13;
 const X = (r: number): number => 13 + r;
 /** i32 after the registers: the low half of va (TLB index and host address) */
 const L_VA32 = 45;
+/** i32: a helper's result that the $slow exit returns (OP_FP trapped, OP_AMO done) */
+const L_RES = 46;
 /** Returned, having done nothing, when the caller's block id is not this function's (src/core/jit.ts). */
 export const RES_JIT_MISS = -5;
 /** env.<this>: the i32 global holding the block id a module is instantiated as. */
@@ -280,11 +329,16 @@ function moduleOf(funcs: FuncSpec[], memory: MemoryImportType): Uint8Array<Array
       { params: [I32, I64, I32, I64], results: [I32] },
       { params: [I32, I64, I32, I64, I64], results: [I32] },
       { params: [I64, I64], results: [I64] },
+      { params: [I32, I32, I64], results: [I32] },
+      { params: [I32, I32, I64, I32], results: [I32] },
+      { params: [I32, I32, I64, I32, I32], results: [I32] },
     ],
     funcImports: [
       { name: 'jitLoadSlow', type: 1 },
       { name: 'jitStoreSlow', type: 2 },
       ...HELPERS.map(([, name]) => ({ name, type: 3 })),
+      { name: 'jitFp', type: 4 },
+      ...[...ENDS.values()].map(({ name }) => ({ name, type: name === 'jitCsr' ? 6 : 5 })),
     ],
     globalImports: [BLOCK_ID_IMPORT],
     memory,
@@ -299,16 +353,23 @@ function regionFunction(
   const region = new Map<number, Insn>(insns.map((i) => [i.off, i]));
   const { segs, runLen, runPos } = layoutOf(region, entry);
   const segIndex = new Map<number, number>(segs.map((s, i) => [s.start, i]));
-  const K = segs.length;
+  // The entry's budget run is checked like any other, so a loop whose head is the entry checks once per
+  // iteration. A call with less budget left than that run takes the last segment, ALONE: the entry
+  // instruction by itself (every call makes progress), then on as after any run, or out of the region.
+  const ALONE = segs.length;
+  const entryRun = runLen.get(entry)!;
+  const K = segs.length + 1;
   const entryOff = entry;
   const used = new Set<number>();
   const written = new Set<number>();
+  const endsUsed = new Set<number>(insns.filter((i) => ENDS.has(i.op)).map((i) => i.op));
   const b = new ByteWriter(4096);
   let depth = 0; // constructs opened inside the current segment's code
   let seg = 0;
 
   /** Segments with a branch or jump back to their own start: emitted inside a wasm loop (innermost loops). */
   const selfLoop = segs.map((sg) => sg.insns.some((i) => isControl(i.op) && targetOf(i) === sg.start));
+  selfLoop.push(false);
   const brDispatch = (): number => depth + (K - 1 - seg);
   const brExit = (): number => brDispatch() + 1;
   const brSlow = (): number => brDispatch() + 2;
@@ -356,6 +417,11 @@ function regionFunction(
     depth--;
     b.byte(Op.end);
     const t = segIndex.get(to);
+    if (t === undefined && seg === ALONE) {
+      // the next run starts mid-segment: leave (a later call enters at a run of its own)
+      exitAt(0, () => pcOf(to));
+      return;
+    }
     if (t === undefined) {
       if (!fallthrough) throw new Error(`translator: jump to 0x${to.toString(16)}, which is not a label`);
       return; // the next run continues inline
@@ -422,6 +488,67 @@ function regionFunction(
       slow(k, i, i.w, true);
       depth--;
       b.byte(Op.end);
+    } else if (FLOADS.has(op) || FSTORES.has(op)) {
+      const fl = FLOADS.get(op), fs = FSTORES.get(op);
+      effAddr(i);
+      if (fs) b.byte(Op.localGet).u32(L_H).byte(Op.i64Load).u32(3).u32(HART_F + i.rs2 * 8).byte(Op.localSet).u32(L_V);
+      // as the interpreter: FS on (else the slow path traps) and a TLB hit; a load also marks FS dirty
+      b.byte(Op.localGet).u32(L_H).byte(Op.i64Load).u32(3).u32(HART_MSTATUS).byte(Op.i64Const).s32(MS_FS);
+      b.byte(Op.i64And).byte(Op.i64Eqz).byte(Op.if).byte(VOID);
+      depth++;
+      slow(k, i, i.w, fs !== undefined);
+      depth--;
+      b.byte(Op.end);
+      tlbProbe(fl ? L_TLBR : L_TLBW, (fl ?? fs)!.size);
+      b.byte(Op.if).byte(VOID);
+      depth++;
+      if (fl) {
+        b.byte(Op.localGet).u32(L_H);
+        hostAddr();
+        b.byte(fl.wop).u32(0).u32(0);
+        if (fl.size === 4) b.byte(Op.i64Const).sleb(-0x1_0000_0000).byte(Op.i64Or); // NaN-boxed
+        b.byte(Op.i64Store).u32(3).u32(HART_F + i.rd * 8);
+        b.byte(Op.localGet).u32(L_H).byte(Op.localGet).u32(L_H).byte(Op.i64Load).u32(3).u32(HART_MSTATUS);
+        b.byte(Op.i64Const).s32(MS_FS).byte(Op.i64Or).byte(Op.i64Store).u32(3).u32(HART_MSTATUS);
+      } else {
+        hostAddr();
+        b.byte(Op.localGet).u32(L_V).byte(fs!.wop).u32(0).u32(0);
+      }
+      b.byte(Op.else);
+      slow(k, i, i.w, fs !== undefined);
+      depth--;
+      b.byte(Op.end);
+    } else if (op === O.OP_FP || ENDS.has(op)) {
+      // the core's own functions read and write integer registers in hart memory
+      const regs = [...new Set([i.rs1, i.rs2, i.rd])].filter((r) => r !== 0);
+      for (const r of regs) {
+        used.add(r);
+        b.byte(Op.localGet).u32(L_H).byte(Op.localGet).u32(X(r)).byte(Op.i64Store).u32(3).u32(r * 8);
+      }
+      if (ENDS.has(op)) {
+        // ends the block: on the way out the registers are written back, then the core runs it
+        addN(k + 1);
+        b.byte(Op.i32Const).s32(i.w | 0).byte(Op.localSet).u32(L_SLOWW);
+        pcOf(i.off);
+        b.byte(Op.localSet).u32(L_SLOWPC);
+        b.byte(Op.i64Const).s32(i.imm).byte(Op.localSet).u32(L_VA);
+        b.byte(Op.br).u32(brSlow());
+      } else {
+        b.byte(Op.localGet).u32(L_H).byte(Op.i32Const).s32(i.imm);
+        pcOf(i.off);
+        b.byte(Op.call).u32(F_FP).byte(Op.localTee).u32(L_RES);
+        b.byte(Op.i32Const).s32(RES_JIT_DONE).byte(Op.i32Ne).byte(Op.if).byte(VOID);
+        depth++;
+        // trapped: HART_PC is the trap vector; the $slow exit writes the registers back and returns L_RES
+        addN(k + 1);
+        b.byte(Op.i32Const).s32(i.w | 0).byte(Op.localSet).u32(L_SLOWW).byte(Op.br).u32(brSlow());
+        depth--;
+        b.byte(Op.end);
+        if (i.rd !== 0) {
+          written.add(i.rd);
+          b.byte(Op.localGet).u32(L_H).byte(Op.i64Load).u32(3).u32(i.rd * 8).byte(Op.localSet).u32(X(i.rd));
+        }
+      }
     } else if (op === O.OP_LOAD_RD0) {
       // the interpreter always takes the slow path here (the access still faults / does MMIO)
       effAddr(i);
@@ -491,6 +618,7 @@ function regionFunction(
           b.byte(Op.localGet).u32(L_H).byte(Op.i32Const).s32(0);
           b.byte(Op.atomic).byte(Op.i32AtomicRmwOr).u32(2).u32(H_FENCE_WORD).byte(Op.drop);
           break;
+        case O.OP_FENCE_I: exitAt(k + 1, () => pcOf(i.off + i.len)); break; // the interpreter refills after it too
         case O.OP_LUI: case O.OP_LI: b.byte(Op.i64Const).s32(i.imm); setX(i.rd); break;
         case O.OP_AUIPC: pcOf(i.off); b.byte(Op.i64Const).s32(i.imm).byte(Op.i64Add); setX(i.rd); break;
         case O.OP_MV: getX(i.rs1); setX(i.rd); break;
@@ -522,6 +650,10 @@ function regionFunction(
   for (let j = 0; j < K; j++) {
     b.byte(Op.end);
     seg = j;
+    if (j === ALONE) {
+      emitInsn(region.get(entry)!, 0, true); // every way out of it ends in a br (see goTo)
+      continue;
+    }
     const s = segs[j]!;
     if (selfLoop[j]) {
       b.byte(Op.loop).byte(VOID); // falling off its end continues with the next segment
@@ -555,8 +687,28 @@ function regionFunction(
   b.byte(Op.end); // $slow: registers to memory, then the core's slow path decides pc and the result
   writeBack(b);
   storeCount(b);
-  b.byte(Op.localGet).u32(L_SLOWW).byte(Op.i32Const).s32(0xff).byte(Op.i32And);
-  b.byte(Op.i32Const).s32(O.OP_SB).byte(Op.i32GeU).byte(Op.if).byte(I32);
+  const slowOp = (): void => {
+    b.byte(Op.localGet).u32(L_SLOWW).byte(Op.i32Const).s32(0xff).byte(Op.i32And);
+  };
+  slowOp();
+  b.byte(Op.i32Const).s32(O.OP_FP).byte(Op.i32Eq).byte(Op.if).byte(VOID);
+  b.byte(Op.localGet).u32(L_RES).byte(Op.return).byte(Op.end);
+  for (const [endOp, { index }] of ENDS) {
+    if (!endsUsed.has(endOp)) continue;
+    slowOp();
+    b.byte(Op.i32Const).s32(endOp).byte(Op.i32Eq).byte(Op.if).byte(VOID);
+    b.byte(Op.localGet).u32(L_H).byte(Op.localGet).u32(L_VA).byte(Op.i32WrapI64).byte(Op.localGet).u32(L_SLOWPC);
+    b.byte(Op.localGet).u32(L_SLOWW).byte(Op.i32Const).s32(26).byte(Op.i32ShrU);
+    // a CSR reads instret: the instructions the chain ran before it (n counts the CSR itself)
+    if (endOp === O.OP_CSR) b.byte(Op.localGet).u32(L_N).byte(Op.i32Const).s32(1).byte(Op.i32Sub);
+    b.byte(Op.call).u32(index).byte(Op.return).byte(Op.end);
+  }
+  // stores: SB..SD and FSW, FSD; everything else here is a load
+  slowOp();
+  b.byte(Op.i32Const).s32(O.OP_SB).byte(Op.i32Sub).byte(Op.i32Const).s32(4).byte(Op.i32LtU);
+  slowOp();
+  b.byte(Op.i32Const).s32(O.OP_FSW).byte(Op.i32Sub).byte(Op.i32Const).s32(2).byte(Op.i32LtU);
+  b.byte(Op.i32Or).byte(Op.if).byte(I32);
   for (const l of [L_H, L_VA, L_SLOWW, L_V, L_SLOWPC]) b.byte(Op.localGet).u32(l);
   b.byte(Op.call).u32(1);
   b.byte(Op.else);
@@ -580,9 +732,14 @@ function regionFunction(
   body.byte(Op.localGet).u32(L_H).byte(Op.i32Load).u32(2).u32(H_TLB_R).byte(Op.localSet).u32(L_TLBR);
   body.byte(Op.localGet).u32(L_H).byte(Op.i32Load).u32(2).u32(H_TLB_W).byte(Op.localSet).u32(L_TLBW);
   body.byte(Op.i32Const).s32(segIndex.get(entry)!).byte(Op.localSet).u32(L_LABEL);
+  if (entryRun > 1) {
+    body.byte(Op.localGet).u32(L_N).byte(Op.i32Const).s32(entryRun).byte(Op.i32Add);
+    body.byte(Op.localGet).u32(L_LEFT).byte(Op.i32GtS).byte(Op.if).byte(VOID);
+    body.byte(Op.i32Const).s32(ALONE).byte(Op.localSet).u32(L_LABEL).byte(Op.end);
+  }
   body.bytes(b.view());
 
-  const func = { type: 0, locals: [{ count: 5, type: I32 }, { count: 35, type: I64 }, { count: 1, type: I32 }], body };
+  const func = { type: 0, locals: [{ count: 5, type: I32 }, { count: 35, type: I64 }, { count: 2, type: I32 }], body };
   return { func, instructions: region.size, segments: K };
 }
 

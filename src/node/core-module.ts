@@ -90,7 +90,7 @@ export interface WasmCoreOptions {
   time?: () => number;
   /** Path of core.wasm; default build/core.wasm at the repository root. */
   wasmPath?: string;
-  /** Compile hot guest code to WebAssembly (docs/jit.md). Default off. */
+  /** Compile hot guest code to WebAssembly (docs/jit.md). Default: defaultJitMode() (on). */
   jit?: 'on' | 'off';
   /** Arrivals at an entry point before the JIT compiles it; 0 = every block on first use. Default DEFAULT_JIT_THRESHOLD (1000). */
   jitThreshold?: number;
@@ -130,6 +130,15 @@ export function maxPagesFor(ramPages: number, windowFrames: number, harts: numbe
 // a Linux boot to the init banner: 64 compiles 10k blocks and costs 1.8x the interpreter's CPU time, 1000 compiles
 // 2.1k and costs 0.7x (docs/jit.md, "Performance notes")
 export const DEFAULT_JIT_THRESHOLD = 1000;
+
+/** The JIT is on unless a core, a command line or HYDRAVM_JIT says otherwise (docs/jit.md). */
+export const DEFAULT_JIT: 'on' | 'off' = 'on';
+
+/** The JIT mode of a core or command line that does not choose: HYDRAVM_JIT=on|off (how the suite is run either way), else DEFAULT_JIT. */
+export function defaultJitMode(): 'on' | 'off' {
+  const env = process.env['HYDRAVM_JIT'];
+  return env === 'on' || env === 'off' ? env : DEFAULT_JIT;
+}
 
 function defaultWasmPath(): string {
   // this file is dist/src/node/core-module.js or src/node/core-module.ts

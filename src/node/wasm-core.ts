@@ -17,7 +17,7 @@ import { H_JIT_INSNS } from '../jit/translate.js';
 import { CodeCache, createJitShare, type JitShare, type JitStats } from '../jit/code-cache.js';
 import {
   CoreLoadError, CoreMemoryError, coreModule, FRAME_POOL_END, MAX_WASM_PAGES, maxPagesFor, uptimeTicks, WASM_PAGE,
-  DEFAULT_JIT_THRESHOLD, type CoreExports, type WasmCoreOptions,
+  DEFAULT_JIT_THRESHOLD, defaultJitMode, type CoreExports, type WasmCoreOptions,
 } from './core-module.js';
 import { ShootdownWaiter, type ShootdownStats } from './core-shootdown.js';
 import { CapacityError } from './memory-plan.js';
@@ -154,8 +154,8 @@ export class WasmCore implements Vcpu {
     const ex = WasmCore.instantiate(module, memory, time, jitRef);
     const rc = ex.configure(BigInt(opts.ramBase / 4096), opts.ramSize / 4096, opts.harts, codeSlots);
     if (rc !== 0) throw new CoreMemoryError(`cannot lay out core memory for ${opts.ramSize} bytes of RAM`);
-    // HYDRAVM_JIT / HYDRAVM_JIT_THRESHOLD let the test suite run every core under the JIT
-    const jitMode = opts.jit ?? (process.env['HYDRAVM_JIT'] === 'on' ? 'on' : 'off');
+    // HYDRAVM_JIT / HYDRAVM_JIT_THRESHOLD let the test suite run every core with or without the JIT
+    const jitMode = opts.jit ?? defaultJitMode();
     let jitShare: JitShare | undefined;
     if (jitMode === 'on') {
       const envT = process.env['HYDRAVM_JIT_THRESHOLD'];

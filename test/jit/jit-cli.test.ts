@@ -37,8 +37,18 @@ test('--jit on with threshold 0 prints what --jit off prints', (t) => {
   assert.equal(instret(on.err), instret(off.err));
 });
 
-test('--jit and --jit-threshold reject bad values with a usage error', () => {
-  assert.deepEqual(parseJitOptions(undefined, undefined), { jit: 'off', jitThreshold: undefined });
+test('--jit defaults to on (HYDRAVM_JIT overrides); --jit and --jit-threshold reject bad values with a usage error', () => {
+  const env = process.env['HYDRAVM_JIT'];
+  try {
+    delete process.env['HYDRAVM_JIT'];
+    assert.deepEqual(parseJitOptions(undefined, undefined), { jit: 'on', jitThreshold: undefined });
+    process.env['HYDRAVM_JIT'] = 'off';
+    assert.deepEqual(parseJitOptions(undefined, undefined), { jit: 'off', jitThreshold: undefined });
+    assert.deepEqual(parseJitOptions('on', undefined), { jit: 'on', jitThreshold: undefined });
+  } finally {
+    if (env === undefined) delete process.env['HYDRAVM_JIT'];
+    else process.env['HYDRAVM_JIT'] = env;
+  }
   assert.deepEqual(parseJitOptions('on', '0'), { jit: 'on', jitThreshold: 0 });
   assert.throws(() => parseJitOptions('yes', undefined), UsageError);
   assert.throws(() => parseJitOptions('on', '-1'), /--jit-threshold "-1"/);

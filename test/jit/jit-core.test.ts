@@ -210,7 +210,7 @@ test('generated modules import a shared memory with its maximum (for worker thre
   const tr = translateRegion(src, 0, type)!;
   assert.equal(tr.instructions, 2);
   const stub = (): number => 0;
-  const env: Record<string, unknown> = { memory: shared, jitLoadSlow: stub, jitStoreSlow: stub, blockId: 7 };
+  const env: Record<string, unknown> = { memory: shared, jitLoadSlow: stub, jitStoreSlow: stub, jitFp: stub, jitAmo: stub, jitSystem: stub, jitCsr: stub, blockId: 7 };
   for (const n of ['Mulh', 'Mulhsu', 'Mulhu', 'Div', 'Divu', 'Rem', 'Remu', 'Divw', 'Divuw', 'Remw', 'Remuw']) env[`jit${n}`] = (): bigint => 0n;
   const inst = new WebAssembly.Instance(new WebAssembly.Module(tr.bytes), { env: env as WebAssembly.ModuleImports });
   const run = inst.exports['0'] as (h: number, pc: bigint, left: number, n: number, id: number) => number;
@@ -241,7 +241,7 @@ test('a batch of regions is one module; function i answers only to block id bloc
   const tr = generateRegions(regions, { initial: 0, shared: false });
   assert.deepEqual(tr.instructions, [3, 2]);
   const stub = (): number => 0;
-  const env: Record<string, unknown> = { memory: mem, jitLoadSlow: stub, jitStoreSlow: stub, blockId: 20 };
+  const env: Record<string, unknown> = { memory: mem, jitLoadSlow: stub, jitStoreSlow: stub, jitFp: stub, jitAmo: stub, jitSystem: stub, jitCsr: stub, blockId: 20 };
   for (const n of ['Mulh', 'Mulhsu', 'Mulhu', 'Div', 'Divu', 'Rem', 'Remu', 'Divw', 'Divuw', 'Remw', 'Remuw']) env[`jit${n}`] = (): bigint => 0n;
   const ex = new WebAssembly.Instance(new WebAssembly.Module(tr.bytes), { env: env as WebAssembly.ModuleImports }).exports;
   type Fn = (h: number, pc: bigint, left: number, n: number, id: number) => number;

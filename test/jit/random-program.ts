@@ -1,8 +1,9 @@
 /**
  * Random RV64GC programs for the JIT differential test: integer ALU and M
  * ops (32- and 16-bit encodings), loads and stores (aligned, misaligned,
- * page-crossing), forward branches, counted loops, FP loads/arithmetic,
- * CSR reads of minstret/mcycle and mscratch writes, FENCE, accesses that fault
+ * page-crossing), forward branches, counted loops, FP loads/stores/arithmetic,
+ * AMOs and LR/SC (some faulting),
+ * CSR reads of minstret/mcycle, minstret and mscratch writes, FENCE, accesses that fault
  * (physical address above 56 bits, handled by a trap handler that skips the
  * instruction) and MMIO loads/stores (exits to the host mid-block).
  *
@@ -83,7 +84,7 @@ export class ProgramGen {
   /** An instruction without control flow. */
   simple(): Item {
     const g = this.rng;
-    switch (g.int(14)) {
+    switch (g.int(15)) {
       case 0: case 1: { // OP
         const ops = [[0, 0], [0x20, 0], [0, 1], [0, 2], [0, 3], [0, 4], [0, 5], [0x20, 5], [0, 6], [0, 7],
           [1, 0], [1, 1], [1, 2], [1, 3], [1, 4], [1, 5], [1, 6], [1, 7]] as const;
@@ -128,31 +129,64 @@ export class ProgramGen {
           default: { const u = g.int(32) * 8; return w16((7 << 13) | (((u >> 3) & 7) << 10) | (0 << 7) | (((u >> 6) & 3) << 5) | ((rs - 8) << 2)); } // c.sd
         }
       }
-      case 10: { // FP: fld, fsd, fadd.d, fmul.d, fmv.x.d, fmv.d.x, fcvt.d.l
-        const fd = g.int(32), fa = g.int(32), fb = g.int(32);
-        switch (g.int(7)) {
-          case 0: return w32(I(this.rng.int(256) * 8 - 1024, 8, 3, fd, 0x07));
-          case 1: return w32(S(this.rng.int(256) * 8 - 1024, fa, 8, 3, 0x27));
-          case 2: return w32(R(0x01, fb, fa, 0, fd, 0x53));
-          case 3: return w32(R(0x09, fb, fa, 0, fd, 0x53));
-          case 4: return w32(R(0x71, 0, fa, 0, this.reg(), 0x53));
-          case 5: return w32(R(0x79, 0, this.src(), 0, fd, 0x53));
-          default: return w32(R(0x69, 2, this.src(), 0, fd, 0x53));
-        }
-      }
-      case 11: { // CSRs: minstret, mcycle (exact instruction counts), mscratch; FENCE
-        const k = g.int(4);
+      case 10: return this.fp();
+      case 11: { // CSRs: minstret, mcycle (exact instruction counts), mscratch, minstret writes; FENCE
+        const k = g.int(5);
+        if (k === 4) return w32(I(0xb02, this.src(), 1, this.reg(), 0x73)); // csrrw rd, minstret, rs
         if (k === 3) return w32(0x0ff0000f); // fence iorw, iorw
         if (k === 0) return w32(I(0xb02, 0, 2, this.reg(), 0x73));
         if (k === 1) return w32(I(0xb00, 0, 2, this.reg(), 0x73));
         return w32(I(0x340, this.src(), 1, this.reg(), 0x73));
       }
+      case 13: return this.amo(g.int(8) === 0 ? 29 : 8); // AMO, LR/SC: the data base, or the faulting address
       case 12: { // faulting access: physical address above 56 bits (trap handler skips it)
         return g.int(2) === 0 ? w32(I(g.int(64) * 8, 29, 3, this.reg(), 0x03)) : w32(S(g.int(64) * 8, this.src(), 29, 3, 0x23));
       }
       default: { // MMIO: the host completes loads with an address-derived value
         return g.int(2) === 0 ? w32(I(g.int(32) * 4, 30, 2, this.reg(), 0x03)) : w32(S(g.int(32) * 4, this.src(), 30, 2, 0x23));
       }
+    }
+  }
+
+  /**
+   * A counted loop (x5 = count) whose body is FP loads, stores and
+   * arithmetic and AMOs / LR/SC on the data base, with random registers:
+   * code that should run in compiled code, not in the interpreter.
+   */
+  fpAmoLoop(count: number, len: number): Item[] {
+    const body: Item[] = [];
+    while (body.length < len) body.push(this.rng.int(3) === 0 ? this.amo(8) : this.fp());
+    return [
+      w32(I(count, 0, 0, 5, 0x13)), ...body, w32(I(-1, 5, 0, 5, 0x13)),
+      { bytes: [], back: { f3: 1, rs1: 5, rs2: 0, items: len + 1 } },
+    ];
+  }
+
+  /** AMO or LR/SC on the address in `base`. */
+  private amo(base: number): Item {
+    const g = this.rng;
+    const f5 = g.pick([0, 1, 4, 8, 12, 16, 20, 24, 28, 2, 3, 3]);
+    return w32(R((f5 << 2) | g.int(4), f5 === 2 ? 0 : this.src(), base, g.pick([2, 3]), this.reg(), 0x2f));
+  }
+
+  /** FP: fld, fsd, flw, fsw (any alignment), fadd.d, fmul.d, fdiv.s, fmv.x.d, fmv.d.x, fcvt.d.l, feq.d, fcvt.w.d, fmadd.d */
+  private fp(): Item {
+    const g = this.rng;
+    const fd = g.int(32), fa = g.int(32), fb = g.int(32);
+    switch (g.int(13)) {
+      case 0: return w32(I(g.int(256) * 8 - 1024, 8, 3, fd, 0x07));
+      case 1: return w32(S(g.int(256) * 8 - 1024, fa, 8, 3, 0x27));
+      case 2: return w32(R(0x01, fb, fa, 0, fd, 0x53));
+      case 3: return w32(R(0x09, fb, fa, 0, fd, 0x53));
+      case 4: return w32(R(0x71, 0, fa, 0, this.reg(), 0x53));
+      case 5: return w32(R(0x79, 0, this.src(), 0, fd, 0x53));
+      case 6: return w32(R(0x69, 2, this.src(), 0, fd, 0x53));
+      case 7: return w32(I(this.imm12(), 8, 2, fd, 0x07)); // flw
+      case 8: return w32(S(this.imm12(), fa, 8, 2, 0x27)); // fsw
+      case 9: return w32(R(0x0c, fb, fa, 7, fd, 0x53)); // fdiv.s, dynamic rounding
+      case 10: return w32(R(0x51, fb, fa, 2, this.reg(), 0x53)); // feq.d rd (an integer register)
+      case 11: return w32(R(0x61, 0, fa, 1, this.reg(), 0x53)); // fcvt.w.d rd, rtz
+      default: return w32(((g.int(32) << 27) | (1 << 25) | (fb << 20) | (fa << 15) | (fd << 7) | 0x43) >>> 0); // fmadd.d
     }
   }
 
