@@ -13,7 +13,7 @@ export const JIT_OPTIONS = {
   'jit-threshold': { type: 'string' },
 } as const;
 
-export const JIT_USAGE = `  --jit on|off         compile hot guest code to WebAssembly (default on;
+export const JIT_USAGE = `  --jit on|off         compile hot guest code to WebAssembly (default off;
                        HYDRAVM_JIT=on|off sets the default)
   --jit-threshold N    arrivals at a block before the JIT compiles it; 0 = every block on first use`;
 

@@ -131,8 +131,13 @@ export function maxPagesFor(ramPages: number, windowFrames: number, harts: numbe
 // 2.1k and costs 0.7x (docs/jit.md, "Performance notes")
 export const DEFAULT_JIT_THRESHOLD = 1000;
 
-/** The JIT is on unless a core, a command line or HYDRAVM_JIT says otherwise (docs/jit.md). */
-export const DEFAULT_JIT: 'on' | 'off' = 'on';
+/**
+ * The JIT is off unless a core, a command line or HYDRAVM_JIT says otherwise
+ * (docs/jit.md, "Default"): with it on, multi-node guest tests ran past their
+ * timeouts in two whole-suite runs (a 4-node boot's jobs, 2-node disk and
+ * namespace tests) in a way not yet reproduced alone.
+ */
+export const DEFAULT_JIT: 'on' | 'off' = 'off';
 
 /** The JIT mode of a core or command line that does not choose: HYDRAVM_JIT=on|off (how the suite is run either way), else DEFAULT_JIT. */
 export function defaultJitMode(): 'on' | 'off' {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { programPath } from '../core/harness.js';
 import { parseJitOptions } from '../../src/cli/jit-options.js';
 import { UsageError } from '../../src/cli/errors.js';
+import { DEFAULT_JIT } from '../../src/node/core-module.js';
 
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/hydravm.js');
 
@@ -37,13 +38,15 @@ test('--jit on with threshold 0 prints what --jit off prints', (t) => {
   assert.equal(instret(on.err), instret(off.err));
 });
 
-test('--jit defaults to on (HYDRAVM_JIT overrides); --jit and --jit-threshold reject bad values with a usage error', () => {
+test('--jit defaults to DEFAULT_JIT (HYDRAVM_JIT overrides); --jit and --jit-threshold reject bad values with a usage error', () => {
   const env = process.env['HYDRAVM_JIT'];
   try {
     delete process.env['HYDRAVM_JIT'];
-    assert.deepEqual(parseJitOptions(undefined, undefined), { jit: 'on', jitThreshold: undefined });
+    assert.deepEqual(parseJitOptions(undefined, undefined), { jit: DEFAULT_JIT, jitThreshold: undefined });
     process.env['HYDRAVM_JIT'] = 'off';
     assert.deepEqual(parseJitOptions(undefined, undefined), { jit: 'off', jitThreshold: undefined });
+    process.env['HYDRAVM_JIT'] = 'on';
+    assert.deepEqual(parseJitOptions(undefined, undefined), { jit: 'on', jitThreshold: undefined });
     assert.deepEqual(parseJitOptions('on', undefined), { jit: 'on', jitThreshold: undefined });
   } finally {
     if (env === undefined) delete process.env['HYDRAVM_JIT'];
