@@ -99,7 +99,6 @@ export function checkInterrupts(h: usize): bool {
   return false;
 }
 
-/** Recompute MTIP (mtimecmp) and, under Sstc or the built-in SBI, STIP (stimecmp). */
 /**
  * mtime for the timer comparisons between chunks: readTime's value without
  * publishing it. The published word is shared by every hart thread, and a
@@ -112,6 +111,7 @@ function timerTime(): u64 {
   return t > last ? t : last;
 }
 
+/** Recompute MTIP (mtimecmp) and, under Sstc or the built-in SBI, STIP (stimecmp). */
 export function updateTimers(h: usize): void {
   const t = timerTime();
   let mask: u64 = MIP_MTIP;

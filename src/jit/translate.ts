@@ -16,7 +16,7 @@
  */
 import { ByteWriter, Op, I32, I64, VOID, assembleModule, type FuncSpec, type MemoryImportType } from './wasm-emit.js';
 import * as O from './core-ops.js';
-import { HART_PC } from '../core/abi.js';
+import { HART_PC, HART_F, HART_MSTATUS } from '../core/abi.js';
 
 /** Hart offsets the generated code uses (src/core/layout.ts, src/core/hart-ext.ts). */
 export const H_TLB_R = 784;
@@ -29,9 +29,7 @@ export const H_JIT_INSNS = 58400;
 export const RES_CONT = -1;
 /** env.jitFp's answer when the instruction executed (src/core/jit-exports.ts). */
 export const RES_JIT_DONE = -7;
-/** u64 hart fields (src/core/abi.ts): float registers, mstatus; MS_FS its FS field (any nonzero: FP on). */
-const HART_F = 256;
-const HART_MSTATUS = 536;
+/** mstatus.FS (src/core/layout.ts, AssemblyScript only): any nonzero value means FP on. */
 const MS_FS = 3 << 13;
 
 export const MAX_REGION = 256;

@@ -90,7 +90,7 @@ export interface WasmCoreOptions {
   time?: () => number;
   /** Path of core.wasm; default build/core.wasm at the repository root. */
   wasmPath?: string;
-  /** Compile hot guest code to WebAssembly (docs/jit.md). Default: defaultJitMode() (on). */
+  /** Compile hot guest code to WebAssembly (docs/jit.md). Default: defaultJitMode() (off unless HYDRAVM_JIT=on). */
   jit?: 'on' | 'off';
   /** Arrivals at an entry point before the JIT compiles it; 0 = every block on first use. Default DEFAULT_JIT_THRESHOLD (1000). */
   jitThreshold?: number;
