@@ -11,6 +11,10 @@ export const EXIT_MMIO = 3; // access outside RAM; see EXIT_* fields; host compl
 export const EXIT_DSM_FAULT = 4; // guest page lacks rights; the instruction is retried on re-entry
 export const EXIT_HALT = 5; // HTIF tohost write or a fatal condition; see HART_EXIT_DATA
 
+// ---- JIT (docs/jit.md, "ABI") ----
+// env.jitFp's answer to generated code when the FP instruction executed: the block goes on with the next one.
+export const RES_JIT_DONE = -7;
+
 // ---- DSM access kinds (HART_EXIT_ACCESS for EXIT_DSM_FAULT) ----
 export const ACCESS_READ = 0;
 export const ACCESS_WRITE = 1;

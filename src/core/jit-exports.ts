@@ -8,7 +8,7 @@ import { execCsr, execSystem } from './system';
 import { decode16, decode32 } from './decode';
 import { loadSlow, storeSlow, execAmo, trapAt } from './memops';
 import { execFp } from './fpu';
-import { HART_PC, HART_MSTATUS, HART_INSTRET } from './abi';
+import { HART_PC, HART_MSTATUS, HART_INSTRET, RES_JIT_DONE } from './abi';
 import { MS_FS, CAUSE_ILLEGAL } from './layout';
 import { mulh, mulhsu, mulhu, div64, divu64, rem64, remu64, div32, divu32, rem32, remu32 } from './run';
 
@@ -50,9 +50,6 @@ export function jitDivw(a: u64, b: u64): u64 { return div32(a, b); }
 export function jitDivuw(a: u64, b: u64): u64 { return divu32(a, b); }
 export function jitRemw(a: u64, b: u64): u64 { return rem32(a, b); }
 export function jitRemuw(a: u64, b: u64): u64 { return remu32(a, b); }
-
-/** jitFp's answer when the instruction executed: compiled code goes on with the next one. */
-const RES_JIT_DONE: i32 = -7;
 
 /**
  * OP_FP (insn = the raw instruction) from compiled code, as the interpreter's

@@ -156,6 +156,16 @@ function decodeEntry(h: usize, e: usize, pc: u64): void {
 }
 
 /**
+ * The chunk's count when an exit `r` ends it at the instruction `left` counts
+ * as current: the instructions before it, and itself unless it is retried
+ * (a DSM fault). The caller then sets left = 1, which the loop's step takes
+ * to 0. (Setting only left = 1 counted the whole chunk, however early it ended.)
+ */
+@inline function stopCount(maxN: i32, left: i32, r: i32): i32 {
+  return maxN - left + (r == EXIT_DSM_FAULT ? 0 : 1);
+}
+
+/**
  * Run up to maxN instructions. `probeEntry`: count the first refill as an
  * arrival at a block start (not when the chunk resumes where the previous one
  * ran out of budget: that pc is wherever the count happened to end, and
@@ -322,7 +332,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = loadSlow(h, va, w, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -343,7 +353,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = loadSlow(h, va, w, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -364,7 +374,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = loadSlow(h, va, w, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -385,7 +395,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = loadSlow(h, va, w, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -406,7 +416,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = loadSlow(h, va, w, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -427,7 +437,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = loadSlow(h, va, w, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -448,7 +458,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = loadSlow(h, va, w, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -459,7 +469,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = loadSlow(h, va, (w & 0xffffff00) | (OP_LB + ((w >> 18) & 7)), pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -481,7 +491,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = storeSlow(h, va, w, v, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -503,7 +513,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = storeSlow(h, va, w, v, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -525,7 +535,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = storeSlow(h, va, w, v, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -547,7 +557,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = storeSlow(h, va, w, v, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -571,7 +581,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = loadSlow(h, va, w, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -595,7 +605,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = loadSlow(h, va, w, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -618,7 +628,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = storeSlow(h, va, w, v, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -641,7 +651,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = storeSlow(h, va, w, v, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -652,7 +662,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = trapAt(h, CAUSE_ILLEGAL, <u64><u32>imm, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -662,7 +672,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = trapAt(h, CAUSE_ILLEGAL, <u64><u32>imm, pcNow);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -672,7 +682,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = execSystem(h, <u32>imm, pcNow, w >> 26);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -682,7 +692,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         const pcNow = (pageV + (<u64>(e - codeBase) >> 2));
         store<u64>(h + HART_PC, pcNow);
         const r = execAmo(h, <u32>imm, pcNow, w >> 26);
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -697,7 +707,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         instret0 = load<u64>(h + HART_INSTRET) - <u64>(maxN - left);
         // a write to minstret sets the count this instruction retires to (riscv-tests instret_overflow)
         if (load<u32>(h + H_MINSTRET_WRITTEN) != 0) instret0--;
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;
@@ -712,7 +722,7 @@ function runChunk(h: usize, maxN: i32, probeEntry: bool): i32 {
         // this thread could not get the block: its entry is "not decoded" again, so run it as such
         if (r == RES_JIT_MISS) continue;
         left -= load<i32>(h + H_JIT_COUNT) - 1;
-        if (r != RES_CONT) { result = r; left = 1; }
+        if (r != RES_CONT) { result = r; maxN = stopCount(maxN, left, r); left = 1; }
         pc = load<u64>(h + HART_PC);
         pcLive = true;
         e = 0;

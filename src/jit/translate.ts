@@ -16,7 +16,7 @@
  */
 import { ByteWriter, Op, I32, I64, VOID, assembleModule, type FuncSpec, type MemoryImportType } from './wasm-emit.js';
 import * as O from './core-ops.js';
-import { HART_PC, HART_F, HART_MSTATUS } from '../core/abi.js';
+import { HART_PC, HART_F, HART_MSTATUS, RES_JIT_DONE } from '../core/abi.js';
 
 /** Hart offsets the generated code uses (src/core/layout.ts, src/core/hart-ext.ts). */
 export const H_TLB_R = 784;
@@ -27,8 +27,6 @@ export const H_FENCE_WORD = 924;
 /** u64: guest instructions retired in compiled code (src/core/hart-ext.ts). */
 export const H_JIT_INSNS = 58400;
 export const RES_CONT = -1;
-/** env.jitFp's answer when the instruction executed (src/core/jit-exports.ts). */
-export const RES_JIT_DONE = -7;
 /** mstatus.FS (src/core/layout.ts, AssemblyScript only): any nonzero value means FP on. */
 const MS_FS = 3 << 13;
 
@@ -320,28 +318,44 @@ export function generateRegions(regions: readonly RegionRequest[], memory: Memor
   return { bytes: moduleOf(fs.map((f) => f.func), memory), instructions: fs.map((f) => f.instructions) };
 }
 
+/** Function types of a block module: the block itself (0), then the imports' (FUNC_IMPORTS). */
+const TYPES = [
+  { params: [I32, I64, I32, I32, I32], results: [I32] },
+  { params: [I32, I64, I32, I64], results: [I32] },
+  { params: [I32, I64, I32, I64, I64], results: [I32] },
+  { params: [I64, I64], results: [I64] },
+  { params: [I32, I32, I64], results: [I32] },
+  { params: [I32, I32, I64, I32], results: [I32] },
+  { params: [I32, I32, I64, I32, I32], results: [I32] },
+];
+/** The core functions every block module imports, in function index order. */
+export const FUNC_IMPORTS: readonly { name: string; type: number }[] = [
+  { name: 'jitLoadSlow', type: 1 },
+  { name: 'jitStoreSlow', type: 2 },
+  ...HELPERS.map(([, name]) => ({ name, type: 3 })),
+  { name: 'jitFp', type: 4 },
+  ...[...ENDS.values()].map(({ name }) => ({ name, type: name === 'jitCsr' ? 6 : 5 })),
+];
+
 function moduleOf(funcs: FuncSpec[], memory: MemoryImportType): Uint8Array<ArrayBuffer> {
-  return assembleModule({
-    types: [
-      { params: [I32, I64, I32, I32, I32], results: [I32] },
-      { params: [I32, I64, I32, I64], results: [I32] },
-      { params: [I32, I64, I32, I64, I64], results: [I32] },
-      { params: [I64, I64], results: [I64] },
-      { params: [I32, I32, I64], results: [I32] },
-      { params: [I32, I32, I64, I32], results: [I32] },
-      { params: [I32, I32, I64, I32, I32], results: [I32] },
-    ],
-    funcImports: [
-      { name: 'jitLoadSlow', type: 1 },
-      { name: 'jitStoreSlow', type: 2 },
-      ...HELPERS.map(([, name]) => ({ name, type: 3 })),
-      { name: 'jitFp', type: 4 },
-      ...[...ENDS.values()].map(({ name }) => ({ name, type: name === 'jitCsr' ? 6 : 5 })),
-    ],
-    globalImports: [BLOCK_ID_IMPORT],
-    memory,
-    funcs,
+  return assembleModule({ types: TYPES, funcImports: [...FUNC_IMPORTS], globalImports: [BLOCK_ID_IMPORT], memory, funcs });
+}
+
+/**
+ * A module whose function i (export "i") stands in for FUNC_IMPORTS[i]: same
+ * type, returns 0. The compile worker instantiates block modules against it
+ * rather than against JS functions, so V8 compiles no wasm-to-JS wrappers
+ * for the imports of every module it warms (about half of the warm-up's cost
+ * per module, measured with boot regions).
+ */
+export function importStubs(memory: MemoryImportType): Uint8Array<ArrayBuffer> {
+  const funcs = FUNC_IMPORTS.map(({ type }) => {
+    const body = new ByteWriter(8);
+    if (TYPES[type]!.results[0] === I64) body.byte(Op.i64Const).s32(0);
+    else body.byte(Op.i32Const).s32(0);
+    return { type, locals: [], body };
   });
+  return assembleModule({ types: TYPES, funcImports: [], memory, funcs });
 }
 
 /** The function of region `index` in its module: its block id is the module's blockId + index. */

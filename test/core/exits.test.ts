@@ -41,6 +41,29 @@ test('MMIO store exits after the instruction with address, size and data', () =>
   assert.equal(core.run(0, 100).kind, 'wfi');
 });
 
+test('an exit in the middle of a run counts the instructions that ran, not the whole budget', () => {
+  // lui, addi and the MMIO store retire before the exit; the retried load of a DSM fault does not
+  const { core } = machine(words(lui(X.t0, 0x10000), addi(X.a1, X.zero, -2), store('h', X.a1, X.t0, 6), WFI));
+  assert.equal(core.run(0, 100).kind, 'mmio');
+  assert.equal(core.instret(0), 3n, 'lui, addi, sh');
+  assert.equal(core.run(0, 100).kind, 'wfi');
+  assert.equal(core.instret(0), 4n, 'and the wfi');
+  const m2 = machine(words(lui(X.t0, 0x10000), load('w', X.a0, X.t0, 4), WFI));
+  assert.equal(m2.core.run(0, 1000).kind, 'mmio');
+  assert.equal(m2.core.instret(0), 2n, 'the MMIO load counts when it exits: the host completes it');
+  m2.core.completeMmioLoad(0, 1n);
+  assert.equal(m2.core.run(0, 1000).kind, 'wfi');
+  assert.equal(m2.core.instret(0), 3n);
+  // a DSM fault on a data page: the access is retried, so it is not counted
+  const core3 = WasmCore.create({ ramBase: BASE, ramSize: 1 << 20, harts: 1 });
+  core3.resetHart(0, BigInt(BASE), 3);
+  const f = core3.growFrames(1);
+  core3.frameBytes(f).set(words(auipc(X.t0, 1), load('d', X.a0, X.t0, 0), WFI));
+  core3.setPage(0, PAGE_SHARED | (f << PAGE_FRAME_SHIFT));
+  assert.equal(core3.run(0, 500).kind, 'dsmFault');
+  assert.equal(core3.instret(0), 1n, 'only the auipc');
+});
+
 test('DSM fault: nothing changes, and the access retries after the page state allows it', () => {
   const core = WasmCore.create({ ramBase: BASE, ramSize: 1 << 20, harts: 1 });
   core.resetHart(0, BigInt(BASE), 3);
