@@ -55,6 +55,10 @@ test('a busy hart moves between nodes 25 times during a 2-hart workload; the res
     }
     await vm.waitFor('checksum ', 120_000);
     assert.equal((await vm.waitFor('\n', 10_000)).trim(), want);
+  } catch (e) {
+    // the nodes' stderr (a QMP command that failed inside a node, a node that
+    // died) is only in the transcript: CI once saw node 1's QMP close here
+    throw new Error(`${(e as Error).message}\ntranscript tail:\n${vm.transcript.slice(-3000)}`, { cause: e });
   } finally {
     vm.kill();
     await vm.exited;
