@@ -134,8 +134,9 @@ export const DEFAULT_JIT_THRESHOLD = 1000;
 /**
  * The JIT is off unless a core, a command line or HYDRAVM_JIT says otherwise
  * (docs/jit.md, "Default"): with it on, multi-node guest tests ran past their
- * timeouts in two whole-suite runs (a 4-node boot's jobs, 2-node disk and
- * namespace tests) in a way not yet reproduced alone.
+ * timeouts in two whole-suite runs. Their compile workers add host threads
+ * on a 2-core machine, which tips a multi-node boot into the timekeeping
+ * storm of docs/cluster.md (the interpreter falls into it too, under load).
  */
 export const DEFAULT_JIT: 'on' | 'off' = 'off';
 
