@@ -49,6 +49,12 @@ export interface MachineDesc {
   readonly bootargs: string;
   /** Guest-physical [start, end) of the initrd, if one is loaded. */
   readonly initrd?: { readonly start: number; readonly end: number };
+  /**
+   * Bytes for /chosen/rng-seed, as QEMU's virt machine gives: Linux credits
+   * them to its RNG at boot, so the crng is ready at once instead of after
+   * seconds of timer-jitter sampling (docs/boot.md, "rng-seed").
+   */
+  readonly rngSeed?: Uint8Array;
   readonly boot: BootMode;
 }
 
@@ -76,6 +82,7 @@ export interface DescribeMachineOptions {
   devices?: Partial<DevicesPresent>;
   bootargs?: string;
   initrd?: { start: number; end: number };
+  rngSeed?: Uint8Array;
   boot?: BootMode;
 }
 
@@ -144,6 +151,7 @@ export function describeMachine(o: DescribeMachineOptions): MachineDesc {
     },
     bootargs: o.bootargs ?? '',
     ...(o.initrd ? { initrd: o.initrd } : {}),
+    ...(o.rngSeed ? { rngSeed: o.rngSeed } : {}),
     boot: o.boot ?? 'builtin-sbi',
   };
   validateMachineDesc(desc);

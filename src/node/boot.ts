@@ -1,4 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { MEMMAP } from '../machine/memmap.js';
 import { describeMachine, type MachineDesc } from '../machine/machine-desc.js';
 import { buildVirtFdt } from '../machine/fdt/virt.js';
@@ -44,8 +45,14 @@ export function defaultBootargs(harts: number, nodes: number): string {
   return nodes > 1 && harts > 1 ? `${DEFAULT_BOOTARGS} nohz_full=1-${harts - 1}` : DEFAULT_BOOTARGS;
 }
 
-/** The device tree every node derives from the same request (so all agree on it). */
-export function machineDescFor(req: BootRequest, initrd?: AddrRange): MachineDesc {
+/** Bytes in /chosen/rng-seed: what QEMU's virt machine gives (docs/boot.md, "rng-seed"). */
+export const RNG_SEED_BYTES = 32;
+
+/**
+ * The device tree every node derives from the same request (so all agree on
+ * it); the node that boots adds the random seed, which only the guest reads.
+ */
+export function machineDescFor(req: BootRequest, initrd?: AddrRange, rngSeed?: Uint8Array): MachineDesc {
   return describeMachine({
     harts: req.harts,
     ramBase: req.ramBase,
@@ -56,6 +63,7 @@ export function machineDescFor(req: BootRequest, initrd?: AddrRange): MachineDes
     boot: req.firmware === 'builtin' ? 'builtin-sbi' : 'firmware',
     devices: { virtio: req.virtio ?? [] },
     ...(initrd ? { initrd } : {}),
+    ...(rngSeed ? { rngSeed } : {}),
   });
 }
 
@@ -81,11 +89,13 @@ export async function bootVm(vm: NodeVm, req: BootRequest): Promise<{ entry: num
     if (!existsSync(req.firmware)) throw new BootError(`firmware ${req.firmware} does not exist; check --firmware`);
     firmware = new Uint8Array(readFileSync(req.firmware));
   }
+  // fresh for every boot, as QEMU does: the guest's RNG must not repeat across boots
+  const rngSeed = new Uint8Array(randomBytes(RNG_SEED_BYTES));
   const info = await loadBootFiles(mem, {
     kernel,
     ...(initrd ? { initrd } : {}),
     ...(firmware ? { firmware } : {}),
-    fdtFor: (range) => buildVirtFdt(machineDescFor(req, range)),
+    fdtFor: (range) => buildVirtFdt(machineDescFor(req, range, rngSeed)),
   });
   return { entry: info.firmwareEntry ?? info.kernelEntry, fdtAddr: info.fdtAddr };
 }

@@ -22,6 +22,11 @@ for (const smp of [1, 4]) {
       // a small computation in the guest: sum of squares 1..200 with shell arithmetic
       assert.equal(await s.run('i=1; t=0; while [ $i -le 200 ]; do t=$((t+i*i)); i=$((i+1)); done; echo $t'), '2686700');
       assert.match(await s.run('cat /proc/meminfo | head -1'), /MemTotal:\s+\d+ kB/);
+      // /chosen/rng-seed (as QEMU virt gives): the crng is ready during early setup, before the
+      // command line is printed, not seconds later after timer-jitter sampling that spins both harts
+      const rng = await s.run('dmesg | grep -n -E "crng init done|Kernel command line" | cut -d: -f1 | tr "\\n" " "');
+      const [crngLine, cmdLine] = rng.trim().split(' ').map(Number);
+      assert.ok(crngLine !== undefined && cmdLine !== undefined && crngLine < cmdLine, `crng init done must precede the command line in dmesg: ${rng}`);
       s.send('poweroff -f\n');
       const code = await s.exited;
       assert.equal(code, 0, s.transcript.slice(-2000));

@@ -62,6 +62,16 @@ test('isaExtensions splits base and extensions, expanding g', () => {
   assert.deepEqual(isaExtensions('rv64gc').extensions, ['i', 'm', 'a', 'f', 'd', 'c', 'zicsr', 'zifencei']);
 });
 
+test('rng-seed: /chosen carries the seed bytes when given (as QEMU virt), and no seed otherwise', () => {
+  const seed = Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 5) & 0xff);
+  const base = { harts: 1, ramBase: MEMMAP.ram.base, ramSize: 64 * MiB, bootargs: 'console=ttyS0' };
+  const chosen = parseFdt(buildVirtFdt(describeMachine({ ...base, rngSeed: seed }))).root.find('chosen')!;
+  assert.deepEqual([...chosen.props.get('rng-seed')!], [...seed]);
+  assert.match(dtcDecompile(buildVirtFdt(describeMachine({ ...base, rngSeed: seed }))), /rng-seed = <0x52a4f74 0x99bee308 /);
+  const none = parseFdt(buildVirtFdt(describeMachine(base))).root.find('chosen')!;
+  assert.equal(none.props.has('rng-seed'), false);
+});
+
 for (const harts of [1, 4, 8]) {
   test(`virt FDT with ${harts} hart(s) decompiles cleanly and holds the machine`, () => {
     const desc = describeMachine({

@@ -202,6 +202,7 @@ function addChosen(root: FdtNode, d: MachineDesc): void {
     chosen.propU64('linux,initrd-start', d.initrd.start);
     chosen.propU64('linux,initrd-end', d.initrd.end);
   }
+  if (d.rngSeed) chosen.prop('rng-seed', d.rngSeed);
 }
 
 /** Build the tree (useful for tests and for callers that want to add nodes before serialising). */
