@@ -104,10 +104,9 @@ function serve(data: CompileWorkerData): void {
       scheduled = true;
       setImmediate(flush);
     } else if (timer === null) {
+      // nothing else flushes while the timer is out: the full-batch path clears it first
       timer = setTimeout(() => {
         timer = null;
-        if (scheduled || queue.length === 0) return;
-        scheduled = true;
         flush();
       }, GATHER_MS);
     }
