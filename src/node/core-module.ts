@@ -133,10 +133,11 @@ export const DEFAULT_JIT_THRESHOLD = 1000;
 
 /**
  * The JIT is off unless a core, a command line or HYDRAVM_JIT says otherwise
- * (docs/jit.md, "Default"): with it on, multi-node guest tests ran past their
- * timeouts in two whole-suite runs. Their compile workers add host threads
- * on a 2-core machine, which tips a multi-node boot into the timekeeping
- * storm of docs/cluster.md (the interpreter falls into it too, under load).
+ * (docs/jit.md, "Default"): with it on, a second node makes real programs
+ * slower than one node (bench/cluster, session 11: xz -T2 0.49x, heap-blocks
+ * 0.23x; the interpreter's 2-node xz is 1.23x), cause not yet measured. The
+ * timekeeping storm that killed JIT-on suites before (docs/cluster.md) has
+ * not recurred since the guest gets an rng-seed.
  */
 export const DEFAULT_JIT: 'on' | 'off' = 'off';
 
