@@ -333,6 +333,6 @@ function statsLine(m: Machine<DsmGuestMemory>, forwarding: ClusterForwarding): s
   return (
     `stats: exits ${JSON.stringify([...vm.sched.exits])} exec ${vm.sched.timeMs.exec.toFixed(0)} ms; dsm faults ${JSON.stringify(st.faults)} ` +
     `p50/p99 us read ${st.latency.read.p50Us}/${st.latency.read.p99Us} write ${st.latency.write.p50Us}/${st.latency.write.p99Us} upgrade ${st.latency.upgrade.p50Us}/${st.latency.upgrade.p99Us}; ` +
-    `frames ${st.framesHeld}; pages ${JSON.stringify(m.memory.table.placeStats())}; forwarding ${JSON.stringify(forwarding.snapshot().sent)}; instret ${instret.join(',')}`
+    `frames ${st.framesHeld}; pages ${JSON.stringify(m.memory.table.placeStats())}; forwarding ${JSON.stringify(forwarding.snapshot().sent)}; instret ${instret.join(',')}${m.jitLine()}`
   );
 }

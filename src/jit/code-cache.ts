@@ -99,8 +99,10 @@ export class CodeCache {
   private readonly memType: MemoryImportType;
   private readonly tableBase: number;
   private readonly shared: JitShared;
-  /** Open on hart threads: the compiled modules of the other threads arrive here. */
-  private readonly channel: BroadcastChannel | null;
+  /** Open on hart threads, and on the main thread once harts run on threads: the other threads' compiled modules arrive here. */
+  private channel: BroadcastChannel | null;
+  /** False on the main thread of a node whose harts run on threads (see serveHartThreads). */
+  private compiles = true;
   /** Modules taken from the channel and not instantiated yet, newest per slot. */
   private readonly posted = new Map<number, Posted>();
   private dv: DataView;
@@ -169,6 +171,7 @@ export class CodeCache {
     const cells = this.cells();
     const old = Atomics.load(cells, entry >>> 3);
     if (Number(old & 0xffn) === OP_JIT) return 1;
+    if (!this.compiles) return JIT_PENDING; // the hart's own thread compiles it at one of its arrivals
     const dv = this.view();
     const src: RegionSource = {
       parcel: (off) => dv.getUint16(code + off, true),
@@ -356,14 +359,7 @@ export class CodeCache {
     if (this.channel !== null) {
       // Node accepts a BroadcastChannel here (since 15.4); @types/node only declares MessagePort
       const port = this.channel as unknown as MessagePort;
-      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-        const p = m.message as Posted;
-        for (let i = 0; i < p.n; i++) {
-          const slot = (p.id + i) & s.mask;
-          const had = this.posted.get(slot);
-          if (had === undefined || ((p.id - had.id) | 0) > 0) this.posted.set(slot, p); // ids only grow
-        }
-      }
+      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) this.take(m.message as Posted);
     }
     const want = id >>> 0;
     const p = this.posted.get(want & s.mask);
@@ -390,6 +386,38 @@ export class CodeCache {
     return 1;
   }
 
+  /** Keep a posted module for the slots it fills, unless a newer block took them. */
+  private take(p: Posted): void {
+    const mask = this.shared.mask;
+    for (let i = 0; i < p.n; i++) {
+      const slot = (p.id + i) & mask;
+      const had = this.posted.get(slot);
+      if (had === undefined || ((p.id - had.id) | 0) > 0) this.posted.set(slot, p); // ids only grow
+    }
+  }
+
+  /**
+   * The main thread's instance, once the node's harts run on their own
+   * threads: it runs a hart only for short stretches between that thread's
+   * exits (ThreadedRunner.runHere). Without the others' modules every
+   * compiled block it reached was a miss, and a miss turns the entry back
+   * into "not decoded" for every thread: on two nodes the hart threads
+   * compiled the same code 3-10 times over and the FIFO cap evicted hot
+   * blocks (xz -T2: 14-42 k blocks on node 0 against 4 k on one node). So it
+   * now takes every posted module as it arrives (its event loop runs, unlike
+   * a hart thread's), and leaves compiling to the hart's own thread and its
+   * worker, whose work it would only duplicate.
+   */
+  serveHartThreads(share: JitShare): void {
+    this.compiles = false;
+    this.releaseWorker();
+    if (this.channel !== null) return;
+    const ch = new BroadcastChannel(share.channel);
+    ch.onmessage = (ev): void => this.take((ev as { data: Posted }).data);
+    ch.unref();
+    this.channel = ch;
+  }
+
   /** Node-wide counters: every thread's row, and the size of the blocks in the table slots. */
   stats(executed = 0): ReturnType<JitShared['stats']> {
     return this.shared.stats(executed);
@@ -402,6 +430,10 @@ export class CodeCache {
    */
   close(): void {
     this.channel?.close();
+    this.releaseWorker();
+  }
+
+  private releaseWorker(): void {
     if (this.port === null) return;
     this.port.close();
     this.port = null;

@@ -88,15 +88,19 @@ export class Machine<M extends NodeMemory> {
     }
   }
 
+  /** The JIT's counters as ` jit {...}` (empty with the JIT off): bench/boot and bench/cluster read them from the stats line. */
+  jitLine(): string {
+    const j = this.vm.core.jitStats();
+    return j === null ? '' : ` jit ${JSON.stringify({ compiled: j.compiled, installed: j.installed, misses: j.installMisses,
+      failures: j.failures, evicted: j.evicted, liveBlocks: j.liveBlocks, codeBytes: j.codeBytes, compileMs: Math.round(j.compileMs),
+      offThreadMs: Math.round(j.offThreadMs), requested: j.requested, executed: j.executed })}`;
+  }
+
   /** One line of run statistics (hydravm run/node with statsOnExit). */
   statsLine(): string {
     const sched = this.vm.sched;
     const instret = [...Array(this.vm.opts.placement.count).keys()].map((i) => this.vm.core.instret(i)).reduce((a, b) => a + b, 0n);
-    const j = this.vm.core.jitStats();
-    // bench/boot reads the JIT's figures from here too
-    const jit = j === null ? '' : ` jit ${JSON.stringify({ compiled: j.compiled, installed: j.installed, misses: j.installMisses,
-      failures: j.failures, evicted: j.evicted, liveBlocks: j.liveBlocks, codeBytes: j.codeBytes, compileMs: Math.round(j.compileMs),
-      offThreadMs: Math.round(j.offThreadMs), requested: j.requested, executed: j.executed })}`;
+    const jit = this.jitLine();
     const pages = ` pages ${JSON.stringify(this.memory.table.placeStats())}`;
     // bench/boot reads a trailing jit {...}: the pages go before it
     return `instret ${instret} exits ${JSON.stringify([...sched.exits])} exec ${sched.timeMs.exec.toFixed(0)} ms${pages}${jit}`;

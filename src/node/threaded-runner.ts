@@ -177,6 +177,7 @@ export class ThreadedHartRunner implements HartRunner {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.core.hartsOnThreads();
     for (let h = 0; h < this.opts.harts; h++) if (!this.stopped[h]) this.spawn(h);
     if (this.observer) this.profileTimer = setInterval(() => this.syncProfile(), PROFILE_SYNC_MS).unref();
   }

@@ -471,6 +471,15 @@ export class WasmCore implements Vcpu {
     return this.jit !== null;
   }
 
+  /**
+   * The harts now run on their own threads (ThreadedRunner): this instance,
+   * the main thread's, runs them only between their exits, with the blocks
+   * their threads compile (CodeCache.serveHartThreads).
+   */
+  hartsOnThreads(): void {
+    if (this.jit !== null && this.jitShare !== undefined) this.jit.serveHartThreads(this.jitShare);
+  }
+
   /** JIT counters of the whole node (every thread's), or null when the JIT is off. */
   jitStats(): JitStats | null {
     if (this.jit === null) return null;

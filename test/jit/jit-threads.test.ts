@@ -67,6 +67,14 @@ async function start(r: Rig, harts: number): Promise<void> {
   r.runner.setPaused(false);
 }
 
+/** t1 = 2000; loop { t1--; a1 += 3 } while t1; then j . */
+function writeCountLoop(r: Rig): void {
+  r.mem.writeSync(BASE, words(
+    addi(X.t1, X.zero, 0), addi(X.a1, X.zero, 0), addi(X.t1, X.t1, 1000), addi(X.t1, X.t1, 1000),
+    addi(X.t1, X.t1, -1), addi(X.a1, X.a1, 3), bnezBack(X.t1, 8), j(0),
+  ));
+}
+
 for (const jit of [['--jit', 'on', '--jit-threshold', '0'], ['--jit', 'on']]) {
   test(`cross-modifying code with fence.i between two hart threads, ${jit.join(' ')}`, { timeout: 120_000 }, () => {
     const elf = programPath('smp-xmodify');
@@ -94,11 +102,8 @@ test('smp-amo (AMO and LR/SC counters) on two hart threads with the JIT at thres
 
 test('a block compiled on one hart thread runs on the other from its posted module', async () => {
   const r = rig(2);
-  // both harts: t1 = 2000; loop { t1--; a1 += 3 } while t1; then j . (the same code page, so one hart's blocks serve both)
-  r.mem.writeSync(BASE, words(
-    addi(X.t1, X.zero, 0), addi(X.a1, X.zero, 0), addi(X.t1, X.t1, 1000), addi(X.t1, X.t1, 1000),
-    addi(X.t1, X.t1, -1), addi(X.a1, X.a1, 3), bnezBack(X.t1, 8), j(0),
-  ));
+  // both harts run it (the same code page, so one hart's blocks serve both)
+  writeCountLoop(r);
   await start(r, 2);
   try {
     await until(() => r.core.getX(0, X.t1) === 0n && r.core.getX(1, X.t1) === 0n && r.core.getX(0, X.a1) > 0n, 'both loops done');
@@ -146,6 +151,35 @@ test('downgrades racing a compiled store loop on a hart thread never lose a stor
     assert.deepEqual(errors, []);
     assert.ok(faults >= 100, `only ${faults} faults`);
     assert.ok(r.core.jitStats()!.compiled >= 1);
+  } finally {
+    r.runner.stop();
+  }
+});
+
+test('the main thread runs a hart thread\'s compiled blocks from their posted modules, and compiles none itself', async () => {
+  const r = rig(1);
+  writeCountLoop(r);
+  await start(r, 1);
+  try {
+    await until(() => r.core.getX(0, X.t1) === 0n && r.core.getX(0, X.a1) === 6000n, 'the loop done on the hart thread');
+    // park the hart thread, then run the same code again on this thread, as ThreadedHartRunner.runHere does
+    r.runner.setPaused(true);
+    const mb = (r.runner as unknown as { mb: HartMailbox }).mb;
+    await until(() => mb.load(0, MB_STATE) === MbState.Parked, 'the hart thread parked');
+    const before = r.core.jitStats()!;
+    r.core.resetHart(0, BigInt(BASE), 3);
+    for (let i = 0; i < 100 && !(r.core.getX(0, X.t1) === 0n && r.core.getX(0, X.a1) === 6000n); i++) {
+      const e = r.core.run(0, 1000);
+      assert.equal(e.kind, 'budget');
+    }
+    assert.equal(r.core.getX(0, X.a1), 6000n);
+    const s = r.core.jitStats()!;
+    // before, every compiled block the main thread reached was a miss that made the entry "not decoded" again
+    assert.equal(s.installMisses, 0, JSON.stringify(s));
+    assert.ok(s.installed >= 1, `the main thread installed no posted module: ${JSON.stringify(s)}`);
+    assert.equal(s.compiled, before.compiled, `the main thread compiled: ${JSON.stringify(s)}`);
+    assert.ok(s.executed > before.executed, `no compiled code ran on the main thread: ${JSON.stringify(s)}`);
+    assert.deepEqual(r.fatal, []);
   } finally {
     r.runner.stop();
   }
