@@ -8,6 +8,7 @@ import { execCsr, execSystem } from './system';
 import { decode16, decode32 } from './decode';
 import { loadSlow, storeSlow, execAmo, trapAt } from './memops';
 import { execFp } from './fpu';
+import { splitHost } from './mmu';
 import { HART_PC, HART_MSTATUS, HART_INSTRET, RES_JIT_DONE } from './abi';
 import { MS_FS, CAUSE_ILLEGAL } from './layout';
 import { mulh, mulhsu, mulhu, div64, divu64, rem64, remu64, div32, divu32, rem32, remu32 } from './run';
@@ -35,6 +36,10 @@ export function jitDecode(hart: i32, insn: u32): usize {
 
 export function jitLoadSlow(h: usize, va: u64, w: u32, pc: u64): i32 {
   return loadSlow(h, va, w, pc);
+}
+/** The interpreter's split-page probe after a TLB miss (mmu.ts splitHost): generated code stays in the block on a hit. */
+export function jitSplitHost(t: usize, va: u64, mask: u64, wr: usize): usize {
+  return splitHost(t, va, mask, wr);
 }
 export function jitStoreSlow(h: usize, va: u64, w: u32, v: u64, pc: u64): i32 {
   return storeSlow(h, va, w, v, pc);

@@ -419,8 +419,8 @@ export class CodeCache {
   }
 
   /** Node-wide counters: every thread's row, and the size of the blocks in the table slots. */
-  stats(executed = 0): ReturnType<JitShared['stats']> {
-    return this.shared.stats(executed);
+  stats(executed = 0, calls = 0): ReturnType<JitShared['stats']> {
+    return this.shared.stats(executed, calls);
   }
 
   /**

@@ -62,6 +62,8 @@ export interface JitStats {
   offThreadMs: number;
   /** Guest instructions retired in compiled code, all harts (0 where the caller cannot see the harts). */
   executed: number;
+  /** compiled blocks called (chaining included): with `executed`, the instructions per call */
+  calls: number;
   /** Regions handed to compile workers (some finish after their code went cold, or never return). */
   requested: number;
   /** Instantiating posted modules. */
@@ -127,7 +129,7 @@ export class JitShared {
     this.rows[this.row + ROW.indexOf(k)]! += v;
   }
 
-  stats(executed = 0): JitStats {
+  stats(executed = 0, calls = 0): JitStats {
     const s = Object.fromEntries(ROW.map((k) => [k, 0])) as Record<JitCounter, number>;
     const n = Math.min(Atomics.load(this.hdr, 1), MAX_ROWS);
     for (let r = 0; r < n; r++) ROW.forEach((k, i) => (s[k] += this.rows[r * ROW.length + i]!));
@@ -140,6 +142,6 @@ export class JitShared {
         bytes += b;
       }
     }
-    return { ...s, liveBlocks: live, codeBytes: bytes, executed };
+    return { ...s, liveBlocks: live, codeBytes: bytes, executed, calls };
   }
 }

@@ -26,6 +26,8 @@ export const H_JIT_COUNT = 58372; // src/core/hart-ext.ts
 export const H_FENCE_WORD = 924;
 /** u64: guest instructions retired in compiled code (src/core/hart-ext.ts). */
 export const H_JIT_INSNS = 58400;
+/** u64 per hart: compiled blocks called (src/core/hart-ext.ts). */
+export const H_JIT_CALLS = 58408;
 export const RES_CONT = -1;
 /** mstatus.FS (src/core/layout.ts, AssemblyScript only): any nonzero value means FP on. */
 const MS_FS = 3 << 13;
@@ -100,6 +102,8 @@ const HELPER_INDEX = new Map<number, number>(HELPERS.map(([op], i) => [op, 2 + i
 const F_FP = 2 + HELPERS.length;
 let nextImport = F_FP + 1;
 for (const e of ENDS.values()) e.index = nextImport++;
+/** env.jitSplitHost (t, va, mask, wr): host address of an access to a split page whose block has the rights, else 0. */
+const F_SPLIT = nextImport++;
 const CMP = new Map<number, number>([
   [O.OP_BEQ, Op.i64Eq], [O.OP_BNE, Op.i64Ne], [O.OP_BLT, Op.i64LtS], [O.OP_BGE, Op.i64GeS],
   [O.OP_BLTU, Op.i64LtU], [O.OP_BGEU, Op.i64GeU],
@@ -327,6 +331,7 @@ const TYPES = [
   { params: [I32, I32, I64], results: [I32] },
   { params: [I32, I32, I64, I32], results: [I32] },
   { params: [I32, I32, I64, I32, I32], results: [I32] },
+  { params: [I32, I64, I64, I32], results: [I32] },
 ];
 /** The core functions every block module imports, in function index order. */
 export const FUNC_IMPORTS: readonly { name: string; type: number }[] = [
@@ -335,6 +340,7 @@ export const FUNC_IMPORTS: readonly { name: string; type: number }[] = [
   ...HELPERS.map(([, name]) => ({ name, type: 3 })),
   { name: 'jitFp', type: 4 },
   ...[...ENDS.values()].map(({ name }) => ({ name, type: name === 'jitCsr' ? 6 : 5 })),
+  { name: 'jitSplitHost', type: 7 },
 ];
 
 function moduleOf(funcs: FuncSpec[], memory: MemoryImportType): Uint8Array<ArrayBuffer> {
@@ -471,6 +477,25 @@ function regionFunction(
     b.byte(Op.localGet).u32(L_T).byte(Op.i32Load).u32(2).u32(8).byte(Op.i32Add);
   };
 
+  /**
+   * After a TLB miss: a split page whose block under the access has the
+   * rights (wr 0 read, 8 write) is accessed here, as the interpreter's
+   * splitHost case does, and the block goes on; anything else takes the slow
+   * path. Without it every access to a split page left compiled code.
+   */
+  const splitOrSlow = (size: number, wr: number, access: () => void, orSlow: () => void): void => {
+    b.byte(Op.localGet).u32(L_T).byte(Op.localGet).u32(L_VA).byte(Op.i64Const).s32(0xfff ^ (size - 1));
+    b.byte(Op.i32Const).s32(wr).byte(Op.call).u32(F_SPLIT).byte(Op.localTee).u32(L_T);
+    b.byte(Op.if).byte(VOID);
+    depth++;
+    b.byte(Op.localGet).u32(L_T); // the address, under the value for a store
+    access();
+    b.byte(Op.else);
+    orSlow();
+    depth--;
+    b.byte(Op.end);
+  };
+
   const emitInsn = (i: Insn, k: number, last: boolean): void => {
     const op = i.op;
     const ld = LOADS.get(op);
@@ -484,7 +509,10 @@ function regionFunction(
       b.byte(ld.wop).u32(0).u32(0);
       setX(i.rd);
       b.byte(Op.else);
-      slow(k, i, i.w, false);
+      splitOrSlow(ld.size, 0, () => {
+        b.byte(ld.wop).u32(0).u32(0);
+        setX(i.rd);
+      }, () => slow(k, i, i.w, false));
       depth--;
       b.byte(Op.end);
     } else if (st) {
@@ -497,7 +525,7 @@ function regionFunction(
       hostAddr();
       b.byte(Op.localGet).u32(L_V).byte(st.wop).u32(0).u32(0);
       b.byte(Op.else);
-      slow(k, i, i.w, true);
+      splitOrSlow(st.size, 8, () => b.byte(Op.localGet).u32(L_V).byte(st.wop).u32(0).u32(0), () => slow(k, i, i.w, true));
       depth--;
       b.byte(Op.end);
     } else if (FLOADS.has(op) || FSTORES.has(op)) {

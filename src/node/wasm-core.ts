@@ -13,7 +13,7 @@ import {
   HART_INSTRET, HART_EXIT_ADDR, HART_EXIT_DATA, HART_EXIT_SIZE, HART_EXIT_WRITE, HART_EXIT_ACCESS,
   HART_FFLAGS, HART_FRM, HART_HARTID, PAGE_FLAG_REF,
 } from '../core/abi.js';
-import { H_JIT_INSNS } from '../jit/translate.js';
+import { H_JIT_INSNS, H_JIT_CALLS } from '../jit/translate.js';
 import { CodeCache, createJitShare, type JitShare, type JitStats } from '../jit/code-cache.js';
 import {
   CoreLoadError, CoreMemoryError, coreModule, FRAME_POOL_END, MAX_WASM_PAGES, maxPagesFor, uptimeTicks, WASM_PAGE,
@@ -484,8 +484,8 @@ export class WasmCore implements Vcpu {
   jitStats(): JitStats | null {
     if (this.jit === null) return null;
     const dv = this.view();
-    const executed = this.hartBases.reduce((a, b) => a + Number(dv.getBigUint64(b + H_JIT_INSNS, true)), 0);
-    return this.jit.stats(executed);
+    const sum = (field: number): number => this.hartBases.reduce((a, b) => a + Number(dv.getBigUint64(b + field, true)), 0);
+    return this.jit.stats(sum(H_JIT_INSNS), sum(H_JIT_CALLS));
   }
 
   /** Ends this instance's JIT threads (its compile worker); harts must not run on it afterwards. Counters stay readable. */

@@ -24,6 +24,11 @@ export function j(offset: number): number {
   const o = offset & 0x1fffff;
   return ((((o >> 20) & 1) << 31) | (((o >> 1) & 0x3ff) << 21) | (((o >> 11) & 1) << 20) | (((o >> 12) & 0xff) << 12) | 0x6f) >>> 0;
 }
+/** bne rs1, x0, offset (offset within +-4 KiB, even; negative jumps back) */
+export function bnez(rs1: number, offset: number): number {
+  const o = offset & 0x1fff;
+  return ((((o >> 12) & 1) << 31) | (((o >> 5) & 0x3f) << 25) | (r(rs1) << 15) | (1 << 12) | (((o >> 1) & 0xf) << 8) | (((o >> 11) & 1) << 7) | 0x63) >>> 0;
+}
 export const ECALL = 0x00000073;
 export const WFI = 0x10500073;
 export const NOP = 0x00000013;

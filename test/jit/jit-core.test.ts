@@ -12,7 +12,7 @@ import { WasmCore } from '../../src/node/wasm-core.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
 import { PAGE_SHARED, PAGE_FRAME_SHIFT } from '../../src/core/abi.js';
 import * as ops from '../../src/jit/core-ops.js';
-import { H_JIT_COUNT, H_JIT_INSNS, H_FENCE_WORD, RES_JIT_MISS } from '../../src/jit/translate.js';
+import { H_JIT_COUNT, H_JIT_INSNS, H_JIT_CALLS, H_FENCE_WORD, RES_JIT_MISS } from '../../src/jit/translate.js';
 import { X, addi, auipc, store, WFI, words } from '../core/encode.js';
 
 const BASE = 0x8000_0000;
@@ -30,6 +30,7 @@ test('the translator uses the core op ids (src/core/ops.ts)', () => {
   const layout = readFileSync(resolve(root, 'src/core/layout.ts'), 'utf8');
   assert.equal(Number(/H_FENCE_WORD: usize = (\d+)/.exec(layout)?.[1]), H_FENCE_WORD);
   assert.equal(Number(/H_JIT_INSNS: usize = (\d+)/.exec(ext)?.[1]), H_JIT_INSNS);
+  assert.equal(Number(/H_JIT_CALLS: usize = (\d+)/.exec(ext)?.[1]), H_JIT_CALLS);
   const hook = readFileSync(resolve(root, 'src/core/jit.ts'), 'utf8');
   assert.equal(Number(/RES_JIT_MISS: i32 = (-?\d+)/.exec(hook)?.[1]), RES_JIT_MISS);
 });
@@ -210,7 +211,7 @@ test('generated modules import a shared memory with its maximum (for worker thre
   const tr = translateRegion(src, 0, type)!;
   assert.equal(tr.instructions, 2);
   const stub = (): number => 0;
-  const env: Record<string, unknown> = { memory: shared, jitLoadSlow: stub, jitStoreSlow: stub, jitFp: stub, jitAmo: stub, jitSystem: stub, jitCsr: stub, blockId: 7 };
+  const env: Record<string, unknown> = { memory: shared, jitLoadSlow: stub, jitStoreSlow: stub, jitFp: stub, jitAmo: stub, jitSystem: stub, jitCsr: stub, jitSplitHost: stub, blockId: 7 };
   for (const n of ['Mulh', 'Mulhsu', 'Mulhu', 'Div', 'Divu', 'Rem', 'Remu', 'Divw', 'Divuw', 'Remw', 'Remuw']) env[`jit${n}`] = (): bigint => 0n;
   const inst = new WebAssembly.Instance(new WebAssembly.Module(tr.bytes), { env: env as WebAssembly.ModuleImports });
   const run = inst.exports['0'] as (h: number, pc: bigint, left: number, n: number, id: number) => number;
@@ -241,7 +242,7 @@ test('a batch of regions is one module; function i answers only to block id bloc
   const tr = generateRegions(regions, { initial: 0, shared: false });
   assert.deepEqual(tr.instructions, [3, 2]);
   const stub = (): number => 0;
-  const env: Record<string, unknown> = { memory: mem, jitLoadSlow: stub, jitStoreSlow: stub, jitFp: stub, jitAmo: stub, jitSystem: stub, jitCsr: stub, blockId: 20 };
+  const env: Record<string, unknown> = { memory: mem, jitLoadSlow: stub, jitStoreSlow: stub, jitFp: stub, jitAmo: stub, jitSystem: stub, jitCsr: stub, jitSplitHost: stub, blockId: 20 };
   for (const n of ['Mulh', 'Mulhsu', 'Mulhu', 'Div', 'Divu', 'Rem', 'Remu', 'Divw', 'Divuw', 'Remw', 'Remuw']) env[`jit${n}`] = (): bigint => 0n;
   const ex = new WebAssembly.Instance(new WebAssembly.Module(tr.bytes), { env: env as WebAssembly.ModuleImports }).exports;
   type Fn = (h: number, pc: bigint, left: number, n: number, id: number) => number;

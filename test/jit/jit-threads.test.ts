@@ -13,7 +13,7 @@ import { GuestClock } from '../../src/node/clock.js';
 import { LocalGuestMemory } from '../../src/node/local-memory.js';
 import { ThreadedHartRunner } from '../../src/node/threaded-runner.js';
 import type { ExitHandlers } from '../../src/node/hart-scheduler.js';
-import { X, addi, auipc, store, j, words } from '../core/encode.js';
+import { X, addi, auipc, store, j, bnez, words } from '../core/encode.js';
 import { programPath } from '../core/harness.js';
 import { HYDRAVM_BIN } from '../guest/session.js';
 import { downgradeRace, tick, until } from '../node/downgrade-race.js';
@@ -21,11 +21,6 @@ import { HartMailbox, MB_STATE, MbState } from '../../src/node/hart-mailbox.js';
 
 const BASE = 0x8000_0000;
 const FENCE_I = 0x0000100f;
-/** bne rs1, x0, -off (backwards) */
-const bnezBack = (rs1: number, off: number): number => {
-  const o = -off & 0x1fff;
-  return ((((o >> 12) & 1) << 31) | (((o >> 5) & 0x3f) << 25) | (rs1 << 15) | (1 << 12) | (((o >> 1) & 0xf) << 8) | (((o >> 11) & 1) << 7) | 0x63) >>> 0;
-};
 
 interface Rig {
   core: WasmCore;
@@ -71,7 +66,7 @@ async function start(r: Rig, harts: number): Promise<void> {
 function writeCountLoop(r: Rig): void {
   r.mem.writeSync(BASE, words(
     addi(X.t1, X.zero, 0), addi(X.a1, X.zero, 0), addi(X.t1, X.t1, 1000), addi(X.t1, X.t1, 1000),
-    addi(X.t1, X.t1, -1), addi(X.a1, X.a1, 3), bnezBack(X.t1, 8), j(0),
+    addi(X.t1, X.t1, -1), addi(X.a1, X.a1, 3), bnez(X.t1, -8), j(0),
   ));
 }
 
