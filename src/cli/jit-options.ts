@@ -1,5 +1,5 @@
 import { UsageError } from './errors.js';
-import { defaultJitMode } from '../node/core-module.js';
+import { DEFAULT_JIT, defaultJitMode } from '../node/core-module.js';
 
 /** --jit on|off and --jit-threshold N, shared by `hydravm run` and `hydravm node` (docs/jit.md). */
 export interface JitCliOptions {
@@ -13,7 +13,7 @@ export const JIT_OPTIONS = {
   'jit-threshold': { type: 'string' },
 } as const;
 
-export const JIT_USAGE = `  --jit on|off         compile hot guest code to WebAssembly (default off;
+export const JIT_USAGE = `  --jit on|off         compile hot guest code to WebAssembly (default ${DEFAULT_JIT};
                        HYDRAVM_JIT=on|off sets the default)
   --jit-threshold N    arrivals at a block before the JIT compiles it; 0 = every block on first use`;
 

@@ -90,7 +90,7 @@ export interface WasmCoreOptions {
   time?: () => number;
   /** Path of core.wasm; default build/core.wasm at the repository root. */
   wasmPath?: string;
-  /** Compile hot guest code to WebAssembly (docs/jit.md). Default: defaultJitMode() (off unless HYDRAVM_JIT=on). */
+  /** Compile hot guest code to WebAssembly (docs/jit.md). Default: defaultJitMode() (on unless HYDRAVM_JIT=off). */
   jit?: 'on' | 'off';
   /** Arrivals at an entry point before the JIT compiles it; 0 = every block on first use. Default DEFAULT_JIT_THRESHOLD (1000). */
   jitThreshold?: number;
@@ -132,14 +132,14 @@ export function maxPagesFor(ramPages: number, windowFrames: number, harts: numbe
 export const DEFAULT_JIT_THRESHOLD = 1000;
 
 /**
- * The JIT is off unless a core, a command line or HYDRAVM_JIT says otherwise
- * (docs/jit.md, "Default"): with it on, a second node makes real programs
- * slower than one node (bench/cluster, session 11: xz -T2 0.49x, heap-blocks
- * 0.23x; the interpreter's 2-node xz is 1.23x), cause not yet measured. The
- * timekeeping storm that killed JIT-on suites before (docs/cluster.md) has
- * not recurred since the guest gets an rng-seed.
+ * The JIT is on unless a core, a command line or HYDRAVM_JIT says otherwise
+ * (docs/jit.md, "Default"). It was kept off while a second node made
+ * programs slower with it than with the interpreter; session 12 found the
+ * two causes (the main thread's misses recompiling every block, and every
+ * split-page access leaving compiled code) and measured the JIT faster than
+ * the interpreter on 1 and 2 nodes alike.
  */
-export const DEFAULT_JIT: 'on' | 'off' = 'off';
+export const DEFAULT_JIT: 'on' | 'off' = 'on';
 
 /** The JIT mode of a core or command line that does not choose: HYDRAVM_JIT=on|off (how the suite is run either way), else DEFAULT_JIT. */
 export function defaultJitMode(): 'on' | 'off' {

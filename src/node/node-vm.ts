@@ -75,7 +75,7 @@ export interface NodeVmOptions {
    * it). The default is one host thread per hart.
    */
   singleThread?: boolean;
-  /** The JIT switch and threshold (docs/jit.md); default from defaultJitMode (off). */
+  /** The JIT switch and threshold (docs/jit.md); default from defaultJitMode (on). */
   jit?: 'on' | 'off';
   jitThreshold?: number;
   /** Instructions per run() call. */
