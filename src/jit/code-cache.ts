@@ -101,6 +101,8 @@ export class CodeCache {
   private readonly shared: JitShared;
   /** Open on hart threads, and on the main thread once harts run on threads: the other threads' compiled modules arrive here. */
   private channel: BroadcastChannel | null;
+  /** The node's BroadcastChannel name (JitShare.channel). */
+  private readonly channelName: string;
   /** False on the main thread of a node whose harts run on threads (see serveHartThreads). */
   private compiles = true;
   /** Modules taken from the channel and not instantiated yet, newest per slot. */
@@ -140,7 +142,8 @@ export class CodeCache {
     const stub = new WebAssembly.Instance(new WebAssembly.Module(missStub(this.memType)), this.importsFor(0)).exports['0'];
     ex.table.grow(share.slots, stub as (...a: never[]) => unknown);
     for (let h = 0; h < harts; h++) ex.setJit(h, share.threshold, this.tableBase, this.shared.mask);
-    this.channel = threaded ? new BroadcastChannel(share.channel) : null;
+    this.channelName = share.channel;
+    this.channel = threaded ? new BroadcastChannel(this.channelName) : null;
     this.channel?.unref();
     // start the worker now: its start-up (a new isolate, loading the translator) would otherwise delay the first block
     if (this.offThread) this.compilePort();
@@ -408,11 +411,11 @@ export class CodeCache {
    * a hart thread's), and leaves compiling to the hart's own thread and its
    * worker, whose work it would only duplicate.
    */
-  serveHartThreads(share: JitShare): void {
+  serveHartThreads(): void {
     this.compiles = false;
     this.releaseWorker();
     if (this.channel !== null) return;
-    const ch = new BroadcastChannel(share.channel);
+    const ch = new BroadcastChannel(this.channelName);
     ch.onmessage = (ev): void => this.take((ev as { data: Posted }).data);
     ch.unref();
     this.channel = ch;

@@ -477,7 +477,7 @@ export class WasmCore implements Vcpu {
    * their threads compile (CodeCache.serveHartThreads).
    */
   hartsOnThreads(): void {
-    if (this.jit !== null && this.jitShare !== undefined) this.jit.serveHartThreads(this.jitShare);
+    this.jit?.serveHartThreads();
   }
 
   /** JIT counters of the whole node (every thread's), or null when the JIT is off. */
