@@ -447,6 +447,8 @@ function regionFunction(
     if (fallthrough && t === seg + 1) return;
     // back to the start of this segment: straight to its loop, not through the dispatch br_table
     if (t === seg && selfLoop[seg]) b.byte(Op.br).u32(depth - 1);
+    // forward: out of the dispatch blocks up to the one that ends where segment t begins
+    else if (t > seg) b.byte(Op.br).u32(depth + (t - seg - 1));
     else b.byte(Op.i32Const).s32(t).byte(Op.localSet).u32(L_LABEL).byte(Op.br).u32(brDispatch());
   };
   const slow = (k: number, i: Insn, w: number, isStore: boolean): void => {

@@ -19,6 +19,7 @@ import {
   CoreLoadError, CoreMemoryError, coreModule, FRAME_POOL_END, MAX_WASM_PAGES, maxPagesFor, uptimeTicks, WASM_PAGE,
   DEFAULT_JIT_THRESHOLD, defaultJitMode, type CoreExports, type WasmCoreOptions,
 } from './core-module.js';
+import { lowerBackgroundThreads } from './background-priority.js';
 import { ShootdownWaiter, type ShootdownStats } from './core-shootdown.js';
 import { CapacityError } from './memory-plan.js';
 import { decodeExit, type ExitRecord, type Vcpu, type VcpuExit } from './vcpu.js';
@@ -139,6 +140,7 @@ export class WasmCore implements Vcpu {
     if (!Number.isInteger(opts.harts) || opts.harts < 1 || opts.harts > 1024) {
       throw new CoreLoadError(`hart count ${opts.harts} must be an integer in 1..1024`);
     }
+    lowerBackgroundThreads(); // harts before V8's tier-up and GC threads (background-priority.ts)
     const module = coreModule(opts.wasmPath);
     const time = opts.time ?? uptimeTicks;
     const codeSlots = opts.codeSlots ?? 1024;
