@@ -413,6 +413,11 @@ export class CorePageTable {
     this.resident--;
   }
 
+  /** Window frames not in use: a page can get one without evicting another. */
+  freeWindowFrames(): number {
+    return this.windowFrames - this.resident;
+  }
+
   /** Pages this node holds: window and tier. */
   framesHeld(): number {
     return this.residentPages() + this.tierPages();
