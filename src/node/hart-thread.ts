@@ -17,6 +17,7 @@ import {
 import { hopNow } from '../transport/hop-trace.js';
 import type { SharedHistogram } from './shared-histogram.js';
 import { HartTierPath } from './hart-tier-fault.js';
+import { HartSbiFastPath } from './hart-sbi.js';
 import type { HartTierData } from './tier-share.js';
 
 export interface HartThreadData {
@@ -29,6 +30,8 @@ export interface HartThreadData {
   budget: number;
   /** The node's local tier, when this thread serves its own tier faults (hart-tier-fault.ts). */
   tier?: HartTierData;
+  /** The VM's hart count, when all of them are on this node: this thread answers IPI and RFENCE calls (hart-sbi.ts). */
+  sbiHarts?: number;
 }
 
 const TICKS_PER_MS = 10_000;
@@ -41,6 +44,7 @@ class HartThread {
   private readonly rtt: SharedHistogram;
   private readonly wakeLatency: SharedHistogram;
   private readonly tier: HartTierPath | undefined;
+  private readonly sbi: HartSbiFastPath | undefined;
 
   constructor(private readonly d: HartThreadData) {
     this.clock = GuestClock.attach(d.clock);
@@ -50,6 +54,7 @@ class HartThread {
     this.rtt = this.mb.histogram(d.hart, ST_RTT_HIST);
     this.wakeLatency = this.mb.histogram(d.hart, ST_WAKE_HIST);
     this.tier = d.tier ? new HartTierPath(d.tier, this.core) : undefined;
+    this.sbi = d.sbiHarts !== undefined ? new HartSbiFastPath(this.core, this.mb, d.sbiHarts) : undefined;
   }
 
   loop(): void {
@@ -80,6 +85,8 @@ class HartThread {
       }
       // a page in the local tier: copied into the window here, the access retried at once
       if (exit.kind === 'dsmFault' && this.tier?.serve(exit)) continue;
+      // an IPI or remote fence among this node's harts: shared memory only
+      if (exit.kind === 'sbiCall' && this.sbi?.serve(h)) continue;
       // the host must finish this exit: hand the hart over and wait
       const resume = mb.load(h, MB_RESUME);
       const traced = mb.flag(MB_TRACE);

@@ -141,7 +141,9 @@ export class NodeVm {
       );
     } else {
       const tier = this.memory.table.hartTier();
-      this.sched = new ThreadedHartRunner(this.core, this.clock, handlers, { harts: p.count, ...(tier ? { tier } : {}) });
+      // without other nodes no hart can be elsewhere, now or later (migration needs a second node)
+      const sbiOnHarts = opts.remoteHarts === undefined && p.count === p.total;
+      this.sched = new ThreadedHartRunner(this.core, this.clock, handlers, { harts: p.count, sbiOnHarts, ...(tier ? { tier } : {}) });
     }
     this.lines = new LocalHartLines(this.core, this.sched, p);
     this.bus = new MmioBus(this.log);

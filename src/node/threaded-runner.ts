@@ -29,6 +29,8 @@ export interface ThreadedRunnerOptions {
   budget?: number;
   /** The node's local tier, shared with the hart threads so they serve their own tier faults (docs/memory.md). */
   tier?: TierShare;
+  /** The VM is this node alone: hart threads answer IPI and RFENCE calls themselves (hart-sbi.ts). */
+  sbiOnHarts?: boolean;
 }
 
 /** Atomics.waitAsync: in Node 20's V8, not yet in TypeScript's ES2022 lib. */
@@ -192,6 +194,7 @@ export class ThreadedHartRunner implements HartRunner {
       hart: h,
       budget: this.opts.budget ?? 500_000,
       ...(tier ? { tier: tier.data } : {}),
+      ...(this.opts.sbiOnHarts ? { sbiHarts: this.opts.harts } : {}),
     };
     const w = new Worker(new URL('./hart-thread.js', import.meta.url), { workerData: data, transferList: tier?.transfer ?? [] });
     w.on('error', (e) => this.fail(h, e));
