@@ -14,7 +14,7 @@ import type { FaultDeadlines } from './fault-deadline.js';
 import type { FrameManager } from './frames.js';
 import type { DsmMessenger } from './messenger.js';
 import { LocalOp, type PageMeta, type PageMetas } from './page-meta.js';
-import { DSM_PAGE_SIZE, PageState } from './page-store.js';
+import { DSM_PAGE_SIZE, FIRST_TOUCH_RUN, PageState } from './page-store.js';
 import type { DsmStats, FaultKind } from './stats.js';
 import { BLOCK_SIZE, BLOCKS_PER_PAGE, blockUnit, isBlockUnit, unitName, unitPage, type UnitStore } from './units.js';
 
@@ -119,7 +119,28 @@ export class FaultDriver {
     this.d.frames.allocFrame(unit);
     this.store.enforce(unit);
     this.d.counters.fault(need, false, this.d.nowUs() - t0, isBlockUnit(unit));
+    if (!isBlockUnit(unit)) this.touchAhead(unit);
     return true;
+  }
+
+  /**
+   * A first touch of an owned zero page also gives frames to the owned zero
+   * pages after it, up to FIRST_TOUCH_RUN pages in all: what their own first
+   * touches would do, no messages. Only while the budget and the window have
+   * room, so it never evicts; a page with an op in flight, split, or not
+   * owned here is left to its own fault.
+   */
+  private touchAhead(page: number): void {
+    const end = Math.min(page + FIRST_TOUCH_RUN, this.d.pageCount);
+    const pages = this.store.pages;
+    for (let p = page + 1; p < end; p++) {
+      if (!this.d.budget.hasRoom() || pages.freeFrames() <= 0) return;
+      if (pages.isSplit(p) || this.d.metas.peek(p)?.op || !this.store.isOwner(p)) continue;
+      if (this.store.rights(p) === PageState.INVALID || this.store.hasFrame(p)) continue;
+      this.d.frames.allocFrame(p);
+      this.store.enforce(p);
+      this.d.counters.touchedAhead++;
+    }
   }
 
   /** See DsmEngine.pin. */

@@ -91,6 +91,8 @@ export interface DsmStatsSnapshot {
   upgradesLostCopy: number;
   /** Remote requests that had to wait for an unpin or a local transaction. */
   deferredRequests: number;
+  /** Owned zero pages given frames with a first touch before them (FaultDriver.touchAhead). */
+  touchedAhead: number;
   failures: number;
 }
 
@@ -122,6 +124,7 @@ export class DsmStats {
   upgradesLostCopy = 0;
   peakFrames = 0;
   deferredRequests = 0;
+  touchedAhead = 0;
   failures = 0;
 
   constructor(readonly node: number) {}
@@ -189,6 +192,7 @@ export class DsmStats {
       invalidationsWithoutCopy: this.invalidationsWithoutCopy,
       upgradesLostCopy: this.upgradesLostCopy,
       deferredRequests: this.deferredRequests,
+      touchedAhead: this.touchedAhead,
       failures: this.failures,
     };
   }

@@ -64,6 +64,10 @@ export class CorePageStore implements PageStore {
     return this.table.framesHeld();
   }
 
+  freeFrames(): number {
+    return this.table.freeWindowFrames();
+  }
+
   isSplit(page: number): boolean {
     return this.table.isSplit(page);
   }

@@ -4,6 +4,7 @@
  * the core's EXIT_DSM_FAULT (which, single-node, only means "first touch").
  */
 import { PAGE_MODIFIED } from '../core/abi.js';
+import { FIRST_TOUCH_RUN } from '../dsm/page-store.js';
 import { GuestMemoryRangeError, type GuestMemory } from '../machine/guest-memory.js';
 import { CorePageTable, type PageTableOptions } from './core-page-table.js';
 import type { WasmCore } from './wasm-core.js';
@@ -11,15 +12,6 @@ import type { DsmFaultExit } from './vcpu.js';
 
 const PAGE = 4096;
 
-/**
- * Pages after a first touch that get their zero frame with it. The kernel
- * hands out free pages in address order, so first touches come in runs:
- * of the 22,000 a Debian boot to the prompt makes, following each with the
- * next 15 pages leaves 1,415 faults and maps 101 pages not touched by then
- * (docs/memory.md, "First touches"). Each fault is a round trip from the hart
- * thread to the main thread (p50 27-32 us, p99 1.7-2 ms on two busy cores).
- */
-export const FIRST_TOUCH_RUN = 16;
 
 export class LocalGuestMemory implements GuestMemory {
   readonly ramBase: number;
@@ -70,6 +62,7 @@ export class LocalGuestMemory implements GuestMemory {
    * a node whose RAM outgrows its window keeps its frames for pages in use.
    */
   private touchAhead(page: number): void {
+    // the same runs as a cluster node's (FaultDriver.touchAhead)
     const end = Math.min(page + FIRST_TOUCH_RUN, this.core.ramPages);
     for (let p = page + 1; p < end && this.table.freeWindowFrames() > 0; p++) {
       if (this.table.place(p) === 'none') this.firstTouch(p);

@@ -127,7 +127,7 @@ export class FakeCluster {
       invalidationsReceived: s,
       invalidationsWithoutCopy: 0,
       upgradesLostCopy: 0,
-      deferredRequests: 0,
+      deferredRequests: 0, touchedAhead: 0,
       failures: 0,
     };
   }

@@ -10,7 +10,7 @@ import { BLOCKS_PER_PAGE } from '../../src/dsm/units.js';
 export class MemoryPageStore implements PageStore {
   private static readonly SLAB_FRAMES = 256;
   private readonly slabs: Uint8Array[] = [];
-  private readonly freeFrames: number[] = [];
+  private readonly unused: number[] = [];
   private readonly frameOf = new Map<number, number>();
   private readonly states = new Map<number, PageState>();
   /** The DSM's rights and owner bit of each page (absent: INVALID, not owned), as the core entry's bits 6-8. */
@@ -93,20 +93,20 @@ export class MemoryPageStore implements PageStore {
   allocFrame(page: number): void {
     this.check(page);
     if (this.frameOf.has(page)) throw new PageStoreError(`page ${page} already has a frame`);
-    if (this.freeFrames.length === 0) {
+    if (this.unused.length === 0) {
       const base = this.slabs.length * MemoryPageStore.SLAB_FRAMES;
       this.slabs.push(new Uint8Array(MemoryPageStore.SLAB_FRAMES * DSM_PAGE_SIZE));
-      for (let i = MemoryPageStore.SLAB_FRAMES - 1; i >= 0; i--) this.freeFrames.push(base + i);
+      for (let i = MemoryPageStore.SLAB_FRAMES - 1; i >= 0; i--) this.unused.push(base + i);
     } else {
-      this.view(this.freeFrames[this.freeFrames.length - 1]!).fill(0);
+      this.view(this.unused[this.unused.length - 1]!).fill(0);
     }
-    this.frameOf.set(page, this.freeFrames.pop()!);
+    this.frameOf.set(page, this.unused.pop()!);
   }
 
   freeFrame(page: number): void {
     this.check(page);
     const f = this.frameOf.get(page);
-    if (f !== undefined) this.freeFrames.push(f);
+    if (f !== undefined) this.unused.push(f);
     this.frameOf.delete(page);
     this.states.delete(page);
     this.blocks.get(page)?.fill(PageState.INVALID);
@@ -114,6 +114,10 @@ export class MemoryPageStore implements PageStore {
 
   framesHeld(): number {
     return this.frameOf.size;
+  }
+
+  freeFrames(): number {
+    return Infinity;
   }
 
   isSplit(page: number): boolean {

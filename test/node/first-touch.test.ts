@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WasmCore } from '../../src/node/wasm-core.js';
-import { FIRST_TOUCH_RUN, LocalGuestMemory } from '../../src/node/local-memory.js';
+import { LocalGuestMemory } from '../../src/node/local-memory.js';
+import { FIRST_TOUCH_RUN } from '../../src/dsm/page-store.js';
 import { X } from '../core/encode.js';
 import { program, runToWfi } from './fill-program.js';
 
