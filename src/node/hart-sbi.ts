@@ -23,9 +23,6 @@ import { MB_IDLE, MB_WAKE, ST_WAKE_AT, type HartMailbox } from './hart-mailbox.j
 import type { WasmCore } from './wasm-core.js';
 
 export class HartSbiFastPath {
-  /** Calls answered here, for the statistics. */
-  served = 0;
-
   constructor(
     private readonly core: WasmCore,
     private readonly mb: HartMailbox,
@@ -47,14 +44,13 @@ export class HartSbiFastPath {
       if (typeof decodeHartMask(core.getX(h, REG_A0), core.getX(h, REG_A1), this.hartCount) === 'number') return false;
     } else if (eid === BigInt(EID_RFENCE) && (fid === BigInt(RFENCE_SFENCE_VMA) || fid === BigInt(RFENCE_SFENCE_VMA_ASID))) {
       const harts = decodeHartMask(core.getX(h, REG_A0), core.getX(h, REG_A1), this.hartCount);
-      if (typeof harts === 'number' || normalizeFenceRange(core.getX(h, 12), core.getX(h, 13)) === null) return false;
+      if (typeof harts === 'number' || normalizeFenceRange(core.getX(h, REG_A0 + 2), core.getX(h, REG_A0 + 3)) === null) return false;
       for (const t of harts) core.flushTlb(t);
     } else {
       return false;
     }
     core.setX(h, REG_A0, BigInt(SBI_SUCCESS));
     core.setX(h, REG_A1, 0n);
-    this.served++;
     return true;
   }
 

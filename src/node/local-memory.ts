@@ -12,7 +12,6 @@ import type { DsmFaultExit } from './vcpu.js';
 
 const PAGE = 4096;
 
-
 export class LocalGuestMemory implements GuestMemory {
   readonly ramBase: number;
   readonly ramSize: number;
@@ -58,11 +57,11 @@ export class LocalGuestMemory implements GuestMemory {
 
   /**
    * Zero frames for the untouched pages after `page`, up to FIRST_TOUCH_RUN
-   * in all, while the window has free frames: never by evicting a page, so
-   * a node whose RAM outgrows its window keeps its frames for pages in use.
+   * in all (as a cluster node's FaultDriver.touchAhead), while the window
+   * has free frames: never by evicting a page, so a node whose RAM outgrows
+   * its window keeps its frames for pages in use.
    */
   private touchAhead(page: number): void {
-    // the same runs as a cluster node's (FaultDriver.touchAhead)
     const end = Math.min(page + FIRST_TOUCH_RUN, this.core.ramPages);
     for (let p = page + 1; p < end && this.table.freeWindowFrames() > 0; p++) {
       if (this.table.place(p) === 'none') this.firstTouch(p);
