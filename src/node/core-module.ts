@@ -92,7 +92,7 @@ export interface WasmCoreOptions {
   wasmPath?: string;
   /** Compile hot guest code to WebAssembly (docs/jit.md). Default: defaultJitMode() (on unless HYDRAVM_JIT=off). */
   jit?: 'on' | 'off';
-  /** Arrivals at an entry point before the JIT compiles it; 0 = every block on first use. Default DEFAULT_JIT_THRESHOLD (1000). */
+  /** Arrivals at an entry point before the JIT compiles it; 0 = every block on first use. Default DEFAULT_JIT_THRESHOLD (2000). */
   jitThreshold?: number;
   /** Guest instructions per compiled region at most. */
   jitMaxRegion?: number;
@@ -128,8 +128,9 @@ export function maxPagesFor(ramPages: number, windowFrames: number, harts: numbe
 }
 
 // a Linux boot to the init banner: 64 compiles 10k blocks and costs 1.8x the interpreter's CPU time, 1000 compiles
-// 2.1k and costs 0.7x (docs/jit.md, "Performance notes")
-export const DEFAULT_JIT_THRESHOLD = 1000;
+// 2.1k and costs 0.7x; with V8's tier-up kept off the harts' cores, 2000 reaches the prompt of a --smp 2 boot
+// sooner than 1000 in every one of 9 alternating pairs (docs/jit.md, "Threshold")
+export const DEFAULT_JIT_THRESHOLD = 2000;
 
 /**
  * The JIT is on unless a core, a command line or HYDRAVM_JIT says otherwise
