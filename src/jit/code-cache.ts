@@ -145,8 +145,15 @@ export class CodeCache {
     this.channelName = share.channel;
     this.channel = threaded ? new BroadcastChannel(this.channelName) : null;
     this.channel?.unref();
-    // start the worker now: its start-up (a new isolate, loading the translator) would otherwise delay the first block
-    if (this.offThread) this.compilePort();
+  }
+
+  /**
+   * Starts this thread's compile worker now: its start-up (a new isolate,
+   * loading the translator) would otherwise delay the first block. Not for a
+   * cache that only serves hart threads (serveHartThreads): it never compiles.
+   */
+  startCompileWorker(): void {
+    if (this.offThread && this.compiles) this.compilePort();
   }
 
   /** The core's exports plus this block's id (an immutable global import, so equal regions give equal bytes). */

@@ -100,6 +100,8 @@ export interface WasmCoreOptions {
   jitMaxBlocks?: number;
   /** Compile in a worker thread while the interpreter runs on (default: when the threshold is above 0). */
   jitOffThread?: boolean;
+  /** Harts will run on their own threads (ThreadedHartRunner): this main-thread instance serves them and compiles nothing. */
+  jitHartThreads?: boolean;
 }
 
 const modules = new Map<string, WebAssembly.Module>();

@@ -117,6 +117,7 @@ export class NodeVm {
       time: () => this.clock.ticks(),
       ...(opts.jit ? { jit: opts.jit } : {}),
       ...(opts.jitThreshold !== undefined ? { jitThreshold: opts.jitThreshold } : {}),
+      jitHartThreads: !(opts.singleThread || opts.trace), // the runner chosen below
       // lets a developer run a core built elsewhere (e.g. from another checkout)
       ...(process.env.HYDRAVM_CORE_WASM ? { wasmPath: process.env.HYDRAVM_CORE_WASM } : {}),
     });

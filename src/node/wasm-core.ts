@@ -119,7 +119,10 @@ export class WasmCore implements Vcpu {
     const ex = WasmCore.instantiate(share.module, share.memory, time, jitRef);
     ex.attach();
     // the main thread's create() already switched the harts' JIT on; this thread only needs its own table
-    if (share.jitShare) jitRef.jit = new CodeCache(ex, share.jitShare, 0, true);
+    if (share.jitShare) {
+      jitRef.jit = new CodeCache(ex, share.jitShare, 0, true);
+      jitRef.jit.startCompileWorker();
+    }
     return new WasmCore(ex, share.module, share.memory, share, time, jitRef.jit, share.jitShare);
   }
 
@@ -165,6 +168,9 @@ export class WasmCore implements Vcpu {
       jitShare = createJitShare({ threshold, maxRegion: opts.jitMaxRegion, maxBlocks: opts.jitMaxBlocks, memoryMaximum: maximum,
         ...(opts.jitOffThread !== undefined ? { offThread: opts.jitOffThread } : {}) });
       jitRef.jit = new CodeCache(ex, jitShare, opts.harts, false);
+      // harts on their own threads compile there: this instance only runs their blocks (no worker to start and stop)
+      if (opts.jitHartThreads) jitRef.jit.serveHartThreads();
+      else jitRef.jit.startCompileWorker();
     }
     const core = new WasmCore(ex, module, memory, opts, time, jitRef.jit, jitShare);
     core.maxPages = maximum;

@@ -91,3 +91,16 @@ test('Machine.close ends the compile worker of its core', async () => {
   await m.close();
   await threadsUntil((n) => n < open, 'Machine.close should end the compile worker');
 });
+
+test('a core whose harts will run on their own threads starts no compile worker on the main thread', async () => {
+  const before = threads();
+  const c = WasmCore.create({ ramBase: BASE, ramSize: 1 << 20, harts: 1, jit: 'on', jitThreshold: 2, jitHartThreads: true });
+  // a worker would be a thread at once (new Worker); wait a little in case of a late start
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(threads(), before, 'the hart threads compile; this instance only serves them');
+  c.close();
+  const d = WasmCore.create({ ramBase: BASE, ramSize: 1 << 20, harts: 1, jit: 'on', jitThreshold: 2 });
+  await threadsUntil((n) => n === before + 1, 'a core that runs its harts itself starts its worker at once');
+  d.close();
+  await threadsUntil((n) => n === before, 'and ends it with the core');
+});
