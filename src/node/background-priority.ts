@@ -36,32 +36,27 @@ export function backgroundNice(env: NodeJS.ProcessEnv = process.env): number {
 
 /**
  * Lower every thread of this process but the calling main thread to
- * `backgroundNice()`, once; returns the thread ids it lowered. A thread that
- * ended meanwhile, or one that is already lower, is left alone.
+ * `backgroundNice()`, once. A thread that ended meanwhile, or one that is
+ * already lower, is left alone.
  */
-export function lowerBackgroundThreads(): number[] {
-  if (lowered || !isMainThread || process.platform !== 'linux') return [];
+export function lowerBackgroundThreads(): void {
+  if (lowered || !isMainThread || process.platform !== 'linux') return;
   lowered = true;
   const nice = backgroundNice();
-  if (nice === 0) return [];
+  if (nice === 0) return;
   let tasks: string[];
   try {
     tasks = readdirSync('/proc/self/task');
   } catch {
-    return []; // no procfs: leave the scheduler's defaults
+    return; // no procfs: leave the scheduler's defaults
   }
-  const done: number[] = [];
   for (const t of tasks) {
     const tid = Number(t);
     if (tid === process.pid) continue;
     try {
-      if (getPriority(tid) < nice) {
-        setPriority(tid, nice);
-        done.push(tid);
-      }
+      if (getPriority(tid) < nice) setPriority(tid, nice);
     } catch {
       // ended since the listing
     }
   }
-  return done;
 }

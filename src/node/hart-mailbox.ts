@@ -14,6 +14,7 @@
  *   run() again
  */
 
+import { absoluteMs } from './clock.js';
 import { HIST_BUCKETS, SharedHistogram } from './shared-histogram.js';
 
 /** Words per hart. */
@@ -116,6 +117,18 @@ export class HartMailbox {
     const i = this.at(hart, word);
     Atomics.add(this.words, i, 1);
     Atomics.notify(this.words, i);
+  }
+
+  /**
+   * Rings a hart's wake word (WFI sleeps on it), stamping the time when the
+   * hart is asleep so its thread can record the wake latency; true if it was.
+   * Any thread may call it: the main thread, or a hart thread sending an IPI.
+   */
+  wake(hart: number): boolean {
+    const idle = this.load(hart, MB_IDLE) !== 0;
+    if (idle) this.setStat(hart, ST_WAKE_AT, absoluteMs());
+    this.bump(hart, MB_WAKE);
+    return idle;
   }
 
   flag(word: number): boolean {

@@ -18,9 +18,13 @@ import { decodeHartMask } from '../sbi/hart-mask.js';
 import { normalizeFenceRange, RFENCE_FENCE_I, RFENCE_SFENCE_VMA, RFENCE_SFENCE_VMA_ASID } from '../sbi/rfence.js';
 import { EID_IPI, EID_RFENCE, REG_A0, REG_A1, REG_A6, REG_A7, SBI_SUCCESS } from '../sbi/types.js';
 import { IPI_SEND_IPI } from '../sbi/ipi.js';
-import { absoluteMs } from './clock.js';
-import { MB_IDLE, MB_WAKE, ST_WAKE_AT, type HartMailbox } from './hart-mailbox.js';
+import type { HartMailbox } from './hart-mailbox.js';
 import type { WasmCore } from './wasm-core.js';
+
+const IPI = BigInt(EID_IPI);
+const RFENCE = BigInt(EID_RFENCE);
+/** The RFENCE functions answered here (the HFENCE ones are NOT_SUPPORTED: the main thread says so). */
+const FENCES: readonly bigint[] = [RFENCE_FENCE_I, RFENCE_SFENCE_VMA, RFENCE_SFENCE_VMA_ASID].map(BigInt);
 
 export class HartSbiFastPath {
   constructor(
@@ -35,29 +39,22 @@ export class HartSbiFastPath {
     const core = this.core;
     const eid = core.getX(h, REG_A7);
     const fid = core.getX(h, REG_A6);
-    if (eid === BigInt(EID_IPI) && fid === BigInt(IPI_SEND_IPI)) {
-      const harts = decodeHartMask(core.getX(h, REG_A0), core.getX(h, REG_A1), this.hartCount);
-      if (typeof harts === 'number') return false;
-      for (const t of harts) this.raiseSsip(t);
-    } else if (eid === BigInt(EID_RFENCE) && fid === BigInt(RFENCE_FENCE_I)) {
-      // decoded code is dropped on every store to it already (sbi-machine.ts): nothing to do but validate the mask
-      if (typeof decodeHartMask(core.getX(h, REG_A0), core.getX(h, REG_A1), this.hartCount) === 'number') return false;
-    } else if (eid === BigInt(EID_RFENCE) && (fid === BigInt(RFENCE_SFENCE_VMA) || fid === BigInt(RFENCE_SFENCE_VMA_ASID))) {
-      const harts = decodeHartMask(core.getX(h, REG_A0), core.getX(h, REG_A1), this.hartCount);
-      if (typeof harts === 'number' || normalizeFenceRange(core.getX(h, REG_A0 + 2), core.getX(h, REG_A0 + 3)) === null) return false;
+    const ipi = eid === IPI && fid === BigInt(IPI_SEND_IPI);
+    if (!ipi && !(eid === RFENCE && FENCES.includes(fid))) return false;
+    const harts = decodeHartMask(core.getX(h, REG_A0), core.getX(h, REG_A1), this.hartCount);
+    if (typeof harts === 'number') return false;
+    if (ipi) {
+      // LocalHartLines.ipi from this thread: the pending bit, then the wake word
+      for (const t of harts) {
+        core.setMip(t, MIP_SSIP);
+        this.mb.wake(t);
+      }
+    } else if (fid !== BigInt(RFENCE_FENCE_I)) {
+      if (normalizeFenceRange(core.getX(h, REG_A0 + 2), core.getX(h, REG_A0 + 3)) === null) return false;
       for (const t of harts) core.flushTlb(t);
-    } else {
-      return false;
-    }
+    } // fence.i: decoded code is dropped on every store to it already (sbi-machine.ts)
     core.setX(h, REG_A0, BigInt(SBI_SUCCESS));
     core.setX(h, REG_A1, 0n);
     return true;
-  }
-
-  /** LocalHartLines.ipi from this thread: the pending bit, then the target's wake word (ThreadedHartRunner.wake). */
-  private raiseSsip(t: number): void {
-    this.core.setMip(t, MIP_SSIP);
-    if (this.mb.load(t, MB_IDLE) !== 0) this.mb.setStat(t, ST_WAKE_AT, absoluteMs());
-    this.mb.bump(t, MB_WAKE);
   }
 }

@@ -143,7 +143,7 @@ export class NodeVm {
     } else {
       const tier = this.memory.table.hartTier();
       // without other nodes no hart can be elsewhere, now or later (migration needs a second node)
-      const sbiOnHarts = opts.remoteHarts === undefined && p.count === p.total;
+      const sbiOnHarts = opts.remoteHarts === undefined;
       this.sched = new ThreadedHartRunner(this.core, this.clock, handlers, { harts: p.count, sbiOnHarts, ...(tier ? { tier } : {}) });
     }
     this.lines = new LocalHartLines(this.core, this.sched, p);

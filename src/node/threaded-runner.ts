@@ -5,12 +5,11 @@ import type { ExitHandlers, HartActivityObserver, HartRunState } from './hart-ru
 import { handleHostExit, type HartRunner } from './hart-runner.js';
 import {
   HartMailbox, MB_CMD, MB_CMD_SEQ, MB_EXIT, MB_IDLE, MB_PAUSED, MB_QUIT, MB_RESUME, MB_STATE, MB_SUSPEND, MB_TRACE, MB_WAKE,
-  MbCommand, MbState, ST_EXIT_AT, ST_IDLE_MS, ST_RTT_HIST, ST_RUN_AT, ST_WAKE_AT, ST_WAKE_HIST,
+  MbCommand, MbState, ST_EXIT_AT, ST_IDLE_MS, ST_RTT_HIST, ST_RUN_AT, ST_WAKE_HIST,
 } from './hart-mailbox.js';
 import { EXIT_DSM_FAULT } from '../core/abi.js';
 import { exitCode, type VcpuExit } from './vcpu.js';
 import { Hop, hopNow, hopTrace } from '../transport/hop-trace.js';
-import { absoluteMs } from './clock.js';
 import type { LatencySummary } from './shared-histogram.js';
 import type { HartThreadData } from './hart-thread.js';
 import type { TierShare } from './tier-share.js';
@@ -254,11 +253,7 @@ export class ThreadedHartRunner implements HartRunner {
   }
 
   wake(hart: number): void {
-    if (this.mb.load(hart, MB_IDLE) !== 0) {
-      this.timeMs.idleWakeups++;
-      this.mb.setStat(hart, ST_WAKE_AT, absoluteMs());
-    }
-    this.mb.bump(hart, MB_WAKE);
+    if (this.mb.wake(hart)) this.timeMs.idleWakeups++;
   }
 
   /** Exit round trips (hart thread -> main thread -> hart thread) and WFI wake latency, per hart. */
